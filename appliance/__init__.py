@@ -1,0 +1,1 @@
+"""Counter terminal firmware (MicroPython subset)."""

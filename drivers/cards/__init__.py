@@ -1,0 +1,1 @@
+"""One module per card application; each talks to any object with ``transmit(bytes) -> bytes``."""

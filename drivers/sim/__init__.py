@@ -1,0 +1,1 @@
+"""Simulated devices that speak the real protocols (demo mode, technician training, tests)."""

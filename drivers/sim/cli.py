@@ -1,0 +1,7 @@
+"""``comptoir sim``: drive the simulated readers and cards."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)

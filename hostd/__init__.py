@@ -1,0 +1,1 @@
+"""The Comptoir daemon: LAN API, shared-card scheduler, audit log."""

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Idempotent set-up shared by ./test.sh and ./demo.sh: Debian packages, the venv, npm tools.
+# Needs only bash, apt and python3 on a Debian 12 machine, as root.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+
+APT_RUNTIME=(pcscd libpcsclite-dev vsmartcard-vpcd softhsm2 opensc xmlsec1 openssl swig gcc)
+APT_TEST=(chromium nodejs npm)
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    if [[ $(id -u) -ne 0 ]]; then
+      echo "setup: run as root to install ${missing[*]}" >&2
+      exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+setup_venv() {
+  local stamp="$VENV/.stamp"
+  local want
+  want="$(cat "$ROOT/pyproject.toml" "$ROOT/requirements.lock" | sha256sum | cut -c1-16)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    return
+  fi
+  echo "setup: preparing the Python environment in .venv"
+  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -c "$ROOT/requirements.lock" -e "$ROOT[dev]"
+  echo "$want" >"$stamp"
+}
+
+setup_npm() {
+  # The terminal firmware is tested on a real MicroPython interpreter (WebAssembly build, Node).
+  if [[ -f "$ROOT/tests/mpy/package.json" && ! -d "$ROOT/tests/mpy/node_modules/@micropython" ]]; then
+    echo "setup: installing the MicroPython interpreter (npm)"
+    (cd "$ROOT/tests/mpy" && npm ci --silent --no-audit --no-fund)
+  fi
+}

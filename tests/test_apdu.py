@@ -50,14 +50,14 @@ def test_short_encodings_by_case() -> None:
     assert Command(0, 0xA4, 4, 0x0C).to_bytes() == bytes.fromhex("00A4040C")
     assert Command(0, 0xB0, 0, 0, le=256).to_bytes() == bytes.fromhex("00B0000000")
     assert Command(0, 0x20, 0, 1, b"\x31\x32").to_bytes() == bytes.fromhex("00200001023132")
-    assert Command(0, 0x88, 0, 0, b"\x01", le=256).to_bytes() == bytes.fromhex("008800000101" "00")
+    assert Command(0, 0x88, 0, 0, b"\x01", le=256).to_bytes() == bytes.fromhex("00880000010100")
 
 
 def test_extended_when_data_over_255_or_le_over_256() -> None:
     raw = Command(0, 0x2A, 0x80, 0x86, bytes(256), le=256).to_bytes()
     assert raw[4:7] == b"\x00\x01\x00" and raw[-2:] == b"\x01\x00" and len(raw) == 4 + 3 + 256 + 2
-    assert Command(0, 0xB0, 0, 0, le=65536).to_bytes() == bytes.fromhex("00B0000000" "0000")
-    assert Command(0, 0xB0, 0, 0, le=257).to_bytes() == bytes.fromhex("00B0000000" "0101")
+    assert Command(0, 0xB0, 0, 0, le=65536).to_bytes() == bytes.fromhex("00B00000000000")
+    assert Command(0, 0xB0, 0, 0, le=257).to_bytes() == bytes.fromhex("00B00000000101")
 
 
 @pytest.mark.parametrize(

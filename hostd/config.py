@@ -1,0 +1,101 @@
+"""The one place that reads configuration: ``/etc/comptoir/comptoir.toml``.
+
+Every setting is validated at start-up and a mistake is reported as one line naming the key,
+so a technician on the console sees what to fix instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from datetime import time as dtime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_STATE_DIR = Path("/var/lib/comptoir")
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message is one line."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    listen: str = "127.0.0.1"
+    """Address of both listeners. On a box: its LAN address (the firewall limits the subnet)."""
+    port: int = Field(default=8443, ge=0, le=65535)
+    """mTLS API: a client certificate from the box's local CA is required at the handshake."""
+    enrol_port: int = Field(default=8444, ge=0, le=65535)
+    """Server-authenticated TLS, serving only the enrolment endpoint (one-time pairing code)."""
+
+    @field_validator("listen")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        ipaddress.ip_address(value)
+        return value
+
+
+class CpsSettings(_Section):
+    api_pin: bool = True
+    """Whether a PIN may arrive in an API request (else only from the terminal's PIN pad)."""
+    idle_timeout_s: float = Field(default=900.0, gt=0, le=86400)
+    """An unlocked CPS with no operation for this long is reset and needs the PIN again."""
+    end_of_day: str = "20:00"
+    """Local time (HH:MM) at which every unlocked CPS is reset, whatever its activity."""
+
+    @field_validator("end_of_day")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("must be HH:MM (24 h)")
+        return value
+
+    def end_of_day_time(self) -> dtime:
+        hours, minutes = self.end_of_day.split(":")
+        return dtime(int(hours), int(minutes))
+
+
+class SchedulerSettings(_Section):
+    deadline_s: float = Field(default=30.0, gt=0, le=600)
+    """How long a job may wait for its card before it fails (GALSS clients wait 25 s)."""
+
+
+class EnrolmentSettings(_Section):
+    attempts_per_minute: int = Field(default=10, ge=1, le=1000)
+    """Enrolment attempts accepted per minute from all peers: guessing a code stays slow."""
+
+
+class Settings(_Section):
+    state_dir: Path = DEFAULT_STATE_DIR
+    server: ServerSettings = ServerSettings()
+    cps: CpsSettings = CpsSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    enrolment: EnrolmentSettings = EnrolmentSettings()
+
+
+def load(path: Path, *, state_dir: Path | None = None) -> Settings:
+    """Reads and validates a config file; ``state_dir`` overrides the file (development)."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    if state_dir is not None:
+        raw["state_dir"] = str(state_dir)
+    return from_dict(raw, source=str(path))
+
+
+def from_dict(raw: dict[str, object], *, source: str = "config") -> Settings:
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{source}: {where}: {message}") from exc

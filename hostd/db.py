@@ -1,0 +1,98 @@
+"""The daemon's own SQLite database (``STATE/audit.db``): schema, migrations, durability.
+
+WAL with ``synchronous=FULL``: every commit is fsynced before it returns, so a row the daemon
+acknowledged survives a power cut or a kill -9 (WAL+NORMAL may lose the last commits on power
+loss; the audit log promises more). Migrations are ordered SQL scripts keyed by
+``PRAGMA user_version`` so an old box upgrades in place.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+DB_NAME = "audit.db"
+
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: the hash-chained audit log, append-only by trigger.
+    """
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        client TEXT NOT NULL,
+        operator TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    """,
+    # 2: daily signed anchors of the chain head (ORG SIGN key when provisioned).
+    """
+    CREATE TABLE audit_anchor (
+        day TEXT PRIMARY KEY,
+        head_id INTEGER NOT NULL,
+        head_hash TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        signature BLOB NOT NULL,
+        certificate BLOB NOT NULL
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+class DatabaseError(Exception):
+    """The state database cannot be opened or is newer than this software."""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Opens (creating and migrating if needed) the database with the durability settings."""
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        migrate(conn)
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot open {path}: {exc}") from exc
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"database schema {version} is newer than this software ({SCHEMA_VERSION})"
+        )
+    for number in range(version, SCHEMA_VERSION):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _split(_MIGRATIONS[number]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={number + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _split(script: str) -> list[str]:
+    """Splits a migration into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.strip().splitlines():
+        buffer += line + "\n"
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

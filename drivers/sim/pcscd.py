@@ -187,13 +187,14 @@ class PrivatePcscd:
             args = [PCSCD, "--foreground", "--debug" if self._debug else "--info"]
             args += ["--config", str(self._conf_dir)]
             # systemd's socket-activation contract: the socket is fd 3 and LISTEN_PID is the
-            # daemon's own pid, which the shell keeps when it execs pcscd.
+            # daemon's own pid, which the shell keeps when it execs pcscd. bash, not sh: dash
+            # only redirects single-digit descriptors.
             script = 'exec 3<&"$0"; LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"'
             with self.log_path.open("ab") as logf:
                 logf.write(_RUN_MARKER + b"\n")
                 logf.flush()
                 self._proc = subprocess.Popen(
-                    ["sh", "-c", script, str(fd), *args],
+                    ["bash", "-c", script, str(fd), *args],
                     pass_fds=[fd],
                     stdin=subprocess.DEVNULL,
                     stdout=logf,
@@ -233,6 +234,17 @@ class PrivatePcscd:
     def set_plugged(self, reader: int, plugged: bool) -> None:
         """Plug or unplug one reader: pcscd restarts with the new set (see module docstring)."""
         self._plugged[reader] = plugged
+        if self.running:
+            self.restart()
+
+    def is_plugged(self, reader: int) -> bool:
+        return self._plugged[reader]
+
+    def plug_all(self) -> None:
+        """Plug every reader back (one restart, and only if one was unplugged)."""
+        if all(self._plugged):
+            return
+        self._plugged = [True] * len(self.readers)
         if self.running:
             self.restart()
 

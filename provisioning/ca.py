@@ -113,7 +113,8 @@ class LocalCA:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _builder(self, subject: x509.Name, public_key: object, days: int) -> x509.CertificateBuilder:
+    def _builder(self, subject: x509.Name, public_key: object,
+                 days: int) -> x509.CertificateBuilder:
         now = self._store.now()
         not_after = min(now + timedelta(days=days), self.ca_certificate.not_valid_after_utc)
         return (
@@ -131,7 +132,8 @@ class LocalCA:
         with self._lock:
             return builder.sign(self._store.private_key(Slot.BOX_LAN), hashes.SHA256())
 
-    def issue_server_certificate(self, names: list[str], days: int = SERVER_DAYS) -> x509.Certificate:
+    def issue_server_certificate(self, names: list[str],
+                                 days: int = SERVER_DAYS) -> x509.Certificate:
         """New server key (0600 file) and certificate for the box's LAN names and addresses."""
         if not names:
             raise CertificateError("the server certificate needs at least one name or address")
@@ -146,7 +148,8 @@ class LocalCA:
                 digital_signature=True, content_commitment=False, key_encipherment=False,
                 data_encipherment=False, key_agreement=True, key_cert_sign=False, crl_sign=False,
                 encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                           critical=False)
         )
         write_private_file(self.server_key_path, key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -205,7 +208,8 @@ def initialize(state_dir: Path, names: list[str]) -> Store:
 
     paths = StatePaths(Path(state_dir))
     if paths.db.exists():
-        raise ProvisioningError(f"{paths.root} is already provisioned (zeroize and remove it first)")
+        raise ProvisioningError(
+            f"{paths.root} is already provisioned (zeroize and remove it first)")
     create_token(paths)
     ProvisioningDb(paths).close()
     store = Store.open(paths.root)

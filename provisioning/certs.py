@@ -69,9 +69,9 @@ def load_pkcs12(data: bytes, password: bytes) -> Pkcs12Content:
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, password)
     except ValueError:
-        # cryptography says "Invalid password or PKCS12 data" for both; a file that parses as
-        # PKCS#12 with no password but not with this one is a wrong password.
-        raise CertificateError("wrong password for the PKCS#12 file (or the file is damaged)") from None
+        # cryptography reports a wrong password and a damaged file alike.
+        raise CertificateError(
+            "wrong password for the PKCS#12 file (or the file is damaged)") from None
     if key is None or cert is None:
         raise CertificateError("the PKCS#12 file lacks a private key or its certificate")
     if not isinstance(key, rsa.RSAPrivateKey):
@@ -131,13 +131,16 @@ def _may_issue(issuer: x509.Certificate) -> str | None:
         ku = issuer.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
         return None
-    return None if ku.key_cert_sign else f"{issuer.subject.rfc4514_string()} may not sign certificates"
+    if ku.key_cert_sign:
+        return None
+    return f"{issuer.subject.rfc4514_string()} may not sign certificates"
 
 
 def _time_state(cert: x509.Certificate, now: datetime) -> ChainResult | None:
     name = cert.subject.rfc4514_string()
     if now > cert.not_valid_after_utc:
-        return ChainResult(ChainState.EXPIRED, f"{name} expired on {cert.not_valid_after_utc:%Y-%m-%d}")
+        return ChainResult(ChainState.EXPIRED,
+                           f"{name} expired on {cert.not_valid_after_utc:%Y-%m-%d}")
     if now < cert.not_valid_before_utc:
         return ChainResult(ChainState.NOT_YET_VALID,
                            f"{name} is valid from {cert.not_valid_before_utc:%Y-%m-%d}")

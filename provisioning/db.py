@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS slots (
   pending_created_at TEXT,
   certificate_pem TEXT,
   chain_pem TEXT,
-  imported_at TEXT
+  imported_at TEXT,
+  csr_subject TEXT
 );
 CREATE TABLE IF NOT EXISTS pairing_codes (
   code_hash TEXT PRIMARY KEY,
@@ -94,8 +95,9 @@ class ProvisioningDb:
 
     def event(self, slot: str | None, event: str, detail: str = "") -> None:
         with self.lock:
-            self.db["key_events"].insert(
-                {"at": iso(utcnow()), "slot": slot, "event": event, "detail": detail}
+            self._conn.execute(
+                "INSERT INTO key_events (at, slot, event, detail) VALUES (?, ?, ?, ?)",
+                (iso(utcnow()), slot, event, detail),
             )
 
     def close(self) -> None:

@@ -17,7 +17,8 @@ def default_state_dir() -> Path:
 
 @dataclass(frozen=True)
 class StatePaths:
-    """One state directory: ``provisioning.db``, ``token/``, ``secrets/`` (0700), ``tls/``, ``trust/``."""
+    """A state directory: ``provisioning.db``, ``token/``, ``secrets/`` (0700), ``tls/``,
+    ``trust/``."""
 
     root: Path
 

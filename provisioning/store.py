@@ -132,7 +132,8 @@ class Store:
     def _active_key_id(self, slot: Slot) -> bytes:
         key_id = self._row(slot).get("active_key_id")
         if not key_id:
-            raise SlotEmptyError(f"slot {slot.value} has no key: run `comptoir provision keygen {slot.value}`")
+            raise SlotEmptyError(
+                f"slot {slot.value} has no key: run `comptoir provision keygen {slot.value}`")
         return bytes.fromhex(key_id)
 
     # -- keys ----------------------------------------------------------------------------------
@@ -185,6 +186,13 @@ class Store:
             return self._sign_with(slot, key_id, data, hash_alg, prehashed)
 
         return TokenRSAKey(pub, sign)
+
+    def remember_csr_subject(self, slot: Slot, subject_json: str) -> None:
+        self._save(slot, csr_subject=subject_json)
+
+    def csr_subject(self, slot: Slot) -> str | None:
+        value = self._row(slot).get("csr_subject")
+        return str(value) if value else None
 
     def has_pending(self, slot: Slot) -> bool:
         return bool(self._row(slot).get("pending_key_id"))
@@ -248,7 +256,8 @@ class Store:
             return result
         return certs.validate_chain(cert, self.chain(slot), self.trust_roots(), when)
 
-    def import_certificate(self, slot: Slot, data: bytes, password: bytes | None = None) -> SlotStatus:
+    def import_certificate(self, slot: Slot, data: bytes,
+                           password: bytes | None = None) -> SlotStatus:
         """PEM/DER (the slot must hold the matching key) or PKCS#12 (key goes into the token).
 
         The certificate must be valid now and chain to the trust store; nothing is stored
@@ -264,11 +273,14 @@ class Store:
         row = self._row(slot)
         for column in ("pending_key_id", "active_key_id"):
             key_id = row.get(column)
-            if key_id and certs.public_keys_match(leaf, self._token.public_key(bytes.fromhex(key_id))):
+            if not key_id:
+                continue
+            if certs.public_keys_match(leaf, self._token.public_key(bytes.fromhex(key_id))):
                 self._install(slot, leaf, extra, key_id, row)
                 return self.slot_status(slot)
         if not row.get("active_key_id"):
-            raise SlotEmptyError(f"slot {slot.value} has no key: generate one and send its CSR first")
+            raise SlotEmptyError(
+                f"slot {slot.value} has no key: generate one and send its CSR first")
         raise KeyMismatchError(
             f"the certificate's public key does not match the key of slot {slot.value}"
         )
@@ -297,7 +309,8 @@ class Store:
                  key_id: str, row: dict[str, Any], imported: bool = False) -> None:
         roots = {certs.fingerprint(r) for r in self.trust_roots()}
         chain = [c for c in extra if certs.fingerprint(c) not in roots]
-        old = [k for k in (row.get("active_key_id"), row.get("pending_key_id")) if k and k != key_id]
+        old = [k for k in (row.get("active_key_id"), row.get("pending_key_id"))
+               if k and k != key_id]
         self._save(slot, active_key_id=key_id, pending_key_id=None, pending_created_at=None,
                    certificate_pem=certs.to_pem([leaf]), chain_pem=certs.to_pem(chain) or None,
                    imported_at=iso(self.now()),
@@ -325,16 +338,17 @@ class Store:
         row = self._row(slot)
         spec = SPECS[slot]
         cert = self.certificate(slot)
-        base = {"slot": slot, "title": spec.title, "has_key": bool(row.get("active_key_id")),
-                "renewal_pending": bool(row.get("pending_key_id"))}
+        has_key = bool(row.get("active_key_id"))
+        pending = bool(row.get("pending_key_id"))
         if cert is None:
-            return SlotStatus(**base)
+            return SlotStatus(slot, spec.title, has_key, pending)
         chain = self.check_chain(slot, when)
         warnings = certs.expiry_warnings(cert, when)
         if chain.state not in (ChainState.VALID, ChainState.LOCAL, ChainState.EXPIRED):
             warnings.append(f"chain {chain.state.value}: {chain.detail}")
         return SlotStatus(
-            **base, subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
+            slot, spec.title, has_key, pending, subject=cert.subject.rfc4514_string(),
+            issuer=cert.issuer.rfc4514_string(),
             serial=f"{cert.serial_number:x}", not_before=cert.not_valid_before_utc,
             not_after=cert.not_valid_after_utc, days_left=certs.days_left(cert, when),
             chain_state=chain.state, chain_detail=chain.detail, warnings=tuple(warnings),

@@ -11,6 +11,7 @@ re-initialise the library between them, which is only safe when no handle is ope
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -29,8 +30,8 @@ from provisioning.paths import StatePaths, write_private_file
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 MODULE_ENV = "COMPTOIR_PKCS11_MODULE"
-TOKEN_LABEL_ENV = "COMPTOIR_TOKEN_LABEL"
-DEFAULT_TOKEN_LABEL = "comptoir"
+TOKEN_LABEL_ENV = "COMPTOIR_TOKEN_LABEL"  # noqa: S105 - a label, not a secret
+DEFAULT_TOKEN_LABEL = "comptoir"  # noqa: S105
 RSA_BITS = 2048
 
 # Attributes every private key gets, generated or imported: it lives on the token, needs the
@@ -124,7 +125,7 @@ class TokenHandle:
         self.paths = paths
         self.lock = threading.RLock()
         self._session = session
-        self._keys: dict[bytes, pkcs11.PrivateKey] = {}
+        self._keys: dict[bytes, Any] = {}
 
     @property
     def session(self) -> pkcs11.Session:
@@ -142,7 +143,8 @@ class TokenHandle:
                     capabilities=caps, private_template=dict(PRIVATE_KEY_POLICY),
                 )
             except pkcs11.PKCS11Error as exc:
-                raise StoreError(f"the token could not generate a key: {type(exc).__name__}") from exc
+                raise StoreError(
+                    f"the token could not generate a key: {type(exc).__name__}") from exc
             self._keys[key_id] = priv
             return _public_from_object(pub)
 
@@ -192,7 +194,7 @@ class TokenHandle:
                 raise StoreError(f"no public key {key_id.hex()} on the token") from None
             return _public_from_object(pub)
 
-    def private_key(self, key_id: bytes) -> pkcs11.PrivateKey:
+    def private_key(self, key_id: bytes) -> Any:
         with self.lock:
             key = self._keys.get(key_id)
             if key is None:
@@ -281,11 +283,9 @@ class _Runtime:
                 self.handles[root] = (handle, held[1] - 1)
                 return
             del self.handles[root]
-            with handle.lock:
-                try:
-                    handle.session.close()
-                except pkcs11.PKCS11Error:
-                    pass  # The token vanished under us; nothing left to log out of.
+            # If the token vanished under us there is nothing left to log out of.
+            with handle.lock, contextlib.suppress(pkcs11.PKCS11Error):
+                handle.session.close()
 
     def _open(self, paths: StatePaths) -> TokenHandle:
         if _uses_softhsm():

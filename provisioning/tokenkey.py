@@ -40,7 +40,8 @@ def digest_info(digest: bytes, hash_alg: str) -> bytes:
     if prefix is None:
         raise StoreError(f"unsupported hash algorithm {hash_alg!r} (sha1, sha256, sha384, sha512)")
     if len(digest) != DIGEST_SIZES[hash_alg]:
-        raise StoreError(f"a {hash_alg} digest is {DIGEST_SIZES[hash_alg]} bytes, got {len(digest)}")
+        raise StoreError(
+            f"a {hash_alg} digest is {DIGEST_SIZES[hash_alg]} bytes, got {len(digest)}")
     return prefix + digest
 
 
@@ -59,10 +60,12 @@ class TokenRSAKey(rsa.RSAPrivateKey):
         self,
         data: bytes,
         padding: apadding.AsymmetricPadding,
-        algorithm: utils.Prehashed | hashes.HashAlgorithm,
+        algorithm: utils.Prehashed | hashes.HashAlgorithm | utils.NoDigestInfo,
     ) -> bytes:
         if not isinstance(padding, apadding.PKCS1v15):
             raise StoreError(f"the token key signs with PKCS#1 v1.5 only, not {padding.name}")
+        if isinstance(algorithm, utils.NoDigestInfo):
+            raise StoreError("signing without DigestInfo is not offered")
         if isinstance(algorithm, utils.Prehashed):
             return self._sign_fn(bytes(data), algorithm._algorithm.name, True)
         return self._sign_fn(bytes(data), algorithm.name, False)

@@ -239,15 +239,17 @@ def _constructed(obj: Tlv, tag: int, where: str) -> Tlv:
 
 def _decode_beneficiary(obj: Tlv, where: str) -> Beneficiary:
     f = _Fields(obj, where)
-    rang = f.text(0x84)
+    # Fields in tag order, so the first problem reported is the first on the card.
+    nom_usuel, prenom, birth = f.text(0x80), f.text(0x81), BirthDate(f.text(0x82))
+    nom_naissance, rang = f.opt_text(0x83), f.text(0x84)
     if len(rang) != 1 or rang not in "123456789":
         raise LayoutError(f"{where}: rang must be one digit 1-9, got {rang!r}")
     own_nir = f.opt_text(T_NIR)
     return Beneficiary(
-        nom_usuel=f.text(0x80),
-        prenom=f.text(0x81),
-        birth_date=BirthDate(f.text(0x82)),
-        nom_naissance=f.opt_text(0x83),
+        nom_usuel=nom_usuel,
+        prenom=prenom,
+        birth_date=birth,
+        nom_naissance=nom_naissance,
         rang=int(rang),
         qualite=f.text(0x85),
         rights_end=f.opt_date(0x86, "rights_end"),

@@ -141,3 +141,17 @@ def test_every_sample_card_loads() -> None:
     assert len(paths) >= 6
     for path in paths:
         assert load_vitale_file(path).description
+
+
+def test_generic_card_loader_builds_vitale_and_names_the_file(tmp_path: Path) -> None:
+    from drivers.sim.cardfile import load_card
+
+    card = load_card(CARDS_DIR / "vitale-lunaire.toml")
+    assert isinstance(card, VitaleApplication)
+    assert card.content.beneficiaries[1].birth_date.text == "19580000"
+    path = tmp_path / "vitale-typo.toml"
+    path.write_text(BASE.replace('caisse = "202"', 'caise = "202"'), encoding="utf-8")
+    with pytest.raises(
+        CardConfigError, match=r"^vitale-typo\.toml: insured\.scheme\.caise: unknown"
+    ):
+        load_card(path)

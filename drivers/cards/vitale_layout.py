@@ -29,7 +29,7 @@ padding between objects is skipped, as ISO 7816-4 allows in fixed-size EFs.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from drivers import tlv
@@ -175,8 +175,6 @@ class _Fields:
         found = self.obj.find(tag)
         if found is None:
             return None
-        if found.constructed:
-            raise LayoutError(f"{self.where}: tag {found.tag_hex} must be primitive")
         try:
             return found.value.decode("utf-8")
         except UnicodeDecodeError:
@@ -199,10 +197,11 @@ def _objects(files: Mapping[int, bytes], fid: int) -> tuple[Tlv, ...]:
         raise LayoutError(f"EF {fid:04X}: {exc}") from None
 
 
-def _one(objects: tuple[Tlv, ...], tag: int, fid: int) -> Tlv:
+def _required(objects: Iterable[Tlv], tag: int, where: str) -> Tlv:
+    # Tags 65-68 and A0-A2 are constructed by their class bits, so a found one has children.
     found = tlv.find(objects, tag)
-    if found is None or not found.constructed:
-        raise LayoutError(f"EF {fid:04X}: constructed tag {tag:02X} missing")
+    if found is None:
+        raise LayoutError(f"{where}: constructed tag {tag:02X} missing")
     return found
 
 
@@ -213,7 +212,7 @@ def _period_fields(obj: Tlv, where: str, first: int) -> tuple[dt.date, dt.date |
 
 def _decode_insured(obj: Tlv) -> Insured:
     f = _Fields(obj, "insured")
-    scheme = _Fields(_constructed(obj, T_SCHEME, "insured"), "insured scheme")
+    scheme = _Fields(_required(obj, T_SCHEME, "insured"), "insured scheme")
     rights = [
         RightsPeriod(*_period_fields(p, f"insured rights {i + 1}", 0x80))
         for i, p in enumerate(obj.find_all(T_RIGHTS))
@@ -228,13 +227,6 @@ def _decode_insured(obj: Tlv) -> Insured:
         rights=tuple(rights),
         exemptions=tuple(exemptions),
     )
-
-
-def _constructed(obj: Tlv, tag: int, where: str) -> Tlv:
-    found = obj.find(tag)
-    if found is None or not found.constructed:
-        raise LayoutError(f"{where}: constructed tag {tag:02X} missing")
-    return found
 
 
 def _decode_beneficiary(obj: Tlv, where: str) -> Beneficiary:
@@ -283,11 +275,11 @@ def decode_files(files: Mapping[int, bytes]) -> VitaleRead:
     """Values from the EF contents; any departure from the layout raises :class:`LayoutError`
     naming the file and object."""
     card_objs = _objects(files, EF_CARD)
-    card = _Fields(_one(card_objs, T_CARD, EF_CARD), "card")
+    card = _Fields(_required(card_objs, T_CARD, "EF 2001"), "card")
     with _context("card"):
         info = CardInfo(card.text(0x81), card.text(0x82), card.date(0x80, "valid_from"))
     with _context("insured"):
-        insured = _decode_insured(_one(card_objs, T_INSURED, EF_CARD))
+        insured = _decode_insured(_required(card_objs, T_INSURED, "EF 2001"))
     beneficiaries = []
     for i, b in enumerate(tlv.find_all(_objects(files, EF_BENEFICIARIES), T_BENEFICIARY)):
         with _context(f"beneficiary {i + 1}"):

@@ -7,6 +7,7 @@ parser, so a parser bug cannot hide behind a symmetric driver bug.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,24 @@ def test_bad_nir_key_reported_not_raised() -> None:
         "insured: NIR key 13 does not match the number (expected 31)",
         "beneficiary 1: NIR key 13 does not match the number (expected 31)",
     )
+
+
+def test_json_form_keeps_what_was_read() -> None:
+    lunar, _ = _read(CARDS_DIR / "vitale-lunaire.toml")
+    family, _ = _read(CARDS_DIR / "vitale-famille-martin.toml")
+    bad, _ = _read(CARDS_DIR / "vitale-nir-cle-fausse.toml")
+    out = json.loads(json.dumps(lunar.to_dict()))
+    assert out["beneficiaries"][0]["birth_date"] == {
+        "text": "19620300",
+        "iso": None,
+        "lunar": True,
+    }
+    assert out["insured"]["rights"] == [{"start": "2025-01-01", "end": "2026-12-31"}]
+    out = json.loads(json.dumps(family.to_dict(), ensure_ascii=False))
+    assert [b["prenom"] for b in out["beneficiaries"]][2:] == ["Éloïse", "Noël"]
+    assert out["beneficiaries"][3]["birth_date"]["iso"] == "2015-06-12"
+    assert out["beneficiaries"][3]["qualite_label"] == "enfant"
+    assert out["amc"][0]["end"] == "2026-12-31"
+    out = bad.to_dict()
+    assert out["insured"]["nir"]["valid"] is False
+    assert out["nir_problems"][0].startswith("insured: NIR key 13")

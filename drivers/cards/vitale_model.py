@@ -15,7 +15,8 @@ it is carried as a :class:`~drivers.cards.nir.NirCheck` so the pharmacist still 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any
 
 from drivers.cards.nir import NirCheck
 
@@ -256,3 +257,27 @@ class VitaleRead:
             (f"beneficiary {i + 1}", b.nir) for i, b in enumerate(self.beneficiaries) if b.nir
         ]
         return tuple(f"{who}: {c.problem}" for who, c in checks if c is not None and c.problem)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the API: dates ISO 8601, birth dates as read (with ``iso`` None
+        when lunar), each NIR with its validation result."""
+        out: dict[str, Any] = _json(self)
+        out["nir_problems"] = list(self.nir_problems)
+        return out
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, BirthDate):
+        return {"text": value.text, "iso": value.iso(), "lunar": value.lunar}
+    if isinstance(value, NirCheck):
+        return {"text": value.text, "valid": value.valid, "problem": value.problem}
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_json(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        out = {f.name: _json(getattr(value, f.name)) for f in fields(value)}
+        if isinstance(value, Beneficiary):
+            out["qualite_label"] = value.qualite_label
+        return out
+    return value

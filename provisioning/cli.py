@@ -19,6 +19,7 @@ from typing import Annotated, NoReturn
 import segno
 import typer
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 
 from provisioning import csr as csr_mod
@@ -44,7 +45,7 @@ trust_app = typer.Typer(help="Trust store for IGC-Santé chains.", no_args_is_he
 app.add_typer(clients_app, name="clients")
 app.add_typer(trust_app, name="trust")
 
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_CODES: list[tuple[type[Exception], int]] = [
@@ -255,22 +256,24 @@ def status(ctx: typer.Context,
     if as_json:
         sys.stdout.write(json.dumps([s.to_dict() for s in slots], indent=2) + "\n")
         return
-    table = Table(title="Comptoir key slots")
-    for col in ("slot", "key", "subject", "issuer", "serial", "valid until", "days", "chain",
-                "warnings"):
-        table.add_column(col, overflow="fold")
     for st in slots:
         chain_style = "green" if st.chain_state in (ChainState.VALID, ChainState.LOCAL) else "red"
-        table.add_row(
-            st.slot.value,
-            ("yes" + (" (+renewal)" if st.renewal_pending else "")) if st.has_key else "no",
-            st.subject or "-", st.issuer or "-", st.serial or "-",
-            f"{st.not_after:%Y-%m-%d}" if st.not_after else "-",
-            str(st.days_left) if st.days_left is not None else "-",
-            f"[{chain_style}]{st.chain_state.value}[/]",
-            "[yellow]" + "; ".join(st.warnings) + "[/]" if st.warnings else "",
-        )
-    out.print(table)
+        out.print(f"[bold]{st.slot.value}[/]  {st.title}")
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        key = "yes" + (" (renewal key pending)" if st.renewal_pending else "")
+        grid.add_row("key", key if st.has_key else "none")
+        if st.subject:
+            grid.add_row("subject", st.subject)
+            grid.add_row("issuer", st.issuer or "-")
+            grid.add_row("serial", st.serial or "-")
+            grid.add_row("valid", f"{st.not_before:%Y-%m-%d} to {st.not_after:%Y-%m-%d} "
+                                  f"({st.days_left} days left)")
+        grid.add_row("chain", f"[{chain_style}]{st.chain_state.value}[/] {st.chain_detail}")
+        for w in st.warnings:
+            grid.add_row("warning", f"[yellow]{w}[/]")
+        out.print(Padding(grid, (0, 0, 0, 2)))
     for st in slots:
         for w in st.warnings:
             err.print(f"warning: {st.slot.value}: {w}", markup=False)

@@ -23,7 +23,7 @@ from rich.padding import Padding
 from rich.table import Table
 
 from provisioning import csr as csr_mod
-from provisioning.ca import ROLES, initialize
+from provisioning.ca import ROLES, LocalCA, initialize
 from provisioning.certs import ChainState
 from provisioning.clients import ClientRegistry
 from provisioning.errors import (
@@ -143,6 +143,19 @@ def init(
         store.close()
     out.print(f"Provisioned [bold]{opts.state_dir}[/]: token, local CA, TLS server for "
               f"{', '.join(names)}.")
+
+
+@app.command("server-cert")
+def server_cert(
+    ctx: typer.Context,
+    name: Annotated[list[str], typer.Option(
+        "--name", help="LAN name or address of the box (repeat).")],
+) -> None:
+    """Re-issue the box's TLS server certificate (new key) for new LAN names or addresses."""
+    with open_store(ctx) as store, errors():
+        cert = LocalCA(store).issue_server_certificate(name)
+    out.print(f"TLS server certificate for {', '.join(name)} until "
+              f"{cert.not_valid_after_utc:%Y-%m-%d}; restart the daemon to use it.")
 
 
 @app.command()

@@ -81,6 +81,10 @@ def test_technician_provisions_a_box_end_to_end(tech: Technician, pki: testpki.T
     assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["192.168.1.10"]
     _, err = tech("init", code=1)
     assert "already provisioned" in one_error_line(err)
+    tech("server-cert", "--name", "comptoir.lan")
+    server = x509.load_pem_x509_certificate((tech.state / "tls" / "server.pem").read_bytes())
+    san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["comptoir.lan"]
 
     (tmp_path / "root.pem").write_bytes(testpki.cert_pem(pki.root.cert))
     out, _ = tech("trust", "add", str(tmp_path / "root.pem"))

@@ -158,6 +158,9 @@ class AuditLog:
     def anchor_head(self, signer: HeadSigner, *, day: str | None = None) -> bool:
         """Signs today's head once; returns False when today is already anchored."""
         day = day or datetime.now(UTC).date().isoformat()
+        with self._lock:
+            if self._conn.execute("SELECT 1 FROM audit_anchor WHERE day=?", (day,)).fetchone():
+                return False
         head_id, head_hash = self.head()
         signature, certificate = signer(bytes.fromhex(head_hash))
         with self._lock:

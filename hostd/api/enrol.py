@@ -1,0 +1,66 @@
+"""The enrolment listener: server-authenticated TLS, one route.
+
+Why a second port instead of ``CERT_OPTIONAL`` on the main one: with a separate listener the
+API port refuses a peer without a certificate during the handshake, before any HTTP parsing,
+and no route can ever be reached unauthenticated by mistake (a forgotten dependency). The
+enrolment port exposes nothing but a rate-limited exchange of a single-use, expiring code and
+a CSR for a certificate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from hostd.api import problems
+from hostd.audit import AuditLog
+from hostd.services.clients import AttemptLimiter, ClientAdmin, PairingRefused, RateLimited
+
+
+class EnrolRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=4, max_length=64, description="One-time pairing code")
+    csr_pem: str = Field(max_length=16384, description="PKCS#10 request, PEM")
+
+
+class EnrolResponse(BaseModel):
+    name: str
+    role: str
+    certificate_pem: str
+    ca_pem: str
+
+
+def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> FastAPI:
+    app = FastAPI(title="Comptoir enrolment", version="1", docs_url=None, redoc_url=None)
+    problems.install(app)
+    limiter = AttemptLimiter(per_minute)
+    router = APIRouter(prefix="/v1")
+
+    @router.post("/enrol", response_model=EnrolResponse, summary="Exchange a code for a cert")
+    async def enrol(body: EnrolRequest, request: Request) -> Any:
+        peer = request.client.host if request.client else "?"
+        try:
+            limiter.take()
+            enrolled = await asyncio.to_thread(
+                admin.enrol, body.code.strip(), body.csr_pem.encode()
+            )
+        except (RateLimited, PairingRefused) as exc:
+            await asyncio.to_thread(
+                audit.append, client=f"peer:{peer}", operator="-", action="client.enrol",
+                target="-", outcome=f"error:{type(exc).__name__}",
+            )
+            raise
+        await asyncio.to_thread(
+            audit.append, client=f"peer:{peer}", operator="-", action="client.enrol",
+            target=enrolled.name, outcome="ok", detail={"role": enrolled.role.value},
+        )
+        return EnrolResponse(
+            name=enrolled.name, role=enrolled.role.value,
+            certificate_pem=enrolled.certificate_pem, ca_pem=enrolled.ca_pem,
+        )
+
+    app.include_router(router)
+    return app

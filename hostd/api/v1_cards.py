@@ -1,0 +1,110 @@
+"""/v1/cps and /v1/vitale: card operations for counters, each one audited."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from drivers.cards.cps_model import KeyRole
+from hostd.api.deps import CardCaller, Ctx, Reader
+from hostd.api.problems import BAD_REQUEST, ApiProblem
+from hostd.services.readers import CardKind
+
+router = APIRouter(prefix="/v1", tags=["cards"])
+
+MAX_SIGN_DATA = 1 << 20
+
+
+class UnlockRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pin: SecretStr = Field(description="The cardholder's PIN, 4 to 8 digits. Never logged.")
+
+
+class SignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: KeyRole = Field(description="auth (CPS_PRIV_AUT) or sign (CPS_PRIV_SIG)")
+    digest_b64: str | None = Field(None, description="SHA-256 digest (32 bytes), base64")
+    data_b64: str | None = Field(None, description="Data to hash and sign (≤ 1 MiB), base64")
+
+
+def _b64(field: str, value: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ApiProblem(BAD_REQUEST, f"{field}: not valid base64") from exc
+
+
+@router.get("/cps", summary="CPS cards present and their unlock lease")
+def list_cps(ctx: Ctx, _who: Reader) -> list[dict[str, Any]]:
+    return [
+        {"reader": s.name, "lease": ctx.cps.lease(s.name)}
+        for s in ctx.devices.hub.readers()
+        if s.kind is CardKind.CPS
+    ]
+
+
+@router.post("/cps/{reader}/unlock", summary="Present the PIN (never spends the last try)")
+async def unlock(
+    reader: str, body: UnlockRequest, ctx: Ctx, caller: CardCaller
+) -> dict[str, Any]:
+    secret = body.pin.get_secret_value()
+    if not (4 <= len(secret) <= 8 and secret.isascii() and secret.isdigit()):
+        raise ApiProblem(BAD_REQUEST, "pin: must be 4 to 8 digits")
+    pin = bytearray(secret.encode("ascii"))
+    del secret
+    return await ctx.cps.unlock(reader, pin, caller)
+
+
+@router.post("/cps/{reader}/lock", summary="Reset the card now (PIN needed again)")
+async def lock(reader: str, ctx: Ctx, caller: CardCaller) -> dict[str, Any]:
+    return await ctx.cps.lock(reader, caller)
+
+
+@router.get("/cps/{reader}", summary="Holder identity and situations d'exercice")
+async def holder(reader: str, ctx: Ctx, caller: CardCaller) -> dict[str, Any]:
+    return {"holder": await ctx.cps.holder(reader, caller), "lease": ctx.cps.lease(reader)}
+
+
+@router.get("/cps/{reader}/tries-left", summary="PIN tries left")
+async def tries_left(reader: str, ctx: Ctx, caller: CardCaller) -> dict[str, int]:
+    return {"tries_left": await ctx.cps.tries_left(reader, caller)}
+
+
+@router.get("/cps/{reader}/certificates/{key}", summary="Certificate of a CPS key (PEM)")
+async def certificate(reader: str, key: KeyRole, ctx: Ctx, caller: CardCaller) -> dict[str, str]:
+    der = await ctx.cps.certificate(reader, key, caller)
+    b64 = base64.encodebytes(der).decode().replace("\n", "")
+    lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
+    pem = "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+    return {"key": key.value, "certificate_pem": pem}
+
+
+@router.post("/cps/{reader}/sign", summary="Sign a SHA-256 digest or data with a CPS key")
+async def sign(
+    reader: str, body: Annotated[SignRequest, Body()], ctx: Ctx, caller: CardCaller
+) -> dict[str, str]:
+    if (body.digest_b64 is None) == (body.data_b64 is None):
+        raise ApiProblem(BAD_REQUEST, "give exactly one of digest_b64 and data_b64")
+    if body.digest_b64 is not None:
+        digest = _b64("digest_b64", body.digest_b64)
+        if len(digest) != 32:
+            raise ApiProblem(BAD_REQUEST, "digest_b64: a SHA-256 digest is 32 bytes")
+        signature = await ctx.cps.sign(reader, body.key, caller, digest=digest)
+    else:
+        data = _b64("data_b64", body.data_b64 or "")
+        if len(data) > MAX_SIGN_DATA:
+            raise ApiProblem(BAD_REQUEST, "data_b64: at most 1 MiB")
+        signature = await ctx.cps.sign(reader, body.key, caller, data=data)
+    return {
+        "algorithm": "RSASSA-PKCS1-v1_5-SHA256",
+        "signature_b64": base64.b64encode(signature).decode(),
+    }
+
+
+@router.post("/vitale/{reader}/read", summary="Read a carte Vitale: beneficiaries, NIR checks")
+async def read_vitale(reader: str, ctx: Ctx, caller: CardCaller) -> dict[str, Any]:
+    return await ctx.vitale.read(reader, caller)

@@ -1,0 +1,108 @@
+"""/v1/readers, /v1/events (server-sent), /v1/status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from hostd.api.deps import Ctx, Reader
+from hostd.context import AppContext
+
+router = APIRouter(prefix="/v1", tags=["readers"])
+
+_EVENTS_MAX_S = 3600.0
+"""An event stream ends after an hour at most; clients reconnect (SSE does so by itself)."""
+
+
+@router.get("/readers", summary="Readers and the card in each")
+def list_readers(ctx: Ctx, _who: Reader) -> list[dict[str, Any]]:
+    return [state.view() for state in ctx.devices.hub.readers()]
+
+
+@router.get("/readers/{reader}", summary="One reader, its card and its queue")
+def get_reader(reader: str, ctx: Ctx, _who: Reader) -> dict[str, Any]:
+    state = ctx.devices.hub.reader(reader)
+    return {**state.view(), "queue": queue_view(state.worker.figures())}
+
+
+@router.get(
+    "/events",
+    summary="Reader and card events as server-sent events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def events(
+    request: Request,
+    ctx: Ctx,
+    _who: Reader,
+    max_seconds: float = Query(_EVENTS_MAX_S, gt=0, le=_EVENTS_MAX_S),
+) -> StreamingResponse:
+    hub = ctx.devices.hub
+    queue = hub.subscribe()
+    ends_at = asyncio.get_running_loop().time() + max_seconds
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            snapshot = [state.view() for state in hub.readers()]
+            yield _sse("snapshot", {"readers": snapshot})
+            while (left := ends_at - asyncio.get_running_loop().time()) > 0:
+                if await request.is_disconnected():
+                    return
+                try:
+                    event = await asyncio.wait_for(queue.get(), min(15.0, left))
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                yield _sse(str(event["event"]), event)
+        finally:
+            hub.unsubscribe(queue)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store"})
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+def queue_view(figures: Any) -> dict[str, Any]:
+    uptime = max(figures.uptime_s, 1e-9)
+    return {
+        "depth": figures.depth,
+        "running": figures.running,
+        "completed": figures.completed,
+        "failed": figures.failed,
+        "utilisation": round(figures.busy_s / uptime, 4),
+        "wait_ms": {"p50": round(figures.wait_p50_ms, 3), "p99": round(figures.wait_p99_ms, 3)},
+        "service_ms": {
+            "p50": round(figures.service_p50_ms, 3),
+            "p99": round(figures.service_p99_ms, 3),
+        },
+    }
+
+
+def status_view(ctx: AppContext) -> dict[str, Any]:
+    readers = []
+    for state in ctx.devices.hub.readers():
+        view = {**state.view(), "queue": queue_view(state.worker.figures())}
+        if view["card_kind"] == "cps":
+            view["lease"] = ctx.cps.lease(state.name)
+        readers.append(view)
+    head_id, head_hash = ctx.audit.head()
+    return {
+        "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "readers": readers,
+        "certificates": ctx.devices.certificates(),
+        "audit": {"rows": head_id, "head": head_hash},
+    }
+
+
+@router.get("/status", summary="Readers, cards, CPS leases, queues, certificate expiry")
+def status(ctx: Ctx, _who: Reader) -> dict[str, Any]:
+    return status_view(ctx)

@@ -1,0 +1,85 @@
+"""FastAPI factory: everything comes in as arguments, nothing lives at module level, so tests
+build as many apps as they like with their own state, devices and clock."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+
+from hostd import metrics
+from hostd.api import problems, v1_admin, v1_cards, v1_readers
+from hostd.api.deps import Ctx, Reader
+from hostd.audit import AuditLog
+from hostd.config import Settings
+from hostd.context import AppContext, Devices
+from hostd.services.cps import CpsService
+from hostd.services.vitale import VitaleService
+
+log = logging.getLogger(__name__)
+
+_HOUSEKEEPING_S = 1.0
+"""How often leases are checked (an expired lease is also caught before each operation)."""
+
+
+def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI:
+    deadline = settings.scheduler.deadline_s
+    cps = CpsService(devices.hub, audit, settings.cps, deadline)
+    devices.hub.add_session_listener(cps.session_ended)
+    ctx = AppContext(settings, audit, devices, cps, VitaleService(devices.hub, audit, deadline))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if devices.watcher is not None:
+            devices.watcher.start()
+        task = asyncio.create_task(_housekeeping(ctx))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if devices.watcher is not None:
+                devices.watcher.stop()
+            devices.hub.stop()
+
+    app = FastAPI(
+        title="Comptoir",
+        version="1",
+        summary="One CPS shared fairly by every counter; Vitale reads; ORG-key signing.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    problems.install(app)
+    app.include_router(v1_readers.router)
+    app.include_router(v1_cards.router)
+    app.include_router(v1_admin.router)
+    if devices.signing is not None:
+        from hostd.api import v1_signing
+
+        app.include_router(v1_signing.router)
+
+    @app.get("/metrics", response_class=PlainTextResponse, tags=["status"],
+             summary="Prometheus metrics")
+    def get_metrics(ctx: Ctx, _who: Reader) -> Any:
+        return PlainTextResponse(metrics.render(ctx), media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+async def _housekeeping(ctx: AppContext) -> None:
+    while True:
+        await asyncio.sleep(_HOUSEKEEPING_S)
+        try:
+            await ctx.cps.expire_leases()
+            if ctx.devices.head_signer is not None:
+                await asyncio.to_thread(ctx.audit.anchor_head, ctx.devices.head_signer)
+        except Exception:
+            log.exception("housekeeping failed; retrying")

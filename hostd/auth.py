@@ -1,0 +1,90 @@
+"""Client certificate → enrolled client → role, checked on every request.
+
+The TLS handshake proves the peer holds a key certified by the box's local CA. That is not
+enough: a counter PC that was revoked still holds a valid certificate, so every request looks
+its certificate's SHA-256 fingerprint up in the client registry (a primary-key read) and is
+refused at once when the client is unknown or revoked — no reconnect or CRL refresh needed.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import unquote
+
+
+class Role(enum.StrEnum):
+    COUNTER = "counter"
+    """A counter PC running the LGO: cards, CPS, Vitale, store signing."""
+    SERVER = "server"
+    """The pharmacy's server: store signing (batch work) and status."""
+    ADMIN = "admin"
+    """The technician's or titulaire's tool: clients, pairing, audit, plus everything else."""
+
+
+@dataclass(frozen=True)
+class EnrolledClient:
+    name: str
+    role: Role
+    fingerprint: str
+    revoked: bool = False
+
+
+class ClientDirectory(Protocol):
+    def lookup(self, fingerprint: str) -> EnrolledClient | None: ...
+
+
+class NotAuthenticated(Exception):
+    """No client certificate reached the app (only possible on a misconfigured listener)."""
+
+
+class ClientRevoked(Exception):
+    """The certificate belongs to a client that was revoked or never enrolled."""
+
+
+class Forbidden(Exception):
+    """The client's role does not allow this endpoint."""
+
+
+class MissingOperator(Exception):
+    """Card and key operations must name the LGO's logged-in person."""
+
+
+OPERATOR_HEADER = "X-Comptoir-Operator"
+_OPERATOR_RE = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
+
+
+def fingerprint(der: bytes) -> str:
+    return hashlib.sha256(der).hexdigest()
+
+
+def identify(directory: ClientDirectory, der: bytes | None) -> EnrolledClient:
+    if not der:
+        raise NotAuthenticated("no client certificate")
+    client = directory.lookup(fingerprint(der))
+    if client is None or client.revoked:
+        raise ClientRevoked("this client certificate is revoked or not enrolled")
+    return client
+
+
+def require_role(client: EnrolledClient, allowed: frozenset[Role]) -> None:
+    if client.role not in allowed and client.role is not Role.ADMIN:
+        raise Forbidden(f"role {client.role.value} may not call this endpoint")
+
+
+def operator_name(raw: str | None) -> str:
+    """HTTP header values are ASCII in practice, so a name with accents arrives percent-encoded
+    UTF-8 (``pr%C3%A9paratrice``); plain ASCII passes unchanged."""
+    try:
+        name = unquote(raw.strip(), errors="strict") if raw is not None else ""
+    except UnicodeDecodeError:
+        name = ""
+    if not _OPERATOR_RE.fullmatch(name):
+        raise MissingOperator(
+            f"header {OPERATOR_HEADER} must name the logged-in operator "
+            "(1-128 printable characters, percent-encoded UTF-8 if not ASCII)"
+        )
+    return name

@@ -1,0 +1,45 @@
+"""What the app is built from: settings, the audit log, devices and services (no globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hostd.audit import AuditLog, HeadSigner
+from hostd.auth import ClientDirectory
+from hostd.config import Settings
+from hostd.services.clients import ClientAdmin
+from hostd.services.cps import CpsService
+from hostd.services.readers import ReaderHub
+from hostd.services.signing import SigningService
+from hostd.services.vitale import VitaleService
+
+
+class Watcher(Protocol):
+    """The reader watcher feeding a :class:`ReaderHub` (``drivers.pcsc`` on a box)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class Devices:
+    clients: ClientDirectory
+    hub: ReaderHub
+    watcher: Watcher | None = None
+    signing: SigningService | None = None
+    admin: ClientAdmin | None = None
+    head_signer: HeadSigner | None = None
+    certificates: Callable[[], list[dict[str, Any]]] = field(default=lambda: [])
+    """Certificates whose expiry the status page shows (ORG keys, TLS server, local CA)."""
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    audit: AuditLog
+    devices: Devices
+    cps: CpsService
+    vitale: VitaleService

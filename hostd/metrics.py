@@ -1,0 +1,49 @@
+"""Prometheus text exposition (format 0.0.4) of the queues, written by hand: a dozen gauges do
+not justify a client library and its global registry."""
+
+from __future__ import annotations
+
+from hostd.context import AppContext
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def render(ctx: AppContext) -> str:
+    series: dict[str, tuple[str, str, list[str]]] = {
+        "comptoir_card_queue_depth": ("gauge", "Jobs waiting for the card", []),
+        "comptoir_card_busy_seconds_total": ("counter", "Time the card spent on jobs", []),
+        "comptoir_card_jobs_completed_total": ("counter", "Jobs that succeeded", []),
+        "comptoir_card_jobs_failed_total": ("counter", "Jobs that failed or were refused", []),
+        "comptoir_card_wait_seconds_sum": ("counter", "Total queue wait of started jobs", []),
+        "comptoir_card_service_seconds_sum": ("counter", "Total card time of started jobs", []),
+        "comptoir_card_wait_p99_seconds": ("gauge", "99th percentile wait, recent jobs", []),
+        "comptoir_card_present": ("gauge", "1 when a card is in the reader", []),
+        "comptoir_cps_unlocked": ("gauge", "1 when the CPS holds an unlock lease", []),
+    }
+
+    def add(name: str, reader: str, value: float) -> None:
+        series[name][2].append(f'{name}{{reader="{_label(reader)}"}} {value:.6g}')
+
+    for state in ctx.devices.hub.readers():
+        f = state.worker.figures()
+        add("comptoir_card_queue_depth", state.name, f.depth)
+        add("comptoir_card_busy_seconds_total", state.name, f.busy_s)
+        add("comptoir_card_jobs_completed_total", state.name, f.completed)
+        add("comptoir_card_jobs_failed_total", state.name, f.failed)
+        add("comptoir_card_wait_seconds_sum", state.name, f.wait_sum_s)
+        add("comptoir_card_service_seconds_sum", state.name, f.service_sum_s)
+        add("comptoir_card_wait_p99_seconds", state.name, f.wait_p99_ms / 1000)
+        add("comptoir_card_present", state.name, 1 if state.atr else 0)
+        add("comptoir_cps_unlocked", state.name, 1 if ctx.cps.lease(state.name)["unlocked"] else 0)
+    lines: list[str] = []
+    for name, (kind, help_text, samples) in series.items():
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", *samples]
+    head_id, _ = ctx.audit.head()
+    lines += [
+        "# HELP comptoir_audit_rows Rows in the audit log",
+        "# TYPE comptoir_audit_rows gauge",
+        f"comptoir_audit_rows {head_id}",
+    ]
+    return "\n".join(lines) + "\n"

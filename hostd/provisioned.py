@@ -1,0 +1,260 @@
+"""Wiring to the real parts: the provisioning store, local CA and client registry; pcscd.
+
+The daemon's services only see small protocols (``ClientDirectory``, ``ClientAdmin``,
+``StoreSigning``, a reader watcher and a connect function); this module is the one place that
+adapts ``provisioning`` and ``drivers`` to them, for ``comptoir serve``, the tests and the bench.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from fastapi import FastAPI
+
+from drivers import pcsc_watch
+from drivers.cards.cps import CpsCard
+from drivers.cards.vitale import VitaleCard
+from drivers.pcsc import PcscConnection
+from hostd.api.enrol import create_enrol_app
+from hostd.app import create_app
+from hostd.audit import AuditLog, HeadSigner
+from hostd.auth import EnrolledClient, Role
+from hostd.config import Settings
+from hostd.context import Devices
+from hostd.db import DatabaseError
+from hostd.server import StartupError, TlsFiles
+from hostd.services.clients import Enrolled, PairingRefused
+from hostd.services.readers import CardKind, ReaderHub, Transport
+from hostd.services.signing import KeyNotProvisioned, SigningService
+from provisioning.ca import LocalCA
+from provisioning.clients import ClientRegistry
+from provisioning.errors import ProvisioningError, SlotEmptyError
+from provisioning.signing import cms, raw, vihf, xmldsig
+from provisioning.slots import Slot, parse_slot
+from provisioning.store import Store
+
+SIGNING_SLOTS = (Slot.ORG_SIGN, Slot.ORG_AUTH_CLI)
+
+
+class RegistryClients:
+    """``ClientDirectory`` + ``ClientAdmin`` over ``provisioning.clients.ClientRegistry``."""
+
+    def __init__(self, registry: ClientRegistry, ca: LocalCA) -> None:
+        self._registry = registry
+        self._ca = ca
+
+    def lookup(self, fingerprint: str) -> EnrolledClient | None:
+        client = self._registry.by_fingerprint(fingerprint)
+        if client is None:
+            return None
+        return EnrolledClient(client.name, Role(client.role), client.fingerprint_sha256)
+
+    def list_clients(self) -> list[dict[str, Any]]:
+        return [c.to_dict() for c in self._registry.list()]
+
+    def revoke(self, name: str) -> bool:
+        active = [c for c in self._registry.list() if c.name == name and c.active]
+        for client in active:
+            self._registry.revoke(client.id)
+        return bool(active)
+
+    def create_pairing_code(self, name: str, role: Role, ttl_s: int) -> dict[str, Any]:
+        try:
+            code = self._registry.create_pairing_code(name, role.value, ttl_s)
+        except ProvisioningError as exc:
+            raise PairingRefused(str(exc)) from exc
+        return {"name": name, "role": role.value, "code": code, "ttl_s": ttl_s}
+
+    def enrol(self, code: str, csr_pem: bytes) -> Enrolled:
+        # Check the CSR before spending the code: a typo in the CSR must not burn it.
+        try:
+            csr = x509.load_pem_x509_csr(csr_pem)
+        except ValueError as exc:
+            raise PairingRefused("csr_pem: not a PEM certificate signing request") from exc
+        if not csr.is_signature_valid:
+            raise PairingRefused("csr_pem: its signature does not verify")
+        try:
+            grant = self._registry.redeem_pairing_code(code)
+            cert_pem = self._ca.issue_client_certificate(csr_pem, grant.name, grant.role)
+            self._registry.enrol(grant.name, grant.role, cert_pem)
+        except ProvisioningError as exc:
+            raise PairingRefused(str(exc)) from exc
+        ca_pem = self._ca.ca_cert_pem.decode()
+        return Enrolled(grant.name, Role(grant.role), cert_pem.decode(), ca_pem)
+
+
+class StoreSigner:
+    """``StoreSigning`` over the PKCS#11 store; one call at a time on the token."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+
+    def _slot(self, key: str) -> Slot:
+        try:
+            slot = parse_slot(key)
+        except ValueError as exc:
+            raise KeyNotProvisioned(str(exc)) from exc
+        if slot not in SIGNING_SLOTS:
+            raise KeyNotProvisioned(f"key {key!r} does not sign for LAN clients")
+        if self._store.certificate(slot) is None:
+            raise KeyNotProvisioned(f"key {slot.value} has no certificate in the store")
+        return slot
+
+    def _locked(self, fn: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            try:
+                return fn()
+            except SlotEmptyError as exc:
+                raise KeyNotProvisioned(str(exc)) from exc
+
+    def raw(self, key: str, *, data: bytes | None, digest: bytes | None) -> bytes:
+        slot = self._slot(key)
+        if digest is not None:
+            return self._locked(lambda: raw.sign_digest(self._store, slot, digest))
+        return self._locked(lambda: raw.sign(self._store, slot, data or b""))
+
+    def cms(self, key: str, data: bytes) -> bytes:
+        slot = self._slot(key)
+        return self._locked(lambda: cms.sign_detached(self._store, slot, data))
+
+    def xmldsig(self, key: str, xml: bytes) -> bytes:
+        slot = self._slot(key)
+        return self._locked(lambda: xmldsig.sign_enveloped(self._store, slot, xml))
+
+    def vihf(self, key: str, context: dict[str, Any]) -> bytes:
+        slot = self._slot(key)
+        ctx = vihf.VihfContext(**context)
+        return self._locked(lambda: vihf.build_and_sign(self._store, slot, ctx))
+
+    def certificate_pem(self, key: str) -> str:
+        slot = self._slot(key)
+        cert = self._store.certificate(slot)
+        assert cert is not None
+        return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+    def head_signer(self) -> HeadSigner | None:
+        """Signs the audit head with ORG SIGN when one is provisioned (else no anchors)."""
+        if self._store.certificate(Slot.ORG_SIGN) is None:
+            return None
+
+        def sign(data: bytes) -> tuple[bytes, bytes]:
+            cert = self._store.certificate(Slot.ORG_SIGN)
+            assert cert is not None
+            signature = self._locked(lambda: raw.sign(self._store, Slot.ORG_SIGN, data))
+            return signature, cert.public_bytes(serialization.Encoding.DER)
+
+        return sign
+
+
+class PcscWatcher:
+    """Feeds a :class:`ReaderHub` from ``drivers.pcsc_watch`` (survives pcscd restarts)."""
+
+    def __init__(self, hub: ReaderHub, poll_timeout: float = 0.5) -> None:
+        self._hub = hub
+        self._watcher = pcsc_watch.ReaderWatcher(self._on_event, poll_timeout=poll_timeout)
+
+    def _on_event(self, event: pcsc_watch.WatchEvent) -> None:
+        if isinstance(event, pcsc_watch.ReaderAdded):
+            self._hub.on_reader_added(event.reader)
+        elif isinstance(event, pcsc_watch.ReaderRemoved):
+            self._hub.on_reader_removed(event.reader)
+        elif isinstance(event, pcsc_watch.CardInserted):
+            self._hub.on_card_inserted(event.reader, event.atr)
+        elif isinstance(event, pcsc_watch.CardRemoved):
+            self._hub.on_card_removed(event.reader)
+
+    def start(self) -> None:
+        self._watcher.start()
+
+    def stop(self) -> None:
+        self._watcher.stop()
+
+
+def pcsc_connect(reader: str) -> Transport:
+    return PcscConnection(reader, exclusive=True)
+
+
+def card_application(kind: CardKind, transport: Transport) -> Any:
+    if kind is CardKind.CPS:
+        return CpsCard(transport)
+    if kind is CardKind.VITALE:
+        return VitaleCard(transport)
+    raise ValueError(f"no driver for {kind.value} cards")
+
+
+@dataclass
+class Box:
+    api_app: FastAPI
+    enrol_app: FastAPI
+    tls: TlsFiles
+    audit: AuditLog
+    devices: Devices
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in reversed(self._closers):
+            close()
+
+
+def open_box(
+    settings: Settings,
+    *,
+    connect: Callable[[str], Transport] = pcsc_connect,
+    watcher: bool = True,
+) -> Box:
+    """Opens every real part under ``settings.state_dir``; one-line errors when one is missing."""
+    state: Path = settings.state_dir
+    closers: list[Callable[[], None]] = []
+    try:
+        try:
+            store = Store.open(state)
+        except Exception as exc:  # provisioning and PKCS#11 errors vary; all mean "not usable"
+            raise StartupError(f"key store in {state} unusable: {exc}") from exc
+        closers.append(store.close)
+        try:
+            ca = LocalCA(store)
+            registry = ClientRegistry(state)
+        except ProvisioningError as exc:
+            raise StartupError(str(exc)) from exc
+        closers.append(registry.close)
+        tls = TlsFiles(ca.server_cert_path, ca.server_key_path, ca.ca_cert_path)
+        for path in (tls.cert, tls.key, tls.client_ca):
+            if not path.is_file():
+                raise StartupError(f"missing {path}: run `comptoir provision init`")
+        try:
+            audit = AuditLog.open(state)
+        except DatabaseError as exc:
+            raise StartupError(str(exc)) from exc
+        closers.append(audit.close)
+        clients = RegistryClients(registry, ca)
+        signer = StoreSigner(store)
+        hub = ReaderHub(connect, card_application)
+
+        def certificates() -> list[dict[str, Any]]:
+            with signer._lock:
+                return [s.to_dict() for s in store.status() if s.has_key]
+
+        devices = Devices(
+            clients=clients,
+            hub=hub,
+            watcher=PcscWatcher(hub) if watcher else None,
+            signing=SigningService(signer, audit),
+            admin=clients,
+            head_signer=signer.head_signer(),
+            certificates=certificates,
+        )
+        api_app = create_app(settings, devices, audit)
+        enrol_app = create_enrol_app(clients, audit, settings.enrolment.attempts_per_minute)
+    except BaseException:
+        for close in reversed(closers):
+            close()
+        raise
+    return Box(api_app, enrol_app, tls, audit, devices, closers)
+

@@ -1,0 +1,1 @@
+"""Decisions of the daemon, below the HTTP routers and above the scheduler and drivers."""

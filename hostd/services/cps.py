@@ -1,0 +1,224 @@
+"""CPS sessions shared by every counter: unlock lease, PIN rules, signing, all through the card's
+worker and all audited.
+
+Rules (ARCHITECTURE.md "CPS sessions", DOMAIN.md): a VERIFY stays valid while the card is
+powered, so the daemon — not the card — decides how long an unlock lasts: the lease lapses after
+an idle timeout or at the configured end of day, and the card is then reset (PIN needed again).
+An API call never spends the last PIN try. The PIN is a ``bytearray`` wiped right after VERIFY.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from drivers.cards.cps_model import CpsBackend, KeyRole
+from drivers.errors import LastTryRefused, SecurityNotSatisfied
+from hostd.audit import AuditLog
+from hostd.config import CpsSettings
+from hostd.scheduler import Priority
+from hostd.services.jobs import Caller, audited, await_job
+from hostd.services.readers import CardKind, CardSession, NoCard, ReaderHub, UnknownReader
+
+
+class PinNotAllowed(Exception):
+    """The configuration only accepts the PIN from the terminal's PIN pad."""
+
+
+@dataclass
+class UnlockLease:
+    reader: str
+    client: str
+    operator: str
+    unlocked_at: datetime
+    ends_at_latest: datetime
+    last_used: float
+
+    def view(self, idle_timeout_s: float, now_mono: float) -> dict[str, Any]:
+        idle_left = max(0.0, idle_timeout_s - (now_mono - self.last_used))
+        return {
+            "unlocked": True,
+            "unlocked_by": self.client,
+            "operator": self.operator,
+            "unlocked_at": _iso(self.unlocked_at),
+            "end_of_day": _iso(self.ends_at_latest),
+            "idle_seconds_left": round(idle_left, 3),
+        }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone().isoformat()
+
+
+def _next_end_of_day(now: datetime, settings: CpsSettings) -> datetime:
+    cutoff = datetime.combine(now.date(), settings.end_of_day_time(), tzinfo=now.tzinfo)
+    return cutoff if cutoff > now else cutoff + timedelta(days=1)
+
+
+def _cps(session: CardSession) -> CpsBackend:
+    app: CpsBackend = session.app
+    return app
+
+
+class CpsService:
+    def __init__(
+        self,
+        hub: ReaderHub,
+        audit: AuditLog,
+        settings: CpsSettings,
+        deadline_s: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+    ) -> None:
+        self._hub = hub
+        self._audit = audit
+        self._settings = settings
+        self._deadline_s = deadline_s
+        self._clock = clock
+        self._wall = wall
+        self._lock = threading.Lock()
+        self._leases: dict[str, UnlockLease] = {}
+
+    # -- leases -----------------------------------------------------------------------------
+
+    def session_ended(self, reader: str) -> None:
+        """The card was removed or reset: its PIN state is gone, and so is the lease."""
+        with self._lock:
+            self._leases.pop(reader, None)
+
+    def lease(self, reader: str) -> dict[str, Any]:
+        with self._lock:
+            lease = self._leases.get(reader)
+            if lease is None:
+                return {"unlocked": False}
+            return lease.view(self._settings.idle_timeout_s, self._clock())
+
+    def _lapsed(self, lease: UnlockLease) -> bool:
+        idle = self._clock() - lease.last_used
+        return idle >= self._settings.idle_timeout_s or self._wall() >= lease.ends_at_latest
+
+    async def expire_leases(self) -> list[str]:
+        """Resets every card whose lease lapsed; run periodically and before each operation."""
+        with self._lock:
+            lapsed = [r for r, lease in self._leases.items() if self._lapsed(lease)]
+        for reader in lapsed:
+            # A failed reset (card pulled meanwhile) is audited; the lease is gone either way.
+            with contextlib.suppress(Exception):
+                await self._relock(reader, Caller("comptoir", "lease-expiry"), "cps.lease-expired")
+        return lapsed
+
+    async def _relock(self, reader: str, caller: Caller, action: str) -> None:
+        with self._lock:
+            self._leases.pop(reader, None)
+        try:
+            worker = self._hub.card_worker(reader, CardKind.CPS)
+        except (UnknownReader, NoCard):
+            return  # no card, no PIN state left to drop
+        future = worker.submit(
+            caller.client, action, lambda s: _cps(s).logout(), timeout_s=self._deadline_s
+        )
+        job = await_job(future, caller, self._deadline_s)
+        await audited(self._audit, caller, action, reader, job)
+
+    def _touch_or_refuse(self, reader: str) -> None:
+        with self._lock:
+            lease = self._leases.get(reader)
+            if lease is None or self._lapsed(lease):
+                raise SecurityNotSatisfied("the CPS is locked: unlock it with the PIN first")
+            lease.last_used = self._clock()
+
+    # -- operations -------------------------------------------------------------------------
+
+    async def _run(
+        self,
+        reader: str,
+        caller: Caller,
+        action: str,
+        run: Callable[[CpsBackend], Any],
+        detail: Callable[[Any], dict[str, Any]] | None = None,
+    ) -> Any:
+        async def operation() -> Any:
+            worker = self._hub.card_worker(reader, CardKind.CPS)
+            future = worker.submit(
+                caller.client, action, lambda s: run(_cps(s)),
+                timeout_s=self._deadline_s, priority=Priority.INTERACTIVE,
+            )
+            return await await_job(future, caller, self._deadline_s)
+
+        return await audited(self._audit, caller, action, reader, operation(), detail)
+
+    async def unlock(self, reader: str, pin: bytearray, caller: Caller) -> dict[str, Any]:
+        try:
+            if not self._settings.api_pin:
+                raise PinNotAllowed("this box takes the CPS PIN only from the PIN pad")
+
+            def verify(card: CpsBackend) -> int:
+                try:
+                    tries = card.tries_left()
+                    if tries <= 1:
+                        # Checked here as well as in the driver: the API never blocks a card.
+                        raise LastTryRefused(tries)
+                    card.verify_pin(pin, from_person=False)
+                finally:
+                    for i in range(len(pin)):
+                        pin[i] = 0
+                return card.tries_left()
+
+            await self.expire_leases()
+            tries = await self._run(reader, caller, "cps.unlock", verify)
+        finally:
+            for i in range(len(pin)):
+                pin[i] = 0
+        now = self._wall()
+        with self._lock:
+            self._leases[reader] = UnlockLease(
+                reader, caller.client, caller.operator, now,
+                _next_end_of_day(now, self._settings), self._clock(),
+            )
+        return {"tries_left": tries, **self.lease(reader)}
+
+    async def lock(self, reader: str, caller: Caller) -> dict[str, Any]:
+        await self._relock(reader, caller, "cps.lock")
+        return self.lease(reader)
+
+    async def holder(self, reader: str, caller: Caller) -> dict[str, Any]:
+        await self.expire_leases()
+        holder = await self._run(reader, caller, "cps.holder", lambda c: c.holder())
+        return asdict(holder)
+
+    async def tries_left(self, reader: str, caller: Caller) -> int:
+        tries: int = await self._run(reader, caller, "cps.tries-left", lambda c: c.tries_left())
+        return tries
+
+    async def certificate(self, reader: str, role: KeyRole, caller: Caller) -> bytes:
+        der: bytes = await self._run(
+            reader, caller, f"cps.certificate.{role.value}", lambda c: c.certificate(role)
+        )
+        return der
+
+    async def sign(
+        self, reader: str, role: KeyRole, caller: Caller, *, digest: bytes | None = None,
+        data: bytes | None = None,
+    ) -> bytes:
+        await self.expire_leases()
+        self._touch_or_refuse(reader)
+        if digest is not None:
+            def run(card: CpsBackend) -> bytes:
+                return card.sign_digest(role, digest)
+            size: dict[str, Any] = {"digest_sha256": digest.hex()}
+        elif data is not None:
+            def run(card: CpsBackend) -> bytes:
+                return card.sign_data(role, data)
+            size = {"data_bytes": len(data)}
+        else:
+            raise ValueError("give either a digest or data to sign")
+        signature: bytes = await self._run(
+            reader, caller, f"cps.sign.{role.value}", run, lambda _r: size
+        )
+        return signature

@@ -1,0 +1,230 @@
+"""Readers and the cards in them: one :class:`CardWorker` per reader, events for listeners.
+
+A reader watcher (``drivers.pcsc`` on a box, the same over vpcd in tests) calls the ``on_*``
+methods from its own thread. The hub turns them into state, worker life cycle and events; it
+never talks to pcscd itself, so the watcher can be restarted (pcscd restarts) without losing
+queued jobs or leases on cards that stayed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from drivers.errors import CardRemoved
+from hostd.scheduler import CardWorker
+
+CPS_ATR_PREFIXES = (
+    bytes.fromhex("3BAC00402A00122500648000031000"),  # CPS3 contact (DOMAIN.md)
+    bytes.fromhex("3B9B1880010012250064800401"),  # CPS4
+)
+
+
+class CardKind(enum.StrEnum):
+    CPS = "cps"
+    VITALE = "vitale"
+    UNKNOWN = "unknown"
+
+
+def classify_atr(atr: bytes) -> CardKind:
+    """CPS by its ATR (issuer 80 25 ...); Vitale 2 by ``3B 75 13 00 00 4x 09 EA 90 00``."""
+    if any(atr.startswith(prefix) for prefix in CPS_ATR_PREFIXES):
+        return CardKind.CPS
+    if len(atr) == 10 and atr[:5] == bytes.fromhex("3B75130000") and atr[5] & 0xF0 == 0x40 \
+            and atr[6:] == bytes.fromhex("09EA9000"):
+        return CardKind.VITALE
+    return CardKind.UNKNOWN
+
+
+class Transport(Protocol):
+    """What the drivers need from a connection (``drivers.pcsc.PcscConnection``)."""
+
+    def transmit(self, apdu: bytes) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class CardSession:
+    """Lives on the worker thread only: the exclusive connection and the card application."""
+
+    kind: CardKind
+    transport: Transport
+    app: Any
+
+
+class NoCard(Exception):
+    """The named reader holds no card (of the kind asked for)."""
+
+
+class UnknownReader(Exception):
+    """No reader by that name."""
+
+
+@dataclass
+class ReaderState:
+    name: str
+    worker: CardWorker[CardSession]
+    atr: bytes | None = None
+    kind: CardKind | None = None
+    since: datetime | None = None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "card_present": self.atr is not None,
+            "card_kind": self.kind.value if self.kind else None,
+            "atr": self.atr.hex().upper() if self.atr else None,
+            "since": self.since.isoformat().replace("+00:00", "Z") if self.since else None,
+        }
+
+
+_EventQueue = asyncio.Queue[dict[str, Any]]
+
+Connect = Callable[[str], Transport]
+"""Opens an exclusive connection to the card in a reader."""
+AppFactory = Callable[[CardKind, Transport], Any]
+"""Builds the card application (``CpsCard``, ``VitaleCard``) over a connection."""
+
+
+class ReaderHub:
+    def __init__(
+        self,
+        connect: Connect,
+        app_factory: AppFactory,
+    ) -> None:
+        self._connect = connect
+        self._app_factory = app_factory
+        self._session_listeners: list[Callable[[str], None]] = []
+        self._lock = threading.Lock()
+        self._readers: dict[str, ReaderState] = {}
+        self._subscribers: list[tuple[asyncio.AbstractEventLoop, _EventQueue]] = []
+
+    def add_session_listener(self, listener: Callable[[str], None]) -> None:
+        """Called with the reader name whenever a card session ends (removal, reset)."""
+        self._session_listeners.append(listener)
+
+    # -- watcher side (any thread) ----------------------------------------------------------
+
+    def on_reader_added(self, name: str) -> None:
+        with self._lock:
+            if name in self._readers:
+                return
+            self._readers[name] = ReaderState(name, self._new_worker(name))
+        self._publish("reader-added", name)
+
+    def on_reader_removed(self, name: str) -> None:
+        with self._lock:
+            state = self._readers.pop(name, None)
+        if state is None:
+            return
+        state.worker.card_removed("the reader was unplugged")
+        state.worker.stop()
+        self._publish("reader-removed", name)
+
+    def on_card_inserted(self, name: str, atr: bytes) -> None:
+        self.on_reader_added(name)
+        with self._lock:
+            state = self._readers[name]
+            state.atr, state.kind, state.since = atr, classify_atr(atr), datetime.now(UTC)
+        self._publish("card-inserted", name, kind=state.kind.value if state.kind else None)
+
+    def on_card_removed(self, name: str) -> None:
+        with self._lock:
+            state = self._readers.get(name)
+            if state is None or state.atr is None:
+                return
+            state.atr, state.kind, state.since = None, None, datetime.now(UTC)
+        failed = state.worker.card_removed(f"the card was removed from {name}")
+        for listener in self._session_listeners:
+            listener(name)  # the PIN state left with the card: end leases now, not lazily
+        self._publish("card-removed", name, failed_jobs=failed)
+
+    # -- service side -----------------------------------------------------------------------
+
+    def reader(self, name: str) -> ReaderState:
+        with self._lock:
+            state = self._readers.get(name)
+        if state is None:
+            raise UnknownReader(f"no reader named {name!r}")
+        return state
+
+    def card_worker(self, name: str, kind: CardKind) -> CardWorker[CardSession]:
+        state = self.reader(name)
+        if state.kind is not kind:
+            raise NoCard(f"no {kind.value.upper()} card in {name!r}")
+        return state.worker
+
+    def readers(self) -> list[ReaderState]:
+        with self._lock:
+            return list(self._readers.values())
+
+    def stop(self) -> None:
+        with self._lock:
+            states = list(self._readers.values())
+            self._readers.clear()
+        for state in states:
+            state.worker.stop()
+
+    # -- events (server-sent) ---------------------------------------------------------------
+
+    def subscribe(self, maxsize: int = 256) -> asyncio.Queue[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize)
+        with self._lock:
+            self._subscribers.append((asyncio.get_running_loop(), queue))
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        with self._lock:
+            self._subscribers = [(lp, q) for lp, q in self._subscribers if q is not queue]
+
+    def _publish(self, event: str, reader: str, **extra: Any) -> None:
+        payload = {
+            "event": event,
+            "reader": reader,
+            "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            **extra,
+        }
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for loop, queue in subscribers:
+            # A closed loop means that listener is leaving; it unsubscribes on its way out.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_offer, queue, payload)
+
+    # -- worker plumbing --------------------------------------------------------------------
+
+    def _new_worker(self, name: str) -> CardWorker[CardSession]:
+        def open_session() -> CardSession:
+            with self._lock:
+                state = self._readers.get(name)
+                kind = state.kind if state else None
+            if kind is None:
+                raise CardRemoved(f"no card in {name!r}")
+            transport = self._connect(name)
+            try:
+                return CardSession(kind, transport, self._app_factory(kind, transport))
+            except BaseException:
+                transport.close()
+                raise
+
+        def close_session(session: CardSession) -> None:
+            session.transport.close()
+
+        def session_ended() -> None:
+            for listener in self._session_listeners:
+                listener(name)
+
+        return CardWorker(name, open_session, close_session, on_session_end=session_ended)
+
+
+def _offer(queue: asyncio.Queue[dict[str, Any]], payload: dict[str, Any]) -> None:
+    # A listener that stopped reading loses events rather than growing memory without bound.
+    if not queue.full():
+        queue.put_nowait(payload)

@@ -1,0 +1,38 @@
+"""Reading a carte Vitale in a named reader, through that reader's worker, audited.
+
+The read is interactive (a patient waits at the counter). NIR checks are part of the driver's
+values (``drivers.cards.nir.NirCheck``): a wrong key is reported, never hidden, so the LGO can
+show the card and flag it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+
+from hostd.audit import AuditLog
+from hostd.services.jobs import Caller, audited, await_job
+from hostd.services.readers import CardKind, ReaderHub
+
+
+class VitaleService:
+    def __init__(self, hub: ReaderHub, audit: AuditLog, deadline_s: float) -> None:
+        self._hub = hub
+        self._audit = audit
+        self._deadline_s = deadline_s
+
+    async def read(self, reader: str, caller: Caller) -> dict[str, Any]:
+        async def operation() -> Any:
+            worker = self._hub.card_worker(reader, CardKind.VITALE)
+            future = worker.submit(
+                caller.client, "vitale.read", lambda s: s.app.read(), timeout_s=self._deadline_s
+            )
+            return await await_job(future, caller, self._deadline_s)
+
+        def detail(read: Any) -> dict[str, Any]:
+            return {"beneficiaries": len(getattr(read, "beneficiaries", ()) or ())}
+
+        result = await audited(self._audit, caller, "vitale.read", reader, operation(), detail)
+        encoded: dict[str, Any] = jsonable_encoder(result)
+        return encoded

@@ -98,7 +98,16 @@ def create_token(paths: StatePaths) -> None:
     write_private_file(paths.token_pin_file, user_pin.encode())
 
 
+CREDENTIAL_NAME = "comptoir-token-pin"
+
+
 def read_user_pin(paths: StatePaths) -> str:
+    """The token PIN: from systemd's credentials directory when the unit provides it (a box
+    seals it to the TPM with ``systemd-creds encrypt --with-key=tpm2`` and
+    ``LoadCredentialEncrypted=``), else from ``secrets/`` (development, CI)."""
+    cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+    if cred_dir and (Path(cred_dir) / CREDENTIAL_NAME).is_file():
+        return (Path(cred_dir) / CREDENTIAL_NAME).read_text().strip()
     try:
         return paths.token_pin_file.read_text().strip()
     except FileNotFoundError:

@@ -344,3 +344,21 @@ def test_one_token_per_process_at_a_time(tmp_path: Path, pki: testpki.TestPki) -
             provision(tmp_path / "b", pki)
     finally:
         a.close()
+
+
+def test_token_pin_from_systemd_credentials(tmp_path: Path, pki: testpki.TestPki,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    state = tmp_path / "state"
+    provision(state, pki).close()
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    pin_file = state / "secrets" / "token-user-pin"
+    (creds / "comptoir-token-pin").write_text(pin_file.read_text())
+    pin_file.unlink()
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    store = Store.open(state)
+    store.keygen(Slot.ORG_SIGN)
+    store.close()
+    (creds / "comptoir-token-pin").write_text("f" * 32)
+    with pytest.raises(StoreError, match="refused"):
+        Store.open(state)

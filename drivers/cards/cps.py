@@ -134,10 +134,10 @@ class CpsCard:
 
     # -- PIN -------------------------------------------------------------------------------
     def _tries(self, ref: int) -> int:
-        # 4D (extended header list) is a primitive tag whose value is the 70 selector.
-        selector = tlv.Tlv(0x70, children=(tlv.Tlv(0xBF8100 | ref),)).encode()
-        query = tlv.Tlv(0x4D, selector)
-        raw = self.channel.send(Command(0x00, 0xCB, 0x3F, 0xFF, query.encode(), le=0x100))
+        # IAS-ECC GET DATA of the CHV object BF 81 <ref>, asking for its DOCP (A0) with an
+        # extended header list (tag 4D: tag + length pairs, not BER): 70 06 BF 81 ref 02 A0 80.
+        request = bytes((0x4D, 0x08, 0x70, 0x06, 0xBF, 0x81, ref, 0x02, 0xA0, 0x80))
+        raw = self.channel.send(Command(0x00, 0xCB, 0x3F, 0xFF, request, le=0x100))
         try:
             docp = tlv.decode(raw).require(0xBF8100 | ref).require(0xA0)
             left = docp.require(0x9B).value

@@ -84,7 +84,7 @@ def build_file_system(cfg: CpsCardConfig) -> DF:
     mf.ef(F.EF_DIR, P.ef_dir(F.PKCS15_AID, "CPS"))
     mf.ef(F.EF_ATR, P.ef_atr())
     serial_bcd = bytes.fromhex(h.card_serial)
-    mf.ef(F.EF_SN_ICC, tlv.Tlv(0x5A, F.ISSUER_ID + serial_bcd).encode())
+    mf.ef(F.EF_SN_ICC, tlv.Tlv(0x5A, F.ISSUER_ID + serial_bcd).encode(), sfi=F.SFI_SN_ICC)
 
     data = mf.df(F.DF_CPS_DATA)
     data.ef(
@@ -206,15 +206,19 @@ class CpsApplication:
         return b"" if cmd.p2 == 0x0C else fcp(node)
 
     def _read_binary(self, cmd: Command) -> bytes | Response:
-        if cmd.p1 & 0x80:
-            raise SwError(0x6A81)  # short EF identifiers are not modelled
-        ef = self.fs.current_ef
+        if cmd.p1 & 0x80:  # P1 = 100xxxxx: short EF identifier, P2 = offset
+            if cmd.p1 & 0x60:
+                raise SwError(0x6A86)
+            ef: EF | None = self.fs.select_sfi(cmd.p1 & 0x1F)
+            offset = cmd.p2
+        else:
+            ef = self.fs.current_ef
+            offset = (cmd.p1 << 8) | cmd.p2
         if ef is None:
             raise SwError(0x6986)
         self._check_read(ef)
         if cmd.le is None:
             raise SwError(0x6700)
-        offset = (cmd.p1 << 8) | cmd.p2
         if offset > len(ef.content):
             raise SwError(0x6B00)
         chunk = ef.content[offset : offset + cmd.le]
@@ -229,30 +233,37 @@ class CpsApplication:
             raise SwError(0x6982)
 
     def _get_data(self, cmd: Command) -> bytes:
-        # Modelled on the IAS-ECC SDO GET DATA (00 CB 3F FF, 4D { 70 { BF 81 <ref> ... } }):
-        # answers the CHV's maximum and remaining tries (9A, 9B). The request's inner
-        # selector is not interpreted further (simplification, documented in cards-cps.md).
+        # IAS-ECC GET DATA of a security data object (00 CB 3F FF): the request is
+        # 4D { 70 { BF <class|80> <ref> <header list> } }, the header list naming what is
+        # wanted (7F41: the CHV's sizes; A0: its DOCP with ACLs and tries counters), each
+        # followed by a length byte. Only the two CHVs (PIN, PUK) are modelled.
         if (cmd.p1, cmd.p2) != (0x3F, 0xFF):
             raise SwError(0x6A86)
-        try:
-            outer = tlv.decode(cmd.data)
-            inner = tlv.decode(outer.value)
-        except tlv.TlvError as exc:
-            raise SwError(0x6A80) from exc
-        if outer.tag != 0x4D or inner.tag != 0x70 or not inner.children:
-            raise SwError(0x6A80)
-        sdo_tag = inner.children[0].tag
-        ref = sdo_tag & 0xFF
-        if sdo_tag >> 8 != 0xBF81 or ref not in (F.PIN_REF, F.PUK_REF):
+        cls, ref, wanted = _parse_sdo_request(cmd.data)
+        if cls != _SDO_CLASS_CHV or ref not in (F.PIN_REF, F.PUK_REF):
             raise SwError(0x6A88)
-        left, most = (
-            (self.pin_tries_left, self.config.pin_tries_max)
-            if ref == F.PIN_REF
-            else (self.puk_tries_left, self.config.puk_tries_max)
-        )
-        docp = tlv.Tlv(0xA0, children=(tlv.Tlv(0x9A, bytes((most,))),
-                                       tlv.Tlv(0x9B, bytes((left,)))))  # fmt: skip
-        return tlv.Tlv(0x70, children=(tlv.Tlv(sdo_tag, children=(docp,)),)).encode()
+        is_pin = ref == F.PIN_REF
+        secret = self._pin if is_pin else self._puk
+        left = self.pin_tries_left if is_pin else self.puk_tries_left
+        most = self.config.pin_tries_max if is_pin else self.config.puk_tries_max
+        items: list[tlv.Tlv] = []
+        for tag in wanted:
+            if tag == 0x7F41:
+                sizes = (tlv.Tlv(0x80, bytes((len(secret),))), tlv.Tlv(0x81, bytes((len(secret),))))
+                items.append(tlv.Tlv(0x7F41, children=sizes))
+            elif tag == 0xA0:
+                # CHV access modes: change, verify, reset, -, -, put data, get data.
+                acl = bytes((0x7F, _SCB_USER_AUTH, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00))
+                docp = (
+                    tlv.Tlv(0xA1, children=(tlv.Tlv(0x8C, acl),)),
+                    tlv.Tlv(0x9A, bytes((most,))),
+                    tlv.Tlv(0x9B, bytes((left,))),
+                )
+                items.append(tlv.Tlv(0xA0, children=docp))
+            else:
+                raise SwError(0x6A88)
+        sdo = tlv.Tlv(0xBF0000 | (cls | 0x80) << 8 | ref, children=tuple(items))
+        return tlv.Tlv(0x70, children=(sdo,)).encode()
 
     def _verify(self, cmd: Command) -> bytes:
         if cmd.p2 != F.PIN_REF:
@@ -396,6 +407,38 @@ class CpsApplication:
         if cmd.le is None or cmd.le > 256:
             raise SwError(0x6700)
         return os.urandom(cmd.le)
+
+
+_SDO_CLASS_CHV = 0x01
+_SCB_USER_AUTH = 0x12
+
+
+def _parse_sdo_request(data: bytes) -> tuple[int, int, list[int]]:
+    """``(class, reference, wanted tags)`` from ``4D L 70 L BF cls ref L <tag len>...``.
+
+    Parsed by hand: a header list pairs tags with length bytes such as 80 that are not BER
+    lengths (ISO 7816-4 §8.5.1 extended header list), so it is not a BER-TLV structure."""
+    ok = (
+        len(data) >= 8
+        and data[0] == 0x4D
+        and data[1] == len(data) - 2
+        and data[2] == 0x70
+        and data[3] == len(data) - 4
+        and data[4] == 0xBF
+        and data[7] == len(data) - 8
+    )
+    if not ok:
+        raise SwError(0x6A80)
+    cls, ref, header_list = data[5] & 0x7F, data[6] & 0x3F, data[8:]
+    wanted: list[int] = []
+    pos = 0
+    while pos < len(header_list):
+        size = 2 if header_list[pos] & 0x1F == 0x1F else 1
+        if pos + size >= len(header_list):  # every tag is followed by a length byte
+            raise SwError(0x6A80)
+        wanted.append(int.from_bytes(header_list[pos : pos + size], "big"))
+        pos += size + 1
+    return cls, ref, wanted
 
 
 def _equal(a: bytes, b: bytes) -> bool:

@@ -35,6 +35,8 @@ class EF:
     fid: int
     content: bytes
     read: Access = Access.ALWAYS
+    sfi: int | None = None
+    """Short EF identifier (1..30) for READ BINARY with P1 bit 8 set, when the file has one."""
     parent: DF | None = field(default=None, repr=False)
 
 
@@ -52,8 +54,10 @@ class DF:
         self.children[node.fid] = node
         return node
 
-    def ef(self, fid: int, content: bytes, read: Access = Access.ALWAYS) -> EF:
-        node = EF(fid, content, read)
+    def ef(
+        self, fid: int, content: bytes, read: Access = Access.ALWAYS, sfi: int | None = None
+    ) -> EF:
+        node = EF(fid, content, read, sfi)
         self.add(node)
         return node
 
@@ -83,7 +87,23 @@ def fcp(node: EF | DF) -> bytes:
     if isinstance(node, DF) and node.aid:
         items.append(tlv.Tlv(0x84, node.aid))
     items.append(tlv.Tlv(0x8A, b"\x05"))
+    items.append(tlv.Tlv(0xA1, children=(tlv.Tlv(0x8C, _compact_acl(node)),)))
     return tlv.Tlv(0x62, children=tuple(items)).encode()
+
+
+_SCB_ALWAYS, _SCB_NEVER, _SCB_USER_AUTH = 0x00, 0xFF, 0x12
+
+
+def _compact_acl(node: EF | DF) -> bytes:
+    """Security attributes in compact format (ISO 7816-4 §5.4.3.2), inside A1 as IAS-ECC
+    cards give them: the access-mode byte 7F (delete, terminate, activate, deactivate, write,
+    update, read), then one security condition byte each. Only reading is ever allowed: the
+    simulated card is personalised once, from its card file. OpenSC refuses an FCP without
+    these."""
+    read = _SCB_ALWAYS
+    if isinstance(node, EF):
+        read = {Access.ALWAYS: _SCB_ALWAYS, Access.PIN: _SCB_USER_AUTH}.get(node.read, _SCB_NEVER)
+    return bytes((0x7F,)) + bytes((_SCB_NEVER,)) * 6 + bytes((read,))
 
 
 class FileSystem:
@@ -134,6 +154,15 @@ class FileSystem:
             node = self._child(node, fid)
         return node
 
+    def select_sfi(self, sfi: int) -> EF:
+        """Make current the EF with this short identifier (current DF first, then the MF)."""
+        for df in (self.current_df, self.mf):
+            for node in df.children.values():
+                if isinstance(node, EF) and node.sfi == sfi:
+                    self.current_df, self.current_ef = df, node
+                    return node
+        raise SwError(0x6A82)
+
     def select(self, p1: int, data: bytes) -> EF | DF:
         """Resolve and make current the file a SELECT with this P1 names."""
         if p1 == 0x00:
@@ -144,9 +173,9 @@ class FileSystem:
             fids = self._fids(data)
             if len(fids) != 1:
                 raise SwError(0x6700)
-            node = self._child(self.current_df, fids[0])
-            if isinstance(node, DF) != (p1 == 0x01):
-                raise SwError(0x6A82)
+            # Strictly a child DF (01) or EF (02); but OpenSC's iasecc driver selects the MF
+            # with P1=02 and CPx cards accept it, so the P1=00 rules apply here too.
+            node = self._by_fid(fids[0])
         elif p1 == 0x03:
             if data:
                 raise SwError(0x6700)
@@ -162,7 +191,11 @@ class FileSystem:
                 fids = fids[1:]
             node = self._walk(self.mf, fids)
         elif p1 == 0x09:
-            node = self._walk(self.current_df, self._fids(data))
+            fids = self._fids(data)
+            # OpenSC's iasecc driver sends absolute paths (3F00...) with P1=09, which CPx
+            # cards accept: a leading MF identifier restarts from the MF.
+            start = self.mf if fids[0] == self.mf.fid else self.current_df
+            node = self._walk(start, fids[1:] if start is self.mf else fids)
         else:
             raise SwError(0x6A86)
         if isinstance(node, DF):

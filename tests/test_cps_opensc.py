@@ -1,0 +1,81 @@
+"""OpenSC's own tools (written by no one here) against the simulated CPS3 through the real
+pcscd + vpcd stack: how far a field middleware gets with our card model.
+
+What works is asserted here; what stops OpenSC (signing through its PKCS#11 module needs the
+IAS-ECC key SDOs and algorithm references we do not model) is written in docs/cards-cps.md.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from drivers.sim.cardfile import load_card
+from drivers.sim.cps_app import CpsApplication
+from drivers.sim.make_sample_cards import CARDS_DIR
+from tests.rig import PcscRig
+
+pytestmark = [
+    pytest.mark.pcsc,
+    pytest.mark.skipif(shutil.which("pkcs15-tool") is None, reason="OpenSC tools not installed"),
+]
+
+OPENSC_PKCS11 = Path("/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so")
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    # PCSCLITE_CSOCK_NAME is in this process's environment (tests/conftest.py), so the tools
+    # reach the rig's private pcscd, never the machine's.
+    return subprocess.run(args, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def cps(pcsc_rig: PcscRig) -> CpsApplication:
+    card = load_card(CARDS_DIR / "cps-titulaire-lefevre.toml")
+    assert isinstance(card, CpsApplication)
+    pcsc_rig.insert(0, card)
+    return card
+
+
+def test_opensc_identifies_the_card_as_ias_ecc_cpx(cps: CpsApplication) -> None:
+    atr = run("opensc-tool", "--atr")
+    assert "3b:ac:00:40:2a:00:12:25:00:64:80:00:03:10:00:90:00" in atr.stdout.lower()
+    name = run("opensc-tool", "--name")
+    assert name.returncode == 0 and "IAS-ECC" in name.stdout
+    serial = run("opensc-tool", "--serial")
+    assert "00 00 42 00 01" in serial.stdout  # EF.SN.ICC read by short EF identifier
+
+
+def test_pkcs15_dump_lists_pin_keys_and_certificates(cps: CpsApplication) -> None:
+    dump = run("pkcs15-tool", "--dump")
+    assert dump.returncode == 0, dump.stderr
+    out = dump.stdout
+    assert "CPS de Hélène LEFÈVRE" in out
+    assert "PIN [PIN CPS]" in out and "ascii-numeric" in out
+    assert "Private RSA Key [CPS_PRIV_SIG]" in out and "Key ref        : 129 (0x81)" in out
+    assert "Private RSA Key [CPS_PRIV_AUT]" in out and "Key ref        : 130 (0x82)" in out
+    assert "nonRepudiation" in out and "ModLength      : 2048" in out
+    assert "X.509 Certificate [CPS_CERT_SIG]" in out
+
+
+def test_pkcs15_reads_the_signature_certificate(cps: CpsApplication) -> None:
+    done = run("pkcs15-tool", "--read-certificate", "01")
+    assert done.returncode == 0, done.stderr
+    cert = x509.load_pem_x509_certificate(done.stdout.encode())
+    assert cert == cps.config.sign_cert
+
+
+def test_opensc_pkcs11_login_spends_and_restores_tries(cps: CpsApplication) -> None:
+    if not OPENSC_PKCS11.exists():
+        pytest.skip("opensc-pkcs11.so not installed")
+    bad = run("pkcs11-tool", "--module", str(OPENSC_PKCS11), "-l", "--pin", "0000", "-O")
+    assert bad.returncode != 0 and "CKR_PIN_INCORRECT" in bad.stdout + bad.stderr
+    assert cps.pin_tries_left == 2
+    good = run("pkcs11-tool", "--module", str(OPENSC_PKCS11), "-l", "--pin", "1234", "-O")
+    assert good.returncode == 0, good.stderr
+    assert "CPS_PRIV_SIG" in good.stdout and "non-repudiation" in good.stdout
+    assert cps.pin_tries_left == 3

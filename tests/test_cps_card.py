@@ -15,6 +15,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from drivers import apdu
 from drivers.apdu import Command
@@ -272,3 +274,33 @@ def test_command_chaining_is_reassembled(card: CpsCard, sim: CpsApplication) -> 
     assert first == b"\x90\x00"
     last = sim.process(Command(0x00, 0x2A, 0x80, 0x86, data[200:], le=256).to_bytes())
     assert last == b"k\x90\x00"
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=300),
+            st.builds(
+                lambda ins, p1, p2, data: Command(0, ins, p1, p2, data).to_bytes(),
+                st.sampled_from([0xA4, 0xB0, 0xCB, 0x20, 0x2C, 0x22, 0x2A, 0x88, 0x84]),
+                st.integers(0, 255),
+                st.integers(0, 255),
+                st.binary(max_size=60),
+            ),
+        ),
+        max_size=8,
+    )
+)
+def test_card_answers_any_bytes_with_a_status_word(
+    config: CpsCardConfig, raws: list[bytes]
+) -> None:
+    sim = CpsApplication(config)
+    sim.power_on()
+    for raw in raws:
+        out = sim.process(raw)
+        assert len(out) >= 2
+    # Whatever was sent, the PIN still works or the card reports why it does not.
+    assert sim.pin_tries_left >= 0 and sim.unblocks_left <= 10

@@ -202,18 +202,22 @@ class LocalCA:
 
 
 def initialize(state_dir: Path, names: list[str]) -> Store:
-    """``comptoir provision init``: token, database, local CA, TLS server identity."""
+    """``comptoir provision init``: token, database, local CA, TLS server identity.
+
+    Also re-provisions a zeroized box (token present, no keys): enrolled clients then need new
+    certificates, since the CA that certified them is gone.
+    """
     from provisioning.db import ProvisioningDb
-    from provisioning.token import create_token
+    from provisioning.token import create_token, token_exists
 
     paths = StatePaths(Path(state_dir))
-    if paths.db.exists():
-        raise ProvisioningError(
-            f"{paths.root} is already provisioned (zeroize and remove it first)")
-    create_token(paths)
+    if not token_exists(paths):
+        create_token(paths)
     ProvisioningDb(paths).close()
     store = Store.open(paths.root)
     try:
+        if store.public_key_or_none(Slot.BOX_LAN) is not None:
+            raise ProvisioningError(f"{paths.root} is already provisioned")
         create_local_ca(store)
         LocalCA(store).issue_server_certificate(names)
     except BaseException:

@@ -8,6 +8,7 @@ call so a technician's import in another process is seen by the running daemon a
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -172,6 +173,9 @@ class Store:
         if not key_id:
             raise SlotEmptyError(f"slot {slot.value} has no {'pending ' if pending else ''}key")
         return self._token.public_key(bytes.fromhex(key_id))
+
+    def public_key_or_none(self, slot: Slot) -> rsa.RSAPublicKey | None:
+        return self.public_key(slot) if self._row(slot).get("active_key_id") else None
 
     def private_key(self, slot: Slot, pending: bool = False) -> TokenRSAKey:
         """A cryptography key object for builders (CSR, certificates) and signxml."""
@@ -361,10 +365,21 @@ class Store:
         return self._token.objects()
 
     def zeroize(self) -> int:
-        """Destroys every object on the token and forgets every slot; returns the count."""
+        """Destroys every object on the token, the TLS server key file, and forgets every
+        slot; returns the number of token objects destroyed."""
         count = self._token.destroy_all()
         with self._db.transaction() as db:
             db.execute("DELETE FROM slots")
+        server_key = self.paths.tls_dir / "server.key"
+        if server_key.exists():
+            # Overwrite before unlinking: on ext4 without journaled data this is best effort,
+            # which is why a box keeps this key in the token when it can (see docs).
+            size = server_key.stat().st_size
+            with server_key.open("r+b") as f:
+                f.write(b"\0" * size)
+                f.flush()
+                os.fsync(f.fileno())
+            server_key.unlink()
         self._db.event(None, "zeroize", f"{count} token objects destroyed")
         return count
 

@@ -66,6 +66,15 @@ def write_softhsm_conf(paths: StatePaths) -> None:
     )
 
 
+def token_exists(paths: StatePaths) -> bool:
+    """SoftHSM2: a token directory under the state dir. Other modules manage their own tokens
+    (``tpm2_ptool addtoken``…), so they are taken as present."""
+    if not _uses_softhsm():
+        return True
+    tokens = paths.softhsm_tokens
+    return paths.softhsm_conf.exists() and tokens.is_dir() and any(tokens.iterdir())
+
+
 def create_token(paths: StatePaths) -> None:
     """Creates the token and its user PIN (kept 0600 in ``secrets/``); SO PIN is discarded.
 

@@ -227,6 +227,13 @@ def test_zeroize_needs_typed_confirmation(tech: Technician) -> None:
     assert "2 token objects destroyed" in out
     out, _ = tech("status", "--json")
     assert not any(s["has_key"] for s in json.loads(out))
+    assert not (tech.state / "tls" / "server.key").exists()
+    # The zeroized box can be provisioned again, with a new local CA.
+    old_ca = (tech.state / "tls" / "ca.pem").read_bytes()
+    tech("init")
+    assert (tech.state / "tls" / "ca.pem").read_bytes() != old_ca
+    assert (tech.state / "tls" / "server.key").exists()
+    tech("keygen", "org-sign")
 
 
 def test_real_command_line_errors_are_one_line_with_exit_codes(tmp_path: Path) -> None:

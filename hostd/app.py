@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from hostd import metrics
-from hostd.api import problems, v1_admin, v1_cards, v1_readers
+from hostd.api import problems, v1_admin, v1_cards, v1_readers, v1_signing
 from hostd.api.deps import Ctx, Reader
 from hostd.audit import AuditLog
 from hostd.config import Settings
@@ -62,8 +62,6 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
     app.include_router(v1_cards.router)
     app.include_router(v1_admin.router)
     if devices.signing is not None:
-        from hostd.api import v1_signing
-
         app.include_router(v1_signing.router)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["status"],

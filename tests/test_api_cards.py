@@ -1,0 +1,261 @@
+"""CPS and Vitale through the daemon: real HTTPS, real pcscd + vpcd, simulated cards.
+
+Signatures are verified against the certificate the card itself serves, by openssl and by the
+cryptography library; nobody here wrote either verifier.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from drivers.sim.timing import Timing
+from hostd.auth import Role
+from tests.api_cards_support import PIN, P, cert_of, insert_cps, url, verify, wait_for_kind
+from tests.hostd_support import (
+    OPERATOR,
+    OPERATOR_NAME,
+    Daemon,
+    cps_card,
+    cps_config,
+    start_daemon,
+    vitale_card,
+)
+from tests.rig import PcscRig
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory, pcsc_session_rig: PcscRig) -> Iterator[Daemon]:
+    d = start_daemon(tmp_path_factory.mktemp("hostd-cards"))
+    try:
+        yield d
+    finally:
+        d.stop()
+
+
+def test_unlock_holder_and_sign_verified_by_openssl(
+    daemon: Daemon, pcsc_rig: PcscRig, tmp_path: Path
+) -> None:
+    http = daemon.client("Comptoir A")
+    reader = insert_cps(pcsc_rig, daemon, http)
+    locked = http.post(f"{url(reader)}/sign", headers=OPERATOR,
+                       json={"key": "sign", "data_b64": base64.b64encode(b"x").decode()})
+    assert locked.status_code == 403 and locked.json()["type"] == P + "cps-locked"
+
+    unlocked = http.post(f"{url(reader)}/unlock", json={"pin": PIN}, headers=OPERATOR)
+    assert unlocked.status_code == 200, unlocked.text
+    assert unlocked.json()["tries_left"] == 3 and unlocked.json()["unlocked"] is True
+    holder = http.get(url(reader), headers=OPERATOR).json()["holder"]
+    assert holder["rpps"] == "10001234567" and holder["situations"][0]["finess"] == "750012345"
+
+    document = b"Ordonnance 2026-11-25 Mme X"
+    for key in ("sign", "auth"):
+        answer = http.post(f"{url(reader)}/sign", headers=OPERATOR, json={
+            "key": key, "data_b64": base64.b64encode(document).decode()})
+        assert answer.status_code == 200, answer.text
+        signature = base64.b64decode(answer.json()["signature_b64"])
+        cert = cert_of(http, reader, key)
+        (tmp_path / "pub.pem").write_bytes(cert.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+        (tmp_path / "doc").write_bytes(document)
+        (tmp_path / "sig").write_bytes(signature)
+        result = subprocess.run(
+            ["openssl", "dgst", "-sha256", "-verify", tmp_path / "pub.pem", "-signature",
+             tmp_path / "sig", tmp_path / "doc"], capture_output=True, text=True, check=False)
+        assert result.returncode == 0 and "Verified OK" in result.stdout
+    digest = hashlib.sha256(b"already hashed by the LGO").digest()
+    answer = http.post(f"{url(reader)}/sign", headers=OPERATOR, json={
+        "key": "auth", "digest_b64": base64.b64encode(digest).decode()})
+    verify(cert_of(http, reader, "auth"), base64.b64decode(answer.json()["signature_b64"]),
+           b"already hashed by the LGO")
+
+    rows = [r for r in daemon.box.audit.records() if r.action.startswith("cps.sign")]
+    assert rows and rows[-1].client == "Comptoir A" and rows[-1].operator == OPERATOR_NAME
+    assert rows[-1].target == reader and rows[-1].outcome == "ok"
+    lock = http.post(f"{url(reader)}/lock", headers=OPERATOR)
+    assert lock.status_code == 200 and lock.json() == {"unlocked": False}
+
+
+def test_ten_counters_sign_concurrently_on_one_cps(daemon: Daemon, pcsc_rig: PcscRig) -> None:
+    counters = [daemon.client(f"Comptoir {i:02d}") for i in range(10)]
+    reader = insert_cps(pcsc_rig, daemon, counters[0])
+    assert counters[0].post(f"{url(reader)}/unlock", json={"pin": PIN},
+                            headers=OPERATOR).status_code == 200
+    cert = cert_of(counters[0], reader, "sign")
+
+    def work(i: int) -> list[tuple[bytes, bytes]]:
+        out = []
+        for j in range(3):
+            data = f"counter {i} document {j}".encode()
+            answer = counters[i].post(f"{url(reader)}/sign", headers=OPERATOR, json={
+                "key": "sign", "data_b64": base64.b64encode(data).decode()})
+            assert answer.status_code == 200, answer.text
+            out.append((data, base64.b64decode(answer.json()["signature_b64"])))
+        return out
+
+    with ThreadPoolExecutor(10) as pool:
+        results = [item for chunk in pool.map(work, range(10)) for item in chunk]
+    assert len(results) == 30
+    for data, signature in results:
+        verify(cert, signature, data)
+    figures = counters[0].get(f"/v1/readers/{reader}").json()["queue"]
+    assert figures["completed"] >= 30 and figures["depth"] == 0
+
+
+def test_card_pulled_fails_every_queued_job_within_a_second(
+    daemon: Daemon, pcsc_rig: PcscRig
+) -> None:
+    counters = [daemon.client(f"Guichet {i}") for i in range(21)]
+    slow = Timing(operation_s={"sign": 0.5})
+    reader = insert_cps(pcsc_rig, daemon, counters[0], timing=slow)
+    assert counters[0].post(f"{url(reader)}/unlock", json={"pin": PIN},
+                            headers=OPERATOR).status_code == 200
+    answers: list[tuple[float, httpx.Response]] = []
+    lock = threading.Lock()
+
+    def sign(i: int) -> None:
+        response = counters[i].post(f"{url(reader)}/sign", headers=OPERATOR, json={
+            "key": "sign", "data_b64": base64.b64encode(b"doc").decode()})
+        with lock:
+            answers.append((time.monotonic(), response))
+
+    threads = [threading.Thread(target=sign, args=(i,)) for i in range(21)]
+    for t in threads:
+        t.start()
+    worker = daemon.box.devices.hub.reader(reader).worker
+    deadline = time.monotonic() + 10
+    while worker.figures().depth < 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert worker.figures().depth == 20
+    pulled = time.monotonic()
+    pcsc_rig.remove(0, wait=False)
+    for t in threads:
+        t.join(10)
+    removed = [(at, r) for at, r in answers if r.json().get("type") == P + "card-removed"]
+    # 20 queued + possibly the one on the card when it left; at most one finished before.
+    assert len(removed) >= 20, [r.json() for _, r in answers]
+    assert max(at for at, _ in removed) - pulled < 1.0
+    assert all(r.status_code == 409 for _, r in removed)
+    lease = counters[0].get("/v1/cps").json()
+    assert all(entry["reader"] != reader for entry in lease)
+
+
+def test_wrong_pin_twice_then_the_api_refuses_the_last_try(
+    daemon: Daemon, pcsc_rig: PcscRig
+) -> None:
+    http = daemon.client("Comptoir W")
+    reader = insert_cps(pcsc_rig, daemon, http)
+    for left in (2, 1):
+        wrong = http.post(f"{url(reader)}/unlock", json={"pin": "0000"}, headers=OPERATOR)
+        assert wrong.status_code == 403
+        assert wrong.json()["type"] == P + "wrong-pin" and wrong.json()["tries_left"] == left
+    refused = http.post(f"{url(reader)}/unlock", json={"pin": PIN}, headers=OPERATOR)
+    assert refused.status_code == 423 and refused.json()["type"] == P + "last-try-refused"
+    # The card still has its last try: the refusal spent nothing.
+    tries = http.get(f"{url(reader)}/tries-left", headers=OPERATOR)
+    assert tries.json() == {"tries_left": 1}
+
+
+def test_blocked_card_says_so(daemon: Daemon, pcsc_rig: PcscRig) -> None:
+    from dataclasses import replace
+
+    http = daemon.client("Comptoir B")
+    cfg = replace(cps_config(daemon.pki), pin=PIN, pin_tries_left=0)
+    reader = pcsc_rig.insert(0, cps_card(cfg))
+    wait_for_kind(http, reader, "cps")
+    blocked = http.post(f"{url(reader)}/unlock", json={"pin": PIN}, headers=OPERATOR)
+    assert blocked.status_code == 423
+    assert blocked.json()["type"] in (P + "pin-blocked", P + "last-try-refused")
+
+
+def test_bad_pin_format_is_refused_without_echo(daemon: Daemon, pcsc_rig: PcscRig) -> None:
+    http = daemon.client("Comptoir F")
+    reader = insert_cps(pcsc_rig, daemon, http)
+    for body in ({"pin": "12a4x9"}, {"pin": 4739}, {"pin": "47391111111"}, {"code": "4739"}):
+        response = http.post(f"{url(reader)}/unlock", json=body, headers=OPERATOR)
+        assert response.status_code in (400, 422), response.text
+        assert "4739" not in response.text and "12a4x9" not in response.text
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_pin_never_in_logs_audit_or_responses(
+    daemon: Daemon, pcsc_rig: PcscRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    http = daemon.client("Comptoir P")
+    reader = insert_cps(pcsc_rig, daemon, http)
+    bodies = []
+    for pin in ("0000", PIN):
+        response = http.post(f"{url(reader)}/unlock", json={"pin": pin}, headers=OPERATOR)
+        bodies.append(response.text)
+    bodies.append(http.get("/v1/status").text)
+    admin = daemon.client("Titulaire P", role=Role.ADMIN)
+    bodies.append(admin.get("/v1/admin/audit", params={"limit": 1000}).text)
+    needles = [PIN, PIN.encode().hex(), PIN.encode().hex().upper()]
+    for text in [*bodies, caplog.text]:
+        assert not any(n in text for n in needles)
+    for path in daemon.state.glob("audit.db*"):
+        raw = path.read_bytes()
+        assert not any(n.encode() in raw for n in needles), path
+    assert daemon.box.audit.verify().ok
+
+
+def test_vitale_read_with_nir_checks(daemon: Daemon, pcsc_rig: PcscRig) -> None:
+    http = daemon.client("Comptoir V")
+    reader = pcsc_rig.insert(1, vitale_card())
+    wait_for_kind(http, reader, "vitale")
+    response = http.post(httpx.URL(f"/v1/vitale/{reader}/read").raw_path.decode(),
+                         headers=OPERATOR)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    text = json.dumps(body)
+    assert "beneficiaries" in text and "MARTIN" in text.upper()
+    wrong_kind = http.post(f"{url(reader)}/unlock", json={"pin": PIN}, headers=OPERATOR)
+    assert wrong_kind.status_code == 409 and wrong_kind.json()["type"] == P + "no-card"
+
+
+def test_events_stream_card_insert_and_remove(daemon: Daemon, pcsc_rig: PcscRig) -> None:
+    http = daemon.client("Comptoir E")
+    seen: list[str] = []
+
+    def listen() -> None:
+        with http.stream("GET", "/v1/events", params={"max_seconds": 6}) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    seen.append(line.removeprefix("event: "))
+                if "card-removed" in seen:
+                    return
+
+    listener = threading.Thread(target=listen)
+    listener.start()
+    time.sleep(0.5)
+    pcsc_rig.insert(1, vitale_card())
+    pcsc_rig.remove(1)
+    listener.join(10)
+    assert seen[0] == "snapshot" and "card-inserted" in seen and "card-removed" in seen
+
+
+def test_metrics_and_status_show_queue_figures(daemon: Daemon, pcsc_rig: PcscRig) -> None:
+    http = daemon.client("Comptoir M")
+    reader = insert_cps(pcsc_rig, daemon, http)
+    http.get(f"{url(reader)}/tries-left", headers=OPERATOR)
+    metrics = http.get("/metrics")
+    assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
+    assert f'comptoir_card_jobs_completed_total{{reader="{reader}"}}' in metrics.text
+    assert "# TYPE comptoir_card_queue_depth gauge" in metrics.text
+    status = http.get("/v1/status").json()
+    entry = next(r for r in status["readers"] if r["name"] == reader)
+    assert entry["queue"]["completed"] >= 1 and entry["lease"] == {"unlocked": False}

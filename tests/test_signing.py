@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from asn1crypto import cms as asn1_cms
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -210,3 +212,24 @@ def test_raw_signature_verifies_with_openssl(signer: tuple[Store, x509.Certifica
         done = run(["openssl", "dgst", f"-{alg}", "-verify", tmp_path / "pub.pem",
                     "-signature", tmp_path / "sig", tmp_path / "data"])
         assert done.returncode == 0 and "Verified OK" in done.stdout
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Cn")), min_size=1,
+                max_size=40).filter(lambda s: s.strip() != "")
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=_TEXT, lps=_TEXT, structure=_TEXT)
+def test_vihf_any_text_round_trips_and_verifies(signer: tuple[Store, x509.Certificate],
+                                                name: str, lps: str, structure: str) -> None:
+    """Names with quotes, ampersands, accents or CJK are escaped, signed and read back intact."""
+    store, cert = signer
+    xml = vihf.build_and_sign(store, Slot.ORG_SIGN, context(
+        operator_name=name, lps_name=lps, structure_id=structure))
+    signed = xmldsig.verify(xml, cert.public_bytes(serialization.Encoding.PEM),
+                            id_attribute="ID")
+    got = {n: [v.text for v in _attr(signed, n)] for n in (
+        vihf.SUBJECT_ID_ATTRIBUTE, "LPS_Nom", "Identifiant_Structure")}
+    assert got == {vihf.SUBJECT_ID_ATTRIBUTE: [name], "LPS_Nom": [lps],
+                   "Identifiant_Structure": [structure]}

@@ -269,7 +269,7 @@ def test_command_chaining_is_reassembled(card: CpsCard, sim: CpsApplication) -> 
     card.verify_pin(pin())
     ct = sim.config.auth_cert.public_key().encrypt(b"k", padding.PKCS1v15())  # type: ignore[union-attr]
     card._mse(0xB8, F.KEY_AUTH)
-    data = b"\x00" + ct
+    data = b"\x81" + ct
     first = sim.process(Command(0x10, 0x2A, 0x80, 0x86, data[:200]).to_bytes())
     assert first == b"\x90\x00"
     last = sim.process(Command(0x00, 0x2A, 0x80, 0x86, data[200:], le=256).to_bytes())

@@ -1,18 +1,20 @@
 """OpenSC's own tools (written by no one here) against the simulated CPS3 through the real
 pcscd + vpcd stack: how far a field middleware gets with our card model.
 
-What works is asserted here; what stops OpenSC (signing through its PKCS#11 module needs the
-IAS-ECC key SDOs and algorithm references we do not model) is written in docs/cards-cps.md.
+What works is asserted here; what stops OpenSC (the non-repudiation key, see the canary test)
+is written in docs/cards-cps.md.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from drivers.sim.cardfile import load_card
 from drivers.sim.cps_app import CpsApplication
@@ -79,3 +81,60 @@ def test_opensc_pkcs11_login_spends_and_restores_tries(cps: CpsApplication) -> N
     assert good.returncode == 0, good.stderr
     assert "CPS_PRIV_SIG" in good.stdout and "non-repudiation" in good.stdout
     assert cps.pin_tries_left == 3
+
+
+def _pkcs11(*args: str) -> subprocess.CompletedProcess[str]:
+    return run("pkcs11-tool", "--module", str(OPENSC_PKCS11), "-l", "--pin", "1234", *args)
+
+
+def _pub_pem(cert: x509.Certificate, path: Path) -> Path:
+    path.write_bytes(
+        cert.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return path
+
+
+def test_opensc_pkcs11_signs_and_deciphers_with_the_auth_key(
+    cps: CpsApplication, tmp_path: Path
+) -> None:
+    if not OPENSC_PKCS11.exists():
+        pytest.skip("opensc-pkcs11.so not installed")
+    data = "Prescription n°7 — délivrée".encode()
+    (tmp_path / "data").write_bytes(data)
+    digest_info = bytes.fromhex("3031300d060960864801650304020105000420")
+    (tmp_path / "di").write_bytes(digest_info + hashlib.sha256(data).digest())
+    # CKM_RSA_PKCS: OpenSC uses MSE SET AT + INTERNAL AUTHENTICATE on key 0x82.
+    signed = _pkcs11("--sign", "--id", "02", "-m", "RSA-PKCS",
+                     "-i", str(tmp_path / "di"), "-o", str(tmp_path / "sig"))  # fmt: skip
+    assert signed.returncode == 0, signed.stdout + signed.stderr
+    pub = _pub_pem(cps.config.auth_cert, tmp_path / "pub.pem")
+    verify = run("openssl", "dgst", "-sha256", "-verify", str(pub),
+                 "-signature", str(tmp_path / "sig"), str(tmp_path / "data"))  # fmt: skip
+    assert verify.returncode == 0 and "Verified OK" in verify.stdout
+    # PSO DECIPHER with command chaining and the IAS-ECC padding indicator.
+    enc = run("openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey", str(pub),
+              "-in", str(tmp_path / "data"), "-out", str(tmp_path / "ct"))  # fmt: skip
+    assert enc.returncode == 0, enc.stderr
+    dec = _pkcs11("--decrypt", "--id", "02", "-m", "RSA-PKCS",
+                  "-i", str(tmp_path / "ct"), "-o", str(tmp_path / "pt"))  # fmt: skip
+    assert dec.returncode == 0, dec.stdout + dec.stderr
+    assert (tmp_path / "pt").read_bytes() == data
+
+
+def test_opensc_cannot_sign_with_the_non_repudiation_key_here(
+    cps: CpsApplication, tmp_path: Path
+) -> None:
+    """Known platform gap, kept as a canary: OpenSC's iasecc driver computes the partial
+    SHA-256 for PSO HASH only when built against OpenSSL < 3, and Debian 12 ships OpenSSL 3,
+    so C_Sign with CPS_PRIV_SIG fails before any PSO reaches the card. If this starts
+    passing, OpenSC changed: update docs/cards-cps.md."""
+    if not OPENSC_PKCS11.exists():
+        pytest.skip("opensc-pkcs11.so not installed")
+    (tmp_path / "data").write_bytes(b"ordonnance")
+    signed = _pkcs11("--sign", "--id", "01", "-m", "SHA256-RSA-PKCS",
+                     "-i", str(tmp_path / "data"), "-o", str(tmp_path / "sig"))  # fmt: skip
+    assert signed.returncode != 0
+    assert "CKR_FUNCTION_NOT_SUPPORTED" in signed.stdout + signed.stderr
+    assert cps.sec.pending_hash is None  # no PSO HASH was ever sent

@@ -207,9 +207,10 @@ class CpsCard:
         return self.channel.send(Command(0x00, 0x88, 0x00, 0x00, block, le=0x100))
 
     def decipher(self, ciphertext: bytes) -> bytes:
-        """PKCS#1 v1.5 decryption with the AUTH key (PSO DECIPHER, padding indicator 00)."""
+        """PKCS#1 v1.5 decryption with the AUTH key (PSO DECIPHER, IAS-ECC padding indicator
+        81 before the cryptogram)."""
         self._mse(0xB8, F.KEY_AUTH)
-        return self.channel.send(Command(0x00, 0x2A, 0x80, 0x86, b"\x00" + ciphertext, le=0x100))
+        return self.channel.send(Command(0x00, 0x2A, 0x80, 0x86, b"\x81" + ciphertext, le=0x100))
 
     def sign_digest(self, role: KeyRole, digest: bytes) -> bytes:
         if len(digest) != 32:

@@ -101,9 +101,9 @@ def build_file_system(cfg: CpsCardConfig) -> DF:
     auth_id = b"\x01"
     keys = [
         P.KeyEntry("CPS_PRIV_AUT", b"\x02", F.KEY_AUTH, F.EF_CERT_AUTH, "CPS_CERT_AUT",
-                   (P.USAGE_DECRYPT, P.USAGE_SIGN)),
+                   (P.USAGE_DECRYPT, P.USAGE_SIGN), (1, 2, 3, 4)),
         P.KeyEntry("CPS_PRIV_SIG", b"\x01", F.KEY_SIGN, F.EF_CERT_SIGN, "CPS_CERT_SIG",
-                   (P.USAGE_NON_REPUDIATION,)),
+                   (P.USAGE_NON_REPUDIATION,), (3, 4)),
     ]  # fmt: skip
     app_path = F.MF.to_bytes(2, "big") + F.PKCS15_DF.to_bytes(2, "big")
     app.ef(F.EF_ODF, P.odf(F.EF_PRKDF, F.EF_CDF, F.EF_AODF))
@@ -235,35 +235,55 @@ class CpsApplication:
     def _get_data(self, cmd: Command) -> bytes:
         # IAS-ECC GET DATA of a security data object (00 CB 3F FF): the request is
         # 4D { 70 { BF <class|80> <ref> <header list> } }, the header list naming what is
-        # wanted (7F41: the CHV's sizes; A0: its DOCP with ACLs and tries counters), each
-        # followed by a length byte. Only the two CHVs (PIN, PUK) are modelled.
+        # wanted, each tag followed by a length byte. Modelled: the two CHVs (PIN, PUK: 7F41
+        # sizes, A0 DOCP with ACLs and tries) and the two RSA private keys (7F48, A0 DOCP with
+        # key size and per-operation ACLs), which OpenSC reads before MSE SET.
         if (cmd.p1, cmd.p2) != (0x3F, 0xFF):
             raise SwError(0x6A86)
         cls, ref, wanted = _parse_sdo_request(cmd.data)
-        if cls != _SDO_CLASS_CHV or ref not in (F.PIN_REF, F.PUK_REF):
+        if cls == _SDO_CLASS_CHV and ref in (F.PIN_REF, F.PUK_REF):
+            items = [self._chv_item(ref, tag) for tag in wanted]
+        elif cls == _SDO_CLASS_RSA_PRIVATE and (0x80 | ref) in self._keys:
+            items = [self._key_item(0x80 | ref, tag) for tag in wanted]
+        else:
             raise SwError(0x6A88)
-        is_pin = ref == F.PIN_REF
-        secret = self._pin if is_pin else self._puk
-        left = self.pin_tries_left if is_pin else self.puk_tries_left
-        most = self.config.pin_tries_max if is_pin else self.config.puk_tries_max
-        items: list[tlv.Tlv] = []
-        for tag in wanted:
-            if tag == 0x7F41:
-                sizes = (tlv.Tlv(0x80, bytes((len(secret),))), tlv.Tlv(0x81, bytes((len(secret),))))
-                items.append(tlv.Tlv(0x7F41, children=sizes))
-            elif tag == 0xA0:
-                # CHV access modes: change, verify, reset, -, -, put data, get data.
-                acl = bytes((0x7F, _SCB_USER_AUTH, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00))
-                docp = (
-                    tlv.Tlv(0xA1, children=(tlv.Tlv(0x8C, acl),)),
-                    tlv.Tlv(0x9A, bytes((most,))),
-                    tlv.Tlv(0x9B, bytes((left,))),
-                )
-                items.append(tlv.Tlv(0xA0, children=docp))
-            else:
-                raise SwError(0x6A88)
         sdo = tlv.Tlv(0xBF0000 | (cls | 0x80) << 8 | ref, children=tuple(items))
         return tlv.Tlv(0x70, children=(sdo,)).encode()
+
+    def _chv_item(self, ref: int, tag: int) -> tlv.Tlv:
+        is_pin = ref == F.PIN_REF
+        length = bytes((len(self._pin if is_pin else self._puk),))
+        if tag == 0x7F41:
+            return tlv.Tlv(0x7F41, children=(tlv.Tlv(0x80, length), tlv.Tlv(0x81, length)))
+        if tag != 0xA0:
+            raise SwError(0x6A88)
+        left = self.pin_tries_left if is_pin else self.puk_tries_left
+        most = self.config.pin_tries_max if is_pin else self.config.puk_tries_max
+        # CHV access modes: change, verify, reset, -, -, put data, get data.
+        acl = bytes((0x7F, _SCB_USER_AUTH, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x00))
+        return tlv.Tlv(0xA0, children=(
+            tlv.Tlv(0xA1, children=(tlv.Tlv(0x8C, acl),)),
+            tlv.Tlv(0x9A, bytes((most,))),
+            tlv.Tlv(0x9B, bytes((left,))),
+        ))  # fmt: skip
+
+    def _key_item(self, key_ref: int, tag: int) -> tlv.Tlv:
+        if tag == 0x7F48:
+            return tlv.Tlv(0x7F48)  # private key material: never readable
+        if tag != 0xA0:
+            raise SwError(0x6A88)
+        # RSA key access modes: PSO CDS, INTERNAL AUTHENTICATE, PSO DECIPHER, generate, -,
+        # put data, get data. The signature key only signs; the other authenticates and
+        # deciphers; both after the cardholder PIN.
+        u, never = _SCB_USER_AUTH, 0xFF
+        ops = (u, never, never) if key_ref == F.KEY_SIGN else (never, u, u)
+        acl = bytes((0x7F, *ops, never, never, never, 0x00))
+        # DOCP size of an RSA key is its modulus length in bytes (OpenSC checks 256, not 2048).
+        size = (self._keys[key_ref].key_size // 8).to_bytes(2, "big")
+        return tlv.Tlv(0xA0, children=(
+            tlv.Tlv(0xA1, children=(tlv.Tlv(0x8C, acl),)),
+            tlv.Tlv(0x80, size),
+        ))  # fmt: skip
 
     def _verify(self, cmd: Command) -> bytes:
         if cmd.p2 != F.PIN_REF:
@@ -319,8 +339,10 @@ class CpsApplication:
         if cmd.p1 == 0xF3:  # RESTORE: back to an empty environment
             self.sec.env.clear()
             return b""
-        if cmd.p1 != 0x41 or cmd.p2 not in (0xB6, 0xA4, 0xB8):
+        if cmd.p1 != 0x41 or cmd.p2 not in (0xB6, 0xA4, 0xB8, 0xAA):
             raise SwError(0x6A86)
+        if cmd.p2 == 0xAA:  # hash template: SHA-256 is the only hash modelled
+            return b""
         try:
             objs = tlv.decode_all(cmd.data)
         except tlv.TlvError as exc:
@@ -395,8 +417,9 @@ class CpsApplication:
 
     def _pso_decipher(self, cmd: Command) -> bytes:
         key = self._need_pin_and_key(0xB8)
-        # ISO 7816-8: first data byte is the padding indicator, 00 for RSA.
-        if len(cmd.data) != key.key_size // 8 + 1 or cmd.data[0] != 0x00:
+        # First data byte: padding indicator, 81 as IAS-ECC hosts send it (OpenSC's iasecc
+        # driver), or ISO 7816-8's 00 "no further indication".
+        if len(cmd.data) != key.key_size // 8 + 1 or cmd.data[0] not in (0x00, 0x81):
             raise SwError(0x6A80)
         try:
             return key.decrypt(cmd.data[1:], padding.PKCS1v15())
@@ -410,6 +433,7 @@ class CpsApplication:
 
 
 _SDO_CLASS_CHV = 0x01
+_SDO_CLASS_RSA_PRIVATE = 0x10
 _SCB_USER_AUTH = 0x12
 
 

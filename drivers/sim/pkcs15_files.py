@@ -62,6 +62,32 @@ class KeyEntry:
     cert_fid: int
     cert_label: str
     usage: tuple[int, ...]
+    alg_refs: tuple[int, ...] = ()
+    """References into TokenInfo.supportedAlgorithms usable with this key."""
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """One TokenInfo AlgorithmInfo: PKCS#15 reference, PKCS#11 mechanism, operations, and
+    the card's own algorithm identifier (algRef) that a host puts in MSE SET tag 80."""
+
+    reference: int
+    mechanism: int
+    operations: tuple[int, ...]
+    card_ref: int
+
+
+CKM_RSA_PKCS, CKM_SHA256_RSA_PKCS, CKM_SHA256 = 0x0001, 0x0040, 0x0250
+OP_COMPUTE_SIGNATURE, OP_DECIPHER, OP_HASH = 1, 5, 6
+
+ALGORITHMS = (
+    # IAS-ECC style identifiers: 02 RSA PKCS#1 (raw, for INTERNAL AUTHENTICATE), 0A RSA
+    # PKCS#1 decipher, 40 SHA-256 (hash template), 42 RSA PKCS#1 with SHA-256.
+    Algorithm(1, CKM_RSA_PKCS, (OP_COMPUTE_SIGNATURE,), 0x02),
+    Algorithm(2, CKM_RSA_PKCS, (OP_DECIPHER,), 0x0A),
+    Algorithm(3, CKM_SHA256, (OP_HASH,), 0x40),
+    Algorithm(4, CKM_SHA256_RSA_PKCS, (OP_COMPUTE_SIGNATURE,), 0x42),
+)
 
 
 def odf(prkdf: int, cdf: int, aodf: int) -> bytes:
@@ -83,8 +109,19 @@ def token_info(serial_hex: str, manufacturer: str, label: str) -> bytes:
             _label(manufacturer),
             T(0x80, label.encode("utf-8")),
             _bits(TOKEN_READONLY),
+            T(0xA2, children=tuple(_algorithm_info(a) for a in ALGORITHMS)),
         ),
     ).encode()
+
+
+def _algorithm_info(a: Algorithm) -> T:
+    """AlgorithmInfo ::= SEQUENCE { reference, algorithm, parameters (NULL),
+    supportedOperations, objId OPTIONAL, algRef OPTIONAL } (PKCS#15 v1.1 §6.10)."""
+    return T(
+        SEQ,
+        children=(_int(a.reference), _int(a.mechanism), T(0x05), _bits(*a.operations),
+                  _int(a.card_ref)),
+    )  # fmt: skip
 
 
 def aodf(pin_label: str, auth_id: bytes, pin_ref: int, min_len: int, max_len: int) -> bytes:
@@ -120,6 +157,8 @@ def prkdf(keys: list[KeyEntry], auth_id: bytes, modulus_bits: int, key_df_path: 
                     ACCESS_LOCAL,
                 ),
                 _int(k.key_ref),
+                # algReference [1] SEQUENCE OF Reference: what OpenSC offers to MSE SET.
+                T(0xA1, children=tuple(_int(r) for r in k.alg_refs)),
             ),
         )
         # The private key is an IAS-ECC SDO addressed by its reference, not a file: its

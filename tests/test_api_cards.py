@@ -259,3 +259,27 @@ def test_metrics_and_status_show_queue_figures(daemon: Daemon, pcsc_rig: PcscRig
     status = http.get("/v1/status").json()
     entry = next(r for r in status["readers"] if r["name"] == reader)
     assert entry["queue"]["completed"] >= 1 and entry["lease"] == {"unlocked": False}
+
+
+def test_caller_that_disconnects_cancels_its_queued_job(
+    daemon: Daemon, pcsc_rig: PcscRig
+) -> None:
+    first = daemon.client("Comptoir Q1")
+    impatient = daemon.client("Comptoir Q2", timeout=0.3)
+    reader = insert_cps(pcsc_rig, daemon, first, timing=Timing(operation_s={"sign": 1.0}))
+    assert first.post(f"{url(reader)}/unlock", json={"pin": PIN},
+                      headers=OPERATOR).status_code == 200
+    worker = daemon.box.devices.hub.reader(reader).worker
+    before = worker.figures().completed
+    body = {"key": "sign", "data_b64": base64.b64encode(b"x").decode()}
+    holder = threading.Thread(
+        target=lambda: first.post(f"{url(reader)}/sign", json=body, headers=OPERATOR))
+    holder.start()
+    time.sleep(0.2)  # the first signature is on the card now
+    with pytest.raises(httpx.ReadTimeout):
+        impatient.post(f"{url(reader)}/sign", json=body, headers=OPERATOR)
+    holder.join(10)
+    time.sleep(0.3)
+    assert worker.figures().completed == before + 1  # only the first one reached the card
+    rows = [r for r in daemon.box.audit.records() if r.client == "Comptoir Q2"]
+    assert [r.outcome for r in rows if r.action == "cps.sign.sign"] == ["cancelled"]

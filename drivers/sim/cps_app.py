@@ -126,9 +126,11 @@ def _raw_rsa_sign(key: rsa.RSAPrivateKey, block: bytes) -> bytes:
     if len(block) > k - 11:
         raise SwError(0x6700)
     em = b"\x00\x01" + b"\xff" * (k - 3 - len(block)) + b"\x00" + block
-    numbers = key.private_numbers()
+    n = key.private_numbers()
     m = int.from_bytes(em, "big")
-    s = pow(m, numbers.d, numbers.public_numbers.n)
+    # CRT (RFC 8017 §5.1.2): about four times faster than pow(m, d, n).
+    m1, m2 = pow(m, n.dmp1, n.p), pow(m, n.dmq1, n.q)
+    s = m2 + ((n.iqmp * (m1 - m2)) % n.p) * n.q
     return s.to_bytes(k, "big")
 
 

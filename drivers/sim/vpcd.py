@@ -34,6 +34,7 @@ CTRL_POWER_OFF = 0x00
 CTRL_POWER_ON = 0x01
 CTRL_RESET = 0x02
 CTRL_GET_ATR = 0x04
+SW_NO_PRECISE_DIAGNOSIS = b"\x6f\x00"
 
 _POLL_S = 0.25
 """Longest the slot thread blocks before looking at its flags again."""
@@ -186,10 +187,24 @@ class VirtualSlot:
                 continue
             if not message:
                 continue
-            response = card.process(message)
+            response = self._process(card, message)
             if generation != self._generation:
                 raise _Pulled("card pulled during the command")
             self._send_frame(sock, response)
+
+    def _process(self, card: SimCard, apdu: bytes) -> bytes:
+        # vpcd reads an empty frame as "more to come" and blocks pcscd's reader thread, and a
+        # crashed card application must not kill the slot: both become 6F00 ("no precise
+        # diagnosis"), which is what a real card answers when its own code fails.
+        try:
+            response = card.process(apdu)
+        except Exception:
+            log.exception("%s: the card application failed on %s", self.name, apdu[:4].hex())
+            return SW_NO_PRECISE_DIAGNOSIS
+        if len(response) < 2:
+            log.error("%s: the card application answered without a status word", self.name)
+            return SW_NO_PRECISE_DIAGNOSIS
+        return response
 
     def _recv_frame(self, sock: socket.socket, generation: int) -> bytes:
         (length,) = struct.unpack(">H", self._recv_exact(sock, 2, generation))

@@ -1,0 +1,152 @@
+"""The reader watcher against a real pcscd: insertions, removals, swaps, pcscd killed and
+restarted, readers plugged and unplugged."""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from drivers.pcsc_watch import (
+    CardInserted,
+    CardRemoved,
+    PcscdBack,
+    PcscdLost,
+    ReaderAdded,
+    ReaderRemoved,
+    ReaderWatcher,
+    WatchEvent,
+)
+from tests.rig import EchoCard, PcscRig
+
+pytestmark = pytest.mark.pcsc
+
+ATR_A = bytes.fromhex("3B80800101")
+ATR_B = bytes.fromhex("3B8080010102")
+
+
+@pytest.fixture
+def watcher(pcsc_rig: PcscRig) -> Iterator[ReaderWatcher]:
+    w = ReaderWatcher(poll_timeout=0.5)
+    w.start()
+    yield w
+    w.stop()
+
+
+def collect_until(
+    w: ReaderWatcher, done: Callable[[list[WatchEvent]], bool], timeout: float = 8.0
+) -> list[WatchEvent]:
+    seen: list[WatchEvent] = []
+    deadline = time.monotonic() + timeout
+    while not done(seen):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"timed out; events so far: {seen}")
+        try:
+            seen.append(w.events.get(timeout=left))
+        except queue.Empty:
+            continue
+    return seen
+
+
+def test_first_poll_reports_what_is_already_there(pcsc_rig: PcscRig) -> None:
+    pcsc_rig.insert(1, EchoCard(atr=ATR_A))
+    w = ReaderWatcher()
+    try:
+        events = w.poll()
+    finally:
+        w.stop()
+    assert [e for e in events if isinstance(e, ReaderAdded)] == [
+        ReaderAdded(name) for name in sorted(pcsc_rig.reader_names)
+    ]
+    assert [e for e in events if isinstance(e, CardInserted)] == [
+        CardInserted(pcsc_rig.reader(1), ATR_A)
+    ]
+    assert w.snapshot()[pcsc_rig.reader(1)] == ATR_A
+
+
+def test_insert_and_remove(pcsc_rig: PcscRig, watcher: ReaderWatcher) -> None:
+    collect_until(watcher, lambda s: len(s) >= 4)  # the four ReaderAdded
+    pcsc_rig.slot(0).insert(EchoCard(atr=ATR_A))
+    inserted = collect_until(watcher, lambda s: CardInserted(pcsc_rig.reader(0), ATR_A) in s)
+    assert not [e for e in inserted if isinstance(e, CardRemoved)]
+    pcsc_rig.slot(0).remove()
+    collect_until(watcher, lambda s: CardRemoved(pcsc_rig.reader(0)) in s)
+    assert watcher.snapshot()[pcsc_rig.reader(0)] is None
+
+
+@pytest.mark.parametrize("second_atr", [ATR_B, ATR_A], ids=["other-card", "same-model"])
+def test_card_swap_is_a_removal_then_an_insertion(pcsc_rig: PcscRig, second_atr: bytes) -> None:
+    reader = pcsc_rig.insert(0, EchoCard(atr=ATR_A))
+    w = ReaderWatcher()
+    try:
+        w.poll()
+        pcsc_rig.remove(0)
+        pcsc_rig.insert(0, EchoCard(atr=second_atr))
+        # Both changes happened before this poll; with the same ATR only pcsc-lite's event
+        # counter tells that the card in the reader is another one.
+        events = w.poll(2.0)
+    finally:
+        w.stop()
+    assert events[:2] == [CardRemoved(reader), CardInserted(reader, second_atr)]
+
+
+def test_pcscd_killed_and_restarted_while_watching(
+    pcsc_rig: PcscRig, watcher: ReaderWatcher
+) -> None:
+    reader = pcsc_rig.insert(2, EchoCard(atr=ATR_A))
+    collect_until(watcher, lambda s: CardInserted(reader, ATR_A) in s)
+
+    pcsc_rig.kill_pcscd()
+    lost = collect_until(watcher, lambda s: any(isinstance(e, PcscdLost) for e in s))
+    # The card is reported gone before the readers, and every reader is reported gone.
+    assert lost.index(CardRemoved(reader)) < lost.index(ReaderRemoved(reader))
+    assert {e.reader for e in lost if isinstance(e, ReaderRemoved)} == set(pcsc_rig.reader_names)
+    assert not watcher.pcscd_up
+
+    pcsc_rig.start()
+    back = collect_until(watcher, lambda s: CardInserted(reader, ATR_A) in s)
+    assert back[0] == PcscdBack()
+    assert {e.reader for e in back if isinstance(e, ReaderAdded)} == set(pcsc_rig.reader_names)
+    assert watcher.pcscd_up
+    assert watcher.snapshot()[reader] == ATR_A
+
+
+def test_watcher_started_without_pcscd_finds_it_later(pcsc_rig: PcscRig) -> None:
+    pcsc_rig.stop_pcscd()
+    w = ReaderWatcher(poll_timeout=0.3)
+    w.start()
+    try:
+        first = collect_until(w, lambda s: len(s) >= 1)
+        assert isinstance(first[0], PcscdLost)
+        pcsc_rig.start()
+        back = collect_until(w, lambda s: len([e for e in s if isinstance(e, ReaderAdded)]) == 4)
+        assert back[0] == PcscdBack()
+    finally:
+        w.stop()
+
+
+def test_reader_unplugged_and_plugged_back(pcsc_rig: PcscRig, watcher: ReaderWatcher) -> None:
+    collect_until(watcher, lambda s: len(s) >= 4)
+    gone = pcsc_rig.pcscd.readers[1].slot_names()
+    pcsc_rig.set_plugged(1, False)
+    events = collect_until(watcher, lambda s: any(isinstance(e, PcscdBack) for e in s))
+    events += collect_until(watcher, lambda s: len(s) >= 2)  # the readers that stayed
+    added = {e.reader for e in events if isinstance(e, ReaderAdded)}
+    assert added == set(pcsc_rig.reader_names) - set(gone)
+    assert set(watcher.snapshot()) == added
+
+    pcsc_rig.set_plugged(1, True)
+    collect_until(watcher, lambda s: {ReaderAdded(n) for n in gone} <= set(s))
+    assert set(watcher.snapshot()) == set(pcsc_rig.reader_names)
+
+
+def test_stop_is_prompt(pcsc_rig: PcscRig) -> None:
+    w = ReaderWatcher(poll_timeout=30.0)  # a long wait in SCardGetStatusChange...
+    w.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    w.stop()  # ...is cancelled, not waited out
+    assert time.monotonic() - started < 2.0

@@ -19,10 +19,16 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from drivers.pcsc import wait_for_card
 from drivers.sim.card import SimCard
 from drivers.sim.pcscd import PrivatePcscd
+from drivers.sim.testpki import TestPki, cps_subject, issue
 from drivers.sim.vpcd import VirtualSlot
 
 # Time pcscd needs to notice an insertion/removal: its presence poll runs every 400 ms.
@@ -195,3 +201,84 @@ class SoftHsmToken:
             capture_output=True,
         )
         return token
+
+
+_ENV_LOCK = threading.Lock()
+
+
+def load_softhsm(token: SoftHsmToken) -> Any:
+    """A ``pkcs11.lib`` for this token only, whatever SOFTHSM2_CONF other tests use.
+
+    SoftHSM reads SOFTHSM2_CONF once, in C_Initialize, and the dynamic loader shares a library
+    loaded twice from one path: so the token loads its own copy of the module, initialised
+    while the variable names this token's configuration.
+    """
+    import pkcs11
+
+    private = token.directory / "libsofthsm2.so"
+    if not private.exists():
+        shutil.copyfile(SOFTHSM_MODULE, private)
+    with _ENV_LOCK:
+        before = os.environ.get("SOFTHSM2_CONF")
+        os.environ["SOFTHSM2_CONF"] = str(token.conf)
+        try:
+            return pkcs11.lib(str(private))
+        finally:
+            if before is None:
+                del os.environ["SOFTHSM2_CONF"]
+            else:
+                os.environ["SOFTHSM2_CONF"] = before
+
+
+@dataclass(frozen=True)
+class CpsTokenHolder:
+    nom: str = "PHARMACIEN0052428"
+    prenom: str = "ALAIN"
+    rpps: str = "10101234567"
+    profession: str = "Pharmacien"
+
+
+def provision_cps_token(
+    lib: Any, token: SoftHsmToken, pki: TestPki, holder: CpsTokenHolder = CpsTokenHolder()
+) -> dict[str, x509.Certificate]:
+    """Make the token look like a CPS to PKCS#11: an RSA-2048 key pair per role, generated
+    inside the token, and its certificate from the TEST IGC-Santé PERSONNES CA (same CKA_ID).
+    Returns the certificates by role name ("auth", "sign")."""
+    from pkcs11 import Attribute, CertificateType, KeyType, ObjectClass
+
+    certs: dict[str, x509.Certificate] = {}
+    tok = lib.get_token(token_label=token.label)
+    with tok.open(rw=True, user_pin=token.user_pin) as session:
+        for key_id, role, usage, label in (
+            (b"\x01", "auth", "digital_signature", "CPS_PRIV_AUT"),
+            (b"\x02", "sign", "content_commitment", "CPS_PRIV_SIG"),
+        ):
+            public, _private = session.generate_keypair(
+                KeyType.RSA, 2048, id=key_id, label=label, store=True
+            )
+            numbers = rsa.RSAPublicNumbers(
+                int.from_bytes(public[Attribute.PUBLIC_EXPONENT], "big"),
+                int.from_bytes(public[Attribute.MODULUS], "big"),
+            )
+            subject = cps_subject(
+                nom=holder.nom,
+                prenom=holder.prenom,
+                rpps=holder.rpps,
+                profession=holder.profession,
+                signature=role == "sign",
+            )
+            cert = issue(pki.personnes, numbers.public_key(), subject, key_usage={usage})
+            der = cert.public_bytes(serialization.Encoding.DER)
+            session.create_object(
+                {
+                    Attribute.CLASS: ObjectClass.CERTIFICATE,
+                    Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+                    Attribute.TOKEN: True,
+                    Attribute.ID: key_id,
+                    Attribute.LABEL: f"Certificat {role} CPS",
+                    Attribute.SUBJECT: cert.subject.public_bytes(),
+                    Attribute.VALUE: der,
+                }
+            )
+            certs[role] = cert
+    return certs

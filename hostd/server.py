@@ -20,7 +20,7 @@ from typing import Any, Literal
 import uvicorn
 
 from hostd.config import Settings
-from hostd.tls import TlsH11Protocol, server_context
+from hostd.tls import TlsHttpToolsProtocol, server_context
 
 _STOP_POLL_S = 0.2
 _START_TIMEOUT_S = 20.0
@@ -39,7 +39,10 @@ class TlsFiles:
 
 def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto must be IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on accepted sockets whose
+    # proto says TCP, and without it every response waited ~40 ms for the client's delayed ACK
+    # (headers and body are separate writes) — measured 44 ms per request before this.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -54,7 +57,7 @@ def bind(host: str, port: int) -> socket.socket:
 def _server(app: Any, ctx: ssl.SSLContext, *, lifespan: Literal["on", "off"]) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
-        http=TlsH11Protocol,
+        http=TlsHttpToolsProtocol,
         ws="none",
         lifespan=lifespan,
         log_level=os.environ.get("COMPTOIR_LOG_LEVEL", "warning"),

@@ -2,7 +2,7 @@
 
 uvicorn (0.54) does not put TLS details in the ASGI scope, and Starlette only sees the scope.
 The ASGI TLS extension (``scope["extensions"]["tls"]``, asgiref spec) is the standard place, so
-:class:`TlsH11Protocol` fills it per connection from the transport's ``ssl_object``: the
+:class:`TlsHttpToolsProtocol` fills it per connection from the transport's ``ssl_object``: the
 handshake has already verified the chain against the box's CA (``CERT_REQUIRED``), so the app
 only maps the certificate to an enrolled client and checks it was not revoked since.
 """
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # TLS 1.2 suites with forward secrecy and AEAD only (TLS 1.3 suites are all modern already).
 _TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
@@ -55,20 +55,28 @@ class _WithTls:
         await self._app(scope, receive, send)
 
 
-class TlsH11Protocol(H11Protocol):
+def _tls_extension(transport: asyncio.Transport) -> dict[str, Any] | None:
+    ssl_object = transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    der = ssl_object.getpeercert(binary_form=True)
+    return {
+        "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)] if der else [],
+        "client_cert_der": der,
+        "tls_version": ssl_object.version(),
+        "cipher_suite": (ssl_object.cipher() or ("",))[0],
+    }
+
+
+class TlsHttpToolsProtocol(HttpToolsProtocol):
+    """httptools rather than h11: it parses a request in microseconds where pure-Python h11
+    took a visible share of the per-request overhead that bench/shared_cps.py measures."""
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        ssl_object = transport.get_extra_info("ssl_object")
-        if ssl_object is None:
-            return
-        der = ssl_object.getpeercert(binary_form=True)
-        tls = {
-            "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)] if der else [],
-            "client_cert_der": der,
-            "tls_version": ssl_object.version(),
-            "cipher_suite": (ssl_object.cipher() or ("",))[0],
-        }
-        self.app = _WithTls(self.app, tls)
+        tls = _tls_extension(transport)
+        if tls is not None:
+            self.app = _WithTls(self.app, tls)
 
 
 def peer_certificate_der(scope: Mapping[str, Any]) -> bytes | None:

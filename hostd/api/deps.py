@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -13,8 +13,11 @@ from hostd.context import AppContext
 from hostd.services.jobs import Caller
 from hostd.tls import peer_certificate_der
 
+# Dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in its
+# thread pool, one hop each per request; these only read memory or a primary-key row.
 
-def context(request: Request) -> AppContext:
+
+async def context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -22,7 +25,7 @@ def context(request: Request) -> AppContext:
 Ctx = Annotated[AppContext, Depends(context)]
 
 
-def client(request: Request, ctx: Ctx) -> EnrolledClient:
+async def client(request: Request, ctx: Ctx) -> EnrolledClient:
     # Looked up on every request, so a revocation takes effect on open connections too.
     return auth.identify(ctx.devices.clients, peer_certificate_der(request.scope))
 
@@ -38,21 +41,21 @@ OperatorHeader = Annotated[
 ]
 
 
-def allow(*roles: Role) -> Callable[[EnrolledClient], EnrolledClient]:
+def allow(*roles: Role) -> Callable[[EnrolledClient], Awaitable[EnrolledClient]]:
     allowed = frozenset(roles)
 
-    def check(who: Client) -> EnrolledClient:
+    async def check(who: Client) -> EnrolledClient:
         auth.require_role(who, allowed)
         return who
 
     return check
 
 
-def caller(*roles: Role) -> Callable[..., Caller]:
+def caller(*roles: Role) -> Callable[..., Awaitable[Caller]]:
     """A card or key operation: role checked, operator named, disconnect watched."""
     allowed = frozenset(roles)
 
-    def build(request: Request, who: Client, operator: OperatorHeader = None) -> Caller:
+    async def build(request: Request, who: Client, operator: OperatorHeader = None) -> Caller:
         auth.require_role(who, allowed)
         return Caller(who.name, auth.operator_name(operator), request.receive)
 

@@ -1,0 +1,416 @@
+"""One CPS shared by N counters through the daemon, against GALSS-style exclusive sessions.
+
+    .venv/bin/python -m bench.shared_cps [--window 8] [--counters 1,5,10,20] [--session-ops 3]
+
+Everything is real except the card: the daemon runs as its own process (``comptoir serve``,
+mTLS on 127.0.0.1), counters are client threads with their own enrolled certificates, and the
+card is the simulated CPS3 behind vpcd and a private pcscd, with realistic card timing
+(``Timing.realistic``: ~0.3 s per RSA signature). Per N it prints:
+
+- utilisation: time the card spent answering APDUs (measured inside the simulated card) divided
+  by the wall time of the run;
+- per-client latency p50/p99 of one signature, and the Jain fairness index over the number of
+  signatures each counter got done in the window;
+- the same for the baseline, measured in the same run: each counter takes the card
+  exclusively for a session of ``--session-ops`` signatures (GALSS DebutExclusivite …
+  FinExclusivite), others retry every 100 ms as the ANS middleware does (DOMAIN.md).
+
+Then the daemon's overhead per operation with a zero-latency card: p50 of a signature through
+HTTPS + daemon minus p50 of the same driver call made directly over pcscd, and the daemon's
+RSS after the run. Every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import os
+import re
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from drivers.cards.cps import CpsCard
+from drivers.cards.cps_model import CpsHolder, KeyRole, Situation
+from drivers.pcsc import PcscConnection, ReaderBusy, wait_for_card
+from drivers.sim import testpki
+from drivers.sim.cps_app import CpsApplication, CpsCardConfig
+from drivers.sim.cps_issue import issue_cps
+from drivers.sim.pcscd import PrivatePcscd
+from drivers.sim.timing import Timing
+
+ROOT = Path(__file__).resolve().parent.parent
+PIN = "1234"
+OPERATOR = {"X-Comptoir-Operator": "bench"}
+GALSS_RETRY_S = 0.1
+MAX_OPS_PER_CLIENT = 10_000
+HOLDER = CpsHolder("0099999999", "M", "BENCH", "Paul", "10009999999", "Pharmacien", None,
+                   (Situation(1, "Pharmacie du Banc", "750099999", None, "Titulaire"),))
+
+
+class TimedCard:
+    """The simulated card, with the time it spends answering summed (the card's busy time)."""
+
+    def __init__(self, card: CpsApplication) -> None:
+        self._card = card
+        self._lock = threading.Lock()
+        self.busy_s = 0.0
+
+    @property
+    def atr(self) -> bytes:
+        return self._card.atr
+
+    def power_on(self) -> None:
+        self._card.power_on()
+
+    def power_off(self) -> None:
+        self._card.power_off()
+
+    def process(self, apdu: bytes) -> bytes:
+        start = time.perf_counter()
+        try:
+            return self._card.process(apdu)
+        finally:
+            with self._lock:
+                self.busy_s += time.perf_counter() - start
+
+
+@dataclass
+class Run:
+    wall_s: float = 0.0
+    busy_s: float = 0.0
+    latencies: dict[int, list[float]] = field(default_factory=dict)
+    errors: int = 0
+
+    def record(self, client: int, seconds: float) -> None:
+        self.latencies.setdefault(client, []).append(seconds)
+
+    @property
+    def utilisation(self) -> float:
+        return self.busy_s / self.wall_s if self.wall_s else 0.0
+
+    def jain(self, clients: int) -> float:
+        counts = [len(self.latencies.get(i, [])) for i in range(clients)]
+        total = sum(counts)
+        squares = sum(c * c for c in counts)
+        return total * total / (clients * squares) if squares else 0.0
+
+    def percentiles(self) -> tuple[float, float]:
+        """Worst client's p50 and p99 (ms): fairness is about the worst-served counter."""
+        p50s, p99s = [], []
+        for values in self.latencies.values():
+            ordered = sorted(values)
+            p50s.append(ordered[len(ordered) // 2])
+            p99s.append(ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))])
+        return (max(p50s) * 1000, max(p99s) * 1000) if p50s else (0.0, 0.0)
+
+
+def http_client(api: str, ctx: ssl.SSLContext, timeout: float) -> httpx.Client:
+    """TCP_NODELAY: httpx writes a request's head and body separately, and Nagle + the peer's
+    delayed ACK would hold the body ~40 ms (the same effect NOTES.md measured on vpcd)."""
+    transport = httpx.HTTPTransport(
+        verify=ctx, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    )
+    return httpx.Client(base_url=api, transport=transport, timeout=timeout)
+
+
+def digest(i: int, n: int) -> bytes:
+    return hashlib.sha256(f"{i}:{n}".encode()).digest()
+
+
+def run_clients(clients: int, window_s: float, work: Callable[[int, float, Run], None],
+                card: TimedCard) -> Run:
+    run = Run()
+    barrier = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def body(i: int) -> None:
+        barrier.wait(30)
+        work(i, stop_at[0], run)
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    busy0 = card.busy_s
+    start = time.perf_counter()
+    stop_at[0] = start + window_s
+    barrier.wait(30)
+    for t in threads:
+        t.join(window_s + 60)
+    run.wall_s = time.perf_counter() - start
+    run.busy_s = card.busy_s - busy0
+    return run
+
+
+# -- the daemon -------------------------------------------------------------------------------
+
+
+@dataclass
+class Daemon:
+    proc: subprocess.Popen[str]
+    api: str
+    enrol: str
+    ca: Path
+    state: Path
+
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        return int(match.group(1)) / 1024 if match else float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def start_daemon(base: Path, env: dict[str, str]) -> Daemon:
+    from provisioning.ca import initialize
+
+    state = base / "state"
+    initialize(state, ["localhost", "127.0.0.1"]).close()
+    cfg = base / "comptoir.toml"
+    cfg.write_text(
+        f'state_dir = "{state}"\n[server]\nlisten = "127.0.0.1"\nport = 0\nenrol_port = 0\n'
+        "[enrolment]\nattempts_per_minute = 1000\n[scheduler]\ndeadline_s = 120\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from hostd.cli import main; main()", "serve", "--config",
+         str(cfg)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    ports = re.search(r":(\d+) \(mTLS\) and :(\d+) \(enrolment\)", line)
+    if not ports:
+        proc.kill()
+        raise SystemExit(f"daemon did not start: {line!r}")
+    api, enrol = (f"https://127.0.0.1:{p}" for p in ports.groups())
+    return Daemon(proc, api, enrol, state / "tls" / "ca.pem", state)
+
+
+def enrol_client(daemon: Daemon, name: str, out: Path) -> ssl.SSLContext:
+    from provisioning.clients import ClientRegistry
+
+    with ClientRegistry(daemon.state) as registry:
+        code = registry.create_pairing_code(name, "counter", 600)
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+           .sign(key, hashes.SHA256()))
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(daemon.ca)), timeout=30) as h:
+        answer = h.post(f"{daemon.enrol}/v1/enrol", json={
+            "code": code, "csr_pem": csr.public_bytes(serialization.Encoding.PEM).decode()})
+    answer.raise_for_status()
+    (out / f"{name}.pem").write_text(answer.json()["certificate_pem"])
+    (out / f"{name}.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    ctx = ssl.create_default_context(cafile=str(daemon.ca))
+    ctx.load_cert_chain(str(out / f"{name}.pem"), str(out / f"{name}.key"))
+    return ctx
+
+
+def wait_for_cps(http: httpx.Client, reader: str) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if any(r["name"] == reader and r["card_kind"] == "cps"
+               for r in http.get("/v1/readers").json()):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"the daemon never saw the CPS in {reader}")
+
+
+def daemon_work(api: str, contexts: list[ssl.SSLContext], reader: str) -> Callable[..., None]:
+    path = httpx.URL(f"/v1/cps/{reader}/sign").raw_path.decode()
+
+    def work(i: int, stop_at: float, run: Run) -> None:
+        with http_client(api, contexts[i], 120) as http:
+            for n in range(MAX_OPS_PER_CLIENT):
+                if time.perf_counter() >= stop_at:
+                    return
+                t0 = time.perf_counter()
+                answer = http.post(path, headers=OPERATOR, json={
+                    "key": "auth", "digest_b64": base64.b64encode(digest(i, n)).decode()})
+                if answer.status_code == 200:
+                    run.record(i, time.perf_counter() - t0)
+                else:
+                    run.errors += 1
+
+    return work
+
+
+# -- the GALSS-style baseline -----------------------------------------------------------------
+
+
+def galss_work(reader: str, session_ops: int) -> Callable[..., None]:
+    def work(i: int, stop_at: float, run: Run) -> None:
+        n = 0
+        for _ in range(MAX_OPS_PER_CLIENT):
+            if time.perf_counter() >= stop_at:
+                return
+            wanted = time.perf_counter()
+            while True:  # DebutExclusivite: bounded by the window, then by the deadline
+                try:
+                    conn = PcscConnection(reader, exclusive=True)
+                    break
+                except ReaderBusy:
+                    if time.perf_counter() >= stop_at + 60:
+                        run.errors += 1
+                        return
+                    time.sleep(GALSS_RETRY_S)
+            try:
+                card = CpsCard(conn)
+                for _ in range(session_ops):
+                    card.sign_digest(KeyRole.AUTH, digest(i, n))
+                    n += 1
+                    run.record(i, time.perf_counter() - wanted)
+                    wanted = time.perf_counter()
+            finally:
+                conn.close(reset=False)  # FinExclusivite; the shared context keeps the PIN
+
+    return work
+
+
+def unlock_directly(reader: str) -> None:
+    with PcscConnection(reader, exclusive=True) as conn:
+        CpsCard(conn).verify_pin(bytearray(PIN.encode()))
+        conn.close(reset=False)
+
+
+# -- overhead with a zero-latency card --------------------------------------------------------
+
+
+def p50(values: list[float]) -> float:
+    return statistics.median(values) * 1000
+
+
+def direct_latencies(reader: str, count: int) -> list[float]:
+    out = []
+    with PcscConnection(reader, exclusive=True) as conn:
+        card = CpsCard(conn)
+        card.verify_pin(bytearray(PIN.encode()))
+        for n in range(count):
+            t0 = time.perf_counter()
+            card.sign_digest(KeyRole.AUTH, digest(0, n))
+            out.append(time.perf_counter() - t0)
+    return out
+
+
+def daemon_latencies(api: str, ctx: ssl.SSLContext, reader: str, count: int) -> list[float]:
+    out = []
+    base = httpx.URL(f"/v1/cps/{reader}").raw_path.decode()
+    with http_client(api, ctx, 30) as http:
+        http.post(f"{base}/unlock", json={"pin": PIN}, headers=OPERATOR).raise_for_status()
+        for n in range(count):
+            t0 = time.perf_counter()
+            answer = http.post(f"{base}/sign", headers=OPERATOR, json={
+                "key": "auth", "digest_b64": base64.b64encode(digest(1, n)).decode()})
+            out.append(time.perf_counter() - t0)
+            answer.raise_for_status()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--window", type=float, default=8.0, help="seconds per run (≤ 60)")
+    parser.add_argument("--counters", default="1,5,10,20")
+    parser.add_argument("--session-ops", type=int, default=3)
+    parser.add_argument("--overhead-ops", type=int, default=300)
+    args = parser.parse_args()
+    window = min(max(args.window, 1.0), 60.0)
+    counts = [min(max(int(c), 1), 50) for c in args.counters.split(",")]
+    overhead_ops = min(max(args.overhead_ops, 10), 5000)
+
+    base = Path(tempfile.mkdtemp(prefix="comptoir-bench-"))
+    pcscd = PrivatePcscd(base / "pcscd", readers=2)
+    pcscd.use_in_this_process()
+    pcscd.start()
+    env = {**os.environ, "PCSCLITE_CSOCK_NAME": str(pcscd.socket_path)}
+    pki = testpki.TestPki.create()
+    config: CpsCardConfig = replace(issue_cps(pki, HOLDER), pin=PIN)
+    names = pcscd.reader_names()
+    shared_reader, galss_reader, direct_reader = names[0], names[2], names[3]
+    realistic = TimedCard(CpsApplication(config, Timing.realistic()))
+    baseline_card = TimedCard(CpsApplication(config, Timing.realistic()))
+    daemon: Daemon | None = None
+    try:
+        # Baseline first: the daemon is not running yet, nobody else holds the reader.
+        pcscd.slot(2).insert(baseline_card)
+        assert wait_for_card(galss_reader, True, 10)
+        unlock_directly(galss_reader)
+        galss = {n: run_clients(n, window, galss_work(galss_reader, args.session_ops),
+                                baseline_card) for n in counts}
+        pcscd.slot(2).remove()
+
+        # Overhead, direct half: zero-latency card, driver straight over pcscd.
+        zero_direct = TimedCard(CpsApplication(config, Timing.zero()))
+        pcscd.slot(3).insert(zero_direct)
+        assert wait_for_card(direct_reader, True, 10)
+        direct = direct_latencies(direct_reader, overhead_ops)
+        pcscd.slot(3).remove()
+
+        daemon = start_daemon(base / "daemon", env)
+        clients_dir = base / "clients"
+        clients_dir.mkdir()
+        contexts = [enrol_client(daemon, f"Comptoir {i:02d}", clients_dir)
+                    for i in range(max(counts))]
+        pcscd.slot(0).insert(realistic)
+        with httpx.Client(base_url=daemon.api, verify=contexts[0], timeout=30) as http:
+            wait_for_cps(http, shared_reader)
+            unlock = httpx.URL(f"/v1/cps/{shared_reader}/unlock").raw_path.decode()
+            http.post(unlock, json={"pin": PIN}, headers=OPERATOR).raise_for_status()
+        shared = {n: run_clients(n, window, daemon_work(daemon.api, contexts, shared_reader),
+                                 realistic) for n in counts}
+
+        # Overhead, daemon half: the same zero-latency card, now through HTTPS + daemon.
+        zero_daemon = TimedCard(CpsApplication(config, Timing.zero()))
+        pcscd.slot(1).insert(zero_daemon)
+        with httpx.Client(base_url=daemon.api, verify=contexts[0], timeout=30) as http:
+            wait_for_cps(http, names[1])
+        through = daemon_latencies(daemon.api, contexts[0], names[1], overhead_ops)
+        rss = daemon.rss_mb()
+    finally:
+        if daemon is not None:
+            daemon.stop()
+        pcscd.close()
+
+    print(f"\nOne simulated CPS3, realistic timing; window {window:.0f} s per run; "
+          f"baseline = exclusive sessions of {args.session_ops} signatures, 100 ms retry.\n")
+    header = (f"{'N':>3} | {'mode':<9} | {'ops':>5} | {'util':>6} | {'p50 ms':>8} | "
+              f"{'p99 ms':>8} | {'Jain':>5} | {'err':>3}")
+    print(header)
+    print("-" * len(header))
+    for n in counts:
+        for mode, run in (("comptoir", shared[n]), ("exclusive", galss[n])):
+            ops = sum(len(v) for v in run.latencies.values())
+            lo, hi = run.percentiles()
+            print(f"{n:>3} | {mode:<9} | {ops:>5} | {run.utilisation:>6.1%} | {lo:>8.1f} | "
+                  f"{hi:>8.1f} | {run.jain(n):>5.3f} | {run.errors:>3}")
+        ratio = shared[n].utilisation / galss[n].utilisation if galss[n].utilisation else 0
+        print(f"{'':>3} | utilisation ratio comptoir/exclusive: {ratio:.2f}")
+    d50, t50 = p50(direct), p50(through)
+    print(f"\nZero-latency card, {overhead_ops} signatures each: direct driver p50 {d50:.2f} ms, "
+          f"through HTTPS + daemon p50 {t50:.2f} ms -> overhead {t50 - d50:.2f} ms per operation")
+    print(f"Daemon RSS after the run: {rss:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

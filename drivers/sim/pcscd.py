@@ -49,6 +49,27 @@ _STOP_TIMEOUT_S = 5.0
 _MAX_SOCKET_PATH = 107
 _RUN_MARKER = b"== comptoir: pcscd starting"
 
+# pcscd runs under a small bash wrapper that
+# - hands it the listening socket the systemd way: fd 3, LISTEN_FDS=1, and LISTEN_PID equal to
+#   pcscd's own pid (a subshell's $BASHPID, kept by exec). bash, not sh: dash only redirects
+#   single-digit descriptors;
+# - stops it when its owner process dies, however it dies: a test run killed by a timeout
+#   must not leave a pcscd with vpcd ports open behind it. The check runs every 0.5 s.
+_WRAPPER = r"""
+owner=$1 fd=$2 pidfile=$3; shift 3
+( exec 3<&"$fd"; [ "$fd" != 3 ] && eval "exec $fd<&-"
+  LISTEN_PID=$BASHPID LISTEN_FDS=1 exec "$@" ) &
+child=$!
+eval "exec $fd<&-"
+echo "$child" > "$pidfile"
+trap 'kill -TERM "$child" 2>/dev/null' TERM INT
+while kill -0 "$owner" 2>/dev/null && kill -0 "$child" 2>/dev/null; do
+  sleep 0.5 & wait $!
+done
+kill -TERM "$child" 2>/dev/null
+wait "$child"
+"""
+
 
 class PcscdError(RuntimeError):
     """The private pcscd could not be started or configured."""
@@ -117,6 +138,7 @@ class PrivatePcscd:
         if shutil.which(PCSCD) is None:
             raise PcscdError("pcscd missing: apt-get install pcscd")
         self.log_path = self.directory / "pcscd.log"
+        self._child_pid_path = self.directory / "pcscd.child.pid"
         self._conf_dir = self.directory / "reader.conf.d"
         self._drivers = self.directory / "drivers"
         self._debug = debug
@@ -166,7 +188,16 @@ class PrivatePcscd:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+        """pcscd's own pid while it runs (the wrapper's child)."""
+        if self._proc is None or self._proc.poll() is not None:
+            return None
+        return self._read_child_pid()
+
+    def _read_child_pid(self) -> int | None:
+        try:
+            return int(self._child_pid_path.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
 
     @property
     def running(self) -> bool:
@@ -186,15 +217,16 @@ class PrivatePcscd:
             fd = listener.fileno()
             args = [PCSCD, "--foreground", "--debug" if self._debug else "--info"]
             args += ["--config", str(self._conf_dir)]
-            # systemd's socket-activation contract: the socket is fd 3 and LISTEN_PID is the
-            # daemon's own pid, which the shell keeps when it execs pcscd. bash, not sh: dash
-            # only redirects single-digit descriptors.
-            script = 'exec 3<&"$0"; LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"'
+            with contextlib.suppress(FileNotFoundError):
+                self._child_pid_path.unlink()
             with self.log_path.open("ab") as logf:
                 logf.write(_RUN_MARKER + b"\n")
                 logf.flush()
                 self._proc = subprocess.Popen(
-                    ["bash", "-c", script, str(fd), *args],
+                    [
+                        *("bash", "-c", _WRAPPER, "pcscd-wrapper", str(os.getpid()), str(fd)),
+                        *(str(self._child_pid_path), *args),
+                    ],
                     pass_fds=[fd],
                     stdin=subprocess.DEVNULL,
                     stdout=logf,
@@ -211,10 +243,14 @@ class PrivatePcscd:
         if proc is None:
             return
         if proc.poll() is None:
+            child = self._read_child_pid()
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(_STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
+                if child is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(child, signal.SIGKILL)
                 proc.kill()
                 proc.wait(_STOP_TIMEOUT_S)
         with contextlib.suppress(FileNotFoundError):
@@ -222,10 +258,17 @@ class PrivatePcscd:
 
     def kill(self) -> None:
         """Kill pcscd without letting it clean up: a crash, as the watcher must survive it."""
+        pid = self.pid
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait(_STOP_TIMEOUT_S)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if proc is not None:
+            try:
+                proc.wait(_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(_STOP_TIMEOUT_S)
 
     def restart(self) -> None:
         self.stop()
@@ -294,7 +337,7 @@ class PrivatePcscd:
             if self._proc is None or self._proc.poll() is not None:
                 raise PcscdError(f"pcscd exited at start; log:\n{self.log_text()[-2000:]}")
             text = self.log_text().rsplit(_RUN_MARKER.decode(), 1)[-1]
-            if "daemon ready" in text:
+            if "daemon ready" in text and self._read_child_pid() is not None:
                 failed = [line for line in text.splitlines() if "Could not initialize" in line]
                 if failed:
                     raise PcscdError("vpcd could not open its ports:\n" + "\n".join(failed))

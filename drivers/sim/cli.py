@@ -8,6 +8,7 @@ the simulated readers with ``PCSCLITE_CSOCK_NAME`` as printed by ``comptoir sim 
 from __future__ import annotations
 
 import json
+import os
 import signal
 from pathlib import Path
 from typing import Annotated, Any
@@ -77,6 +78,9 @@ def run(
     directory.mkdir(parents=True, exist_ok=True)
     try:
         pcscd = PrivatePcscd(directory / "pcscd", readers)
+        # A value inherited from the parent names another pcscd; this process has opened no
+        # PC/SC context yet, so it can still choose its own.
+        os.environ.pop("PCSCLITE_CSOCK_NAME", None)
         pcscd.use_in_this_process()
         pcscd.start()
     except (PcscdError, ValueError) as exc:

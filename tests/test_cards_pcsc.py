@@ -241,3 +241,33 @@ def test_watcher_reports_the_cps_with_its_atr(pcsc_rig: PcscRig) -> None:
             seen += w.poll()
     finally:
         w.stop()
+
+
+def test_cps_and_vitale_in_two_readers_at_once(pcsc_rig: PcscRig, tmp_path: Path) -> None:
+    # The counter's everyday case: the pharmacist's CPS in one reader, the patient's Vitale in
+    # the other, both used at the same time from two threads.
+    from drivers.cards.vitale import VitaleCard
+    from drivers.cards.vitale_model import VitaleRead
+
+    cps_reader = pcsc_rig.insert(0, load_card(LEFEVRE, Timing.zero()))
+    vitale_reader = pcsc_rig.insert(
+        2, load_card(ROOT / "drivers/sim/cards/vitale-famille-martin.toml")
+    )
+    read: list[VitaleRead] = []
+
+    def read_vitale() -> None:
+        with PcscConnection(vitale_reader) as conn:
+            read.append(VitaleCard(conn).read())
+
+    worker = threading.Thread(target=read_vitale)
+    with PcscConnection(cps_reader) as conn:
+        cps = CpsCard(conn)
+        cps.verify_pin(bytearray(PIN))
+        worker.start()
+        signature = cps.sign_data(KeyRole.SIGN, b"FSE")
+        certificate = cps.certificate(KeyRole.SIGN)
+    worker.join(10)
+    openssl_verify(certificate, b"FSE", signature, tmp_path)
+    assert len(read) == 1
+    names = [(b.nom_usuel, b.prenom) for b in read[0].beneficiaries]
+    assert ("MARTIN", "Bénédicte") in names and ("MARTIN", "Joël") in names

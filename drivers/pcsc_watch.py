@@ -21,7 +21,7 @@ from typing import Final
 
 from smartcard import scard
 
-from drivers.errors import CardError
+from drivers.errors import CardError, ReaderUnavailable
 from drivers.pcsc import establish_context, is_service_gone, list_readers_in, release_context
 
 log = logging.getLogger(__name__)
@@ -122,13 +122,16 @@ class ReaderWatcher:
     def poll(self, timeout: float | None = None) -> list[WatchEvent]:
         """Wait up to ``timeout`` seconds for changes and return the events (maybe none)."""
         timeout = self.poll_timeout if timeout is None else timeout
-        if self._context is None and not self._open():
-            self._stop.wait(min(timeout, _RETRY_S))
-            return self._emit(self._open_events())
-        events = self._open_events()
-        if events:  # a fresh context: report the current state before waiting for changes
-            return self._emit(events)
-        return self._emit(self._wait_change(timeout))
+        try:
+            if self._context is None and not self._open():
+                self._stop.wait(min(timeout, _RETRY_S))
+                return self._emit(self._open_events())
+            events = self._open_events()
+            if events:  # a fresh context: report the current state before waiting for changes
+                return self._emit(events)
+            return self._emit(self._wait_change(timeout))
+        except ReaderUnavailable as exc:  # pcscd went away between two calls
+            return self._emit(self._pending_and(self._lose(str(exc))))
 
     # -- background thread ----------------------------------------------------------------------
 
@@ -155,7 +158,7 @@ class ReaderWatcher:
                 self.poll()
             except Exception:  # the watcher must outlive any one bad answer from pcscd
                 log.exception("reader watcher: unexpected error; reopening the context")
-                self._lose("unexpected error")
+                self._emit(self._lose("unexpected error"))
                 self._stop.wait(_RETRY_S)
 
     # -- internals ------------------------------------------------------------------------------
@@ -186,6 +189,10 @@ class ReaderWatcher:
         if not first:
             events.append(PcscdBack())
         return events + self._refresh_readers()
+
+    def _pending_and(self, events: list[WatchEvent]) -> list[WatchEvent]:
+        pending, self._pending = self._pending, []
+        return pending + events
 
     def _lost_events(self, reason: str) -> list[WatchEvent]:
         events: list[WatchEvent] = []

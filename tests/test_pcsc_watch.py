@@ -150,3 +150,25 @@ def test_stop_is_prompt(pcsc_rig: PcscRig) -> None:
     started = time.monotonic()
     w.stop()  # ...is cancelled, not waited out
     assert time.monotonic() - started < 2.0
+
+
+def test_survives_repeated_pcscd_crashes_without_errors(
+    pcsc_rig: PcscRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    reader = pcsc_rig.insert(1, EchoCard(atr=ATR_A))
+    w = ReaderWatcher(poll_timeout=0.2)
+    w.start()
+    try:
+        for _ in range(3):
+            pcsc_rig.kill_pcscd()
+            time.sleep(0.1)  # sometimes caught mid-wait, sometimes between calls
+            pcsc_rig.start()
+        collect_until(w, lambda s: s.count(PcscdBack()) >= 1 and CardInserted(reader, ATR_A) in s)
+        deadline = time.monotonic() + 8
+        while w.snapshot().get(reader) != ATR_A and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert w.snapshot().get(reader) == ATR_A
+        assert w.pcscd_up
+    finally:
+        w.stop()
+    assert not [r for r in caplog.records if r.name == "drivers.pcsc_watch"]

@@ -21,25 +21,12 @@ from drivers.cards.cps_model import KeyRole
 from drivers.cards.vitale import VitaleCard
 from drivers.cards.vitale_model import VitaleRead
 from drivers.pcsc import PcscConnection, list_readers, wait_for_card
-from drivers.sim.cardfile import load_card
-from drivers.sim.pcscd import PrivatePcscd
-from drivers.sim.timing import Timing
 
 SAMPLE_CARDS = Path(__file__).resolve().parent.parent / "drivers" / "sim" / "cards"
 DEMO_CPS = SAMPLE_CARDS / "cps-titulaire-lefevre.toml"
 DEMO_VITALE = SAMPLE_CARDS / "vitale-famille-martin.toml"
 DEMO_PIN = b"1234"  # the sample card's PIN, typed here as the pharmacist would on a pad
 CARD_WAIT_S = 5.0
-
-
-def insert_demo_cards(pcscd: PrivatePcscd, cps_slot: int, vitale_slot: int) -> None:
-    """Insert the sample CPS and Vitale with realistic card timing and wait until seen."""
-    names = pcscd.reader_names()
-    pcscd.slot(cps_slot).insert(load_card(DEMO_CPS, Timing.realistic()))
-    pcscd.slot(vitale_slot).insert(load_card(DEMO_VITALE, Timing.realistic()))
-    for slot in (cps_slot, vitale_slot):
-        if not wait_for_card(names[slot], present=True, timeout=CARD_WAIT_S):
-            raise RuntimeError(f"pcscd did not see the card in {names[slot]!r}")
 
 
 def show_readers(console: Console) -> list[str]:
@@ -113,12 +100,12 @@ def show_vitale(console: Console, reader: str) -> VitaleRead:
     return read
 
 
-def run_card_demo(console: Console, pcscd: PrivatePcscd) -> None:
-    """Readers listed, a CPS and a Vitale inserted, the CPS unlocked and used, the Vitale read."""
+def run_card_demo(console: Console, cps_reader: str, vitale_reader: str) -> None:
+    """Readers listed, the CPS unlocked and used to sign, the Vitale read."""
     console.rule("Card layer: pyscard → pcscd → vpcd → simulated cards")
-    insert_demo_cards(pcscd, cps_slot=0, vitale_slot=2)
     readers = show_readers(console)
-    names = pcscd.reader_names()
-    assert names[0] in readers and names[2] in readers
-    show_cps(console, names[0])
-    show_vitale(console, names[2])
+    for name in (cps_reader, vitale_reader):
+        if name not in readers or not wait_for_card(name, present=True, timeout=CARD_WAIT_S):
+            raise RuntimeError(f"no card seen in {name!r}")
+    show_cps(console, cps_reader)
+    show_vitale(console, vitale_reader)

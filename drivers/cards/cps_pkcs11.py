@@ -18,9 +18,9 @@ What PKCS#11 tells, and how it is used:
   needs situations reads them with the APDU backend (``drivers.cards.cps``).
 * Tries left. PKCS#11 has no counter, only token flags: USER_PIN_LOCKED → 0, USER_PIN_FINAL_TRY
   → 1, USER_PIN_COUNT_LOW → ``max_tries - 1`` (at least one failure), none → ``max_tries``. For
-  the CPS's 3-try PIN this is exact except that COUNT_LOW alone means 2. SoftHSM2 raises
-  COUNT_LOW after a wrong PIN and clears it on success, but never sets FINAL_TRY or LOCKED and
-  never locks: the blocked path (CKR_PIN_LOCKED → PinBlocked) cannot be exercised with it.
+  the CPS's 3-try PIN this is exact (OpenSC over a CPS3 sets COUNT_LOW, FINAL_TRY, LOCKED as
+  the card's counter goes 2, 1, 0; SoftHSM2 only ever sets COUNT_LOW and never locks).
+* Logout. C_Logout, then a card reset through PC/SC (see :meth:`Pkcs11Cps.logout`).
 * PIN handling. python-pkcs11 0.10 takes the PIN as ``str``; the ``bytearray`` the caller gave
   is wiped as soon as C_Login returns. The short-lived immutable copy is the library's limit.
 """
@@ -28,6 +28,7 @@ What PKCS#11 tells, and how it is used:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,12 +50,17 @@ from drivers.errors import (
     SecurityNotSatisfied,
     WrongPin,
 )
+from drivers.pcsc import PcscConnection, list_readers
 
 CPS_PIN_TRIES = 3
 SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
 """DER DigestInfo prefix for SHA-256 (RFC 8017 §9.2 note 1), for raw CKM_RSA_PKCS signing."""
 
 _TOKEN_GONE = (p11.TokenNotPresent, p11.DeviceRemoved, p11.SessionClosed, p11.SessionHandleInvalid)
+
+
+class _MechanismRefused(CardError):
+    """The module does not offer this mechanism for this key (CKR_FUNCTION_NOT_SUPPORTED)."""
 
 
 def tries_from_flags(flags: int, max_tries: int = CPS_PIN_TRIES) -> int:
@@ -124,12 +130,14 @@ class Pkcs11Cps:
         token_label: str | None = None,
         max_tries: int = CPS_PIN_TRIES,
         lib: Any = None,
+        reset_on_logout: bool = True,
     ) -> None:
         if max_tries < 1:
             raise ValueError("a PIN allows at least one try")
         self._lib = lib if lib is not None else pkcs11.lib(str(module))
         self._token_label = token_label
         self._max_tries = max_tries
+        self._reset_on_logout = reset_on_logout
         self._lock = threading.RLock()
         self._session: Any = None  # the logged-in session, None when logged out
         self._keys = self._read_keys()
@@ -175,14 +183,33 @@ class Pkcs11Cps:
     def sign_digest(self, role: KeyRole, digest: bytes) -> bytes:
         if len(digest) != 32:
             raise ValueError(f"a SHA-256 digest is 32 bytes, got {len(digest)}")
-        return self._sign(role, SHA256_DIGEST_INFO + digest, Mechanism.RSA_PKCS)
+        try:
+            return self._sign(role, SHA256_DIGEST_INFO + digest, Mechanism.RSA_PKCS)
+        except _MechanismRefused as exc:
+            raise CardError(
+                f"the PKCS#11 module cannot sign with the {role.value} key: {exc}"
+            ) from None
 
     def sign_data(self, role: KeyRole, data: bytes) -> bytes:
-        return self._sign(role, data, Mechanism.SHA256_RSA_PKCS)
+        # Hashing in the module first: for the non-repudiation key a CPS computes the last hash
+        # block itself. OpenSC's iasecc offers only CKM_RSA_PKCS for the AUTH key (measured
+        # through pcscd), so fall back to DigestInfo over a host hash; same signature bytes.
+        try:
+            return self._sign(role, data, Mechanism.SHA256_RSA_PKCS)
+        except _MechanismRefused:
+            return self.sign_digest(role, hashlib.sha256(data).digest())
 
     def logout(self) -> None:
+        """C_Logout, then a card reset through PC/SC when the token sits in a PC/SC reader.
+
+        OpenSC 0.23's C_Logout leaves a CPS3 verified (measured through pcscd: the card's
+        verification state survives it), so without the reset any process on the box that
+        reaches the card could still use the PIN typed for us.
+        """
         with self._lock:
             self._logout_locked()
+            if self._reset_on_logout:
+                self._reset_card_in_reader()
 
     def close(self) -> None:
         self.logout()
@@ -229,6 +256,21 @@ class Pkcs11Cps:
                 raise CardRemoved(f"CPS token gone: {type(exc).__name__}") from None
             except p11.NoSuchKey:
                 raise CardError(f"no private key for the {role.value} certificate") from None
+            except (p11.FunctionNotSupported, p11.MechanismInvalid) as exc:
+                raise _MechanismRefused(f"{mechanism.name}: {type(exc).__name__}") from None
+            except p11.PKCS11Error as exc:
+                raise CardError(
+                    f"the PKCS#11 module refused the {role.value} signature: {type(exc).__name__}"
+                ) from None
+
+    def _reset_card_in_reader(self) -> None:
+        try:
+            reader = str(self._token().slot.slot_description).strip()
+            if reader not in list_readers():
+                return  # a soft token (SoftHSM) or a reader pcscd does not know
+            PcscConnection(reader, exclusive=False).close(reset=True)
+        except CardError:
+            return  # no pcscd, or the card left: nothing stays unlocked either way
 
     def _logout_locked(self) -> None:
         session, self._session = self._session, None

@@ -1,6 +1,7 @@
 """One CPS shared by N counters through the daemon, against GALSS-style exclusive sessions.
 
-    .venv/bin/python -m bench.shared_cps [--window 8] [--counters 1,5,10,20] [--session-ops 3]
+    .venv/bin/python -m bench.shared_cps [--ops-per-client 10] [--counters 1,5,10,20]
+                                          [--session-ops 3] [--overhead-ops 300]
 
 Everything is real except the card: the daemon runs as its own process (``comptoir serve``,
 mTLS on 127.0.0.1), counters are client threads with their own enrolled certificates, and the
@@ -328,14 +329,62 @@ def daemon_latencies(api: str, ctx: ssl.SSLContext, reader: str, count: int) -> 
     return out
 
 
+def window_for(clients: int, ops_per_client: int) -> float:
+    """Long enough for ``ops_per_client`` realistic signatures (~0.32 s) per counter, ≤ 120 s."""
+    return min(max(clients * ops_per_client * 0.32, 4.0), 120.0)
+
+
+def daemon_latencies_stdlib(api: str, ctx: ssl.SSLContext, reader: str,
+                            count: int) -> list[float]:
+    """The same signatures with the standard library's http.client: a thinner client than
+    httpx, so the difference to the direct call is closer to what the daemon itself adds."""
+    import http.client
+    import json
+
+    host, port = api.removeprefix("https://").split(":")
+    conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=30)
+    conn.connect()
+    assert conn.sock is not None
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    path = httpx.URL(f"/v1/cps/{reader}/sign").raw_path.decode()
+    headers = {**OPERATOR, "Content-Type": "application/json"}
+    out = []
+    try:
+        for n in range(count):
+            body = json.dumps({"key": "auth",
+                               "digest_b64": base64.b64encode(digest(2, n)).decode()})
+            t0 = time.perf_counter()
+            conn.request("POST", path, body=body, headers=headers)
+            answer = conn.getresponse()
+            answer.read()
+            out.append(time.perf_counter() - t0)
+            if answer.status != 200:
+                raise SystemExit(f"sign through the daemon failed: {answer.status}")
+    finally:
+        conn.close()
+    return out
+
+
+def http_floor(api: str, ctx: ssl.SSLContext, count: int) -> list[float]:
+    out = []
+    with http_client(api, ctx, 30) as http:
+        for _ in range(count):
+            t0 = time.perf_counter()
+            http.get("/v1/cps").raise_for_status()
+            out.append(time.perf_counter() - t0)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--window", type=float, default=8.0, help="seconds per run (≤ 60)")
+    parser.add_argument("--ops-per-client", type=int, default=10,
+                        help="each run lasts long enough for about this many signatures per "
+                             "counter (fairness needs a few per counter to be measurable)")
     parser.add_argument("--counters", default="1,5,10,20")
     parser.add_argument("--session-ops", type=int, default=3)
     parser.add_argument("--overhead-ops", type=int, default=300)
     args = parser.parse_args()
-    window = min(max(args.window, 1.0), 60.0)
+    ops_target = min(max(args.ops_per_client, 2), 50)
     counts = [min(max(int(c), 1), 50) for c in args.counters.split(",")]
     overhead_ops = min(max(args.overhead_ops, 10), 5000)
 
@@ -356,8 +405,9 @@ def main() -> None:
         pcscd.slot(2).insert(baseline_card)
         assert wait_for_card(galss_reader, True, 10)
         unlock_directly(galss_reader)
-        galss = {n: run_clients(n, window, galss_work(galss_reader, args.session_ops),
-                                baseline_card) for n in counts}
+        galss = {n: run_clients(n, window_for(n, ops_target),
+                                galss_work(galss_reader, args.session_ops), baseline_card)
+                 for n in counts}
         pcscd.slot(2).remove()
 
         # Overhead, direct half: zero-latency card, driver straight over pcscd.
@@ -377,8 +427,9 @@ def main() -> None:
             wait_for_cps(http, shared_reader)
             unlock = httpx.URL(f"/v1/cps/{shared_reader}/unlock").raw_path.decode()
             http.post(unlock, json={"pin": PIN}, headers=OPERATOR).raise_for_status()
-        shared = {n: run_clients(n, window, daemon_work(daemon.api, contexts, shared_reader),
-                                 realistic) for n in counts}
+        shared = {n: run_clients(n, window_for(n, ops_target),
+                                 daemon_work(daemon.api, contexts, shared_reader), realistic)
+                  for n in counts}
 
         # Overhead, daemon half: the same zero-latency card, now through HTTPS + daemon.
         zero_daemon = TimedCard(CpsApplication(config, Timing.zero()))
@@ -386,14 +437,21 @@ def main() -> None:
         with httpx.Client(base_url=daemon.api, verify=contexts[0], timeout=30) as http:
             wait_for_cps(http, names[1])
         through = daemon_latencies(daemon.api, contexts[0], names[1], overhead_ops)
+        floor = http_floor(daemon.api, contexts[0], overhead_ops)
+        lean = daemon_latencies_stdlib(daemon.api, contexts[0], names[1], overhead_ops)
+        with http_client(daemon.api, contexts[0], 30) as http:
+            one = httpx.URL(f"/v1/readers/{names[1]}").raw_path.decode()
+            service_p50 = float(http.get(one).json()["queue"]["service_ms"]["p50"])
         rss = daemon.rss_mb()
     finally:
         if daemon is not None:
             daemon.stop()
         pcscd.close()
 
-    print(f"\nOne simulated CPS3, realistic timing; window {window:.0f} s per run; "
-          f"baseline = exclusive sessions of {args.session_ops} signatures, 100 ms retry.\n")
+    print(f"\nOne simulated CPS3, realistic timing; each run lasts ~{ops_target} signatures per "
+          f"counter; baseline = exclusive sessions of {args.session_ops} signatures, 100 ms "
+          "retry.\nutil = card busy / wall; p50/p99 = worst counter's; Jain over signatures "
+          "per counter.\n")
     header = (f"{'N':>3} | {'mode':<9} | {'ops':>5} | {'util':>6} | {'p50 ms':>8} | "
               f"{'p99 ms':>8} | {'Jain':>5} | {'err':>3}")
     print(header)
@@ -409,6 +467,11 @@ def main() -> None:
     d50, t50 = p50(direct), p50(through)
     print(f"\nZero-latency card, {overhead_ops} signatures each: direct driver p50 {d50:.2f} ms, "
           f"through HTTPS + daemon p50 {t50:.2f} ms -> overhead {t50 - d50:.2f} ms per operation")
+    print("  of which the HTTPS round trip alone (GET /v1/cps, same client): "
+          f"p50 {p50(floor):.2f} ms; the job on the daemon's card worker: p50 "
+          f"{service_p50:.2f} ms (vs {d50:.2f} ms direct)")
+    print(f"  with the standard library's http.client instead of httpx: p50 {p50(lean):.2f} ms "
+          f"-> overhead {p50(lean) - d50:.2f} ms per operation")
     print(f"Daemon RSS after the run: {rss:.1f} MB")
 
 

@@ -20,6 +20,7 @@ from hostd.config import Settings
 from hostd.context import AppContext, Devices
 from hostd.services.cps import CpsService
 from hostd.services.vitale import VitaleService
+from hostd.web import status as status_page
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
     app.include_router(v1_readers.router)
     app.include_router(v1_cards.router)
     app.include_router(v1_admin.router)
+    app.include_router(status_page.router)
     if devices.signing is not None:
         app.include_router(v1_signing.router)
 

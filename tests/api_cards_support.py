@@ -14,7 +14,7 @@ from drivers.sim.timing import Timing
 from tests.hostd_support import OPERATOR, Daemon, cps_card, cps_config
 from tests.rig import PcscRig
 
-PIN = "4739"  # distinctive, so a search for it in logs and files means something
+PIN = "4739"
 P = "urn:comptoir:problem:"
 
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from drivers.cards.cps_model import CpsBackend, KeyRole
-from drivers.errors import LastTryRefused, SecurityNotSatisfied
+from drivers.errors import LastTryRefused, PinBlocked, SecurityNotSatisfied
 from hostd.audit import AuditLog
 from hostd.config import CpsSettings
 from hostd.scheduler import Priority
@@ -161,6 +161,8 @@ class CpsService:
             def verify(card: CpsBackend) -> int:
                 try:
                     tries = card.tries_left()
+                    if tries == 0:
+                        raise PinBlocked("the CPS PIN is blocked: unblock it with the PUK")
                     if tries <= 1:
                         # Checked here as well as in the driver: the API never blocks a card.
                         raise LastTryRefused(tries)

@@ -1,0 +1,1 @@
+"""Read-only HTML status page for the pharmacy (same mTLS listener as the API)."""

@@ -1,0 +1,60 @@
+"""``GET /status``: the status endpoint's content as one small HTML page, no scripts.
+
+Values come from cards and clients, so every one is escaped; the page refreshes itself every
+10 s so it can stay open on the back-office screen.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from hostd.api.deps import Ctx, Reader
+from hostd.api.v1_readers import status_view
+
+router = APIRouter(tags=["status"])
+
+_STYLE = (
+    "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+    "td,th{border:1px solid #999;padding:.3em .6em;text-align:left}"
+)
+
+
+def _row(cells: list[Any]) -> str:
+    return "<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>"
+
+
+def render(status: dict[str, Any]) -> str:
+    readers = "".join(
+        _row([
+            r["name"], r["card_kind"] or "—",
+            ("déverrouillée" if r.get("lease", {}).get("unlocked") else "verrouillée")
+            if r["card_kind"] == "cps" else "",
+            r["queue"]["depth"], f"{r['queue']['utilisation']:.0%}",
+            r["queue"]["wait_ms"]["p99"],
+        ])
+        for r in status["readers"]
+    )
+    certs = "".join(
+        _row([c.get("slot"), c.get("subject") or "", c.get("not_after") or "",
+              c.get("days_left") if c.get("days_left") is not None else ""])
+        for c in status["certificates"]
+    )
+    return (
+        "<!doctype html><html lang='fr'><head><meta charset='utf-8'>"
+        "<meta http-equiv='refresh' content='10'><title>Comptoir</title>"
+        f"<style>{_STYLE}</style></head><body><h1>Comptoir</h1>"
+        f"<p>{escape(status['time'])} — journal : {status['audit']['rows']} opérations</p>"
+        "<h2>Lecteurs</h2><table><tr><th>Lecteur</th><th>Carte</th><th>CPS</th>"
+        "<th>File</th><th>Occupation</th><th>Attente p99 (ms)</th></tr>"
+        f"{readers}</table><h2>Certificats</h2><table><tr><th>Clé</th><th>Sujet</th>"
+        f"<th>Expire</th><th>Jours</th></tr>{certs}</table></body></html>"
+    )
+
+
+@router.get("/status", response_class=HTMLResponse, summary="Status page (HTML)")
+def status_page(ctx: Ctx, _who: Reader) -> HTMLResponse:
+    return HTMLResponse(render(status_view(ctx)), headers={"Cache-Control": "no-store"})

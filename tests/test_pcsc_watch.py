@@ -3,11 +3,14 @@ restarted, readers plugged and unplugged."""
 
 from __future__ import annotations
 
+import itertools
 import queue
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from drivers.pcsc_watch import (
     CardInserted,
@@ -172,3 +175,54 @@ def test_survives_repeated_pcscd_crashes_without_errors(
     finally:
         w.stop()
     assert not [r for r in caplog.records if r.name == "drivers.pcsc_watch"]
+
+
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0, 3]), st.sampled_from([ATR_A, ATR_B])),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_event_stream_matches_what_happened_at_the_readers(
+    pcsc_rig: PcscRig, steps: list[tuple[int, bytes]]
+) -> None:
+    # Each step acts on one slot: pull the card if there is one, else insert a card with that
+    # ATR; every step waits for pcscd. No insertion or removal may be lost or doubled.
+    pcsc_rig.reset()
+    w = ReaderWatcher(poll_timeout=0.2)
+    w.start()
+    inserted: dict[str, list[bytes]] = {pcsc_rig.reader(0): [], pcsc_rig.reader(3): []}
+    model: dict[str, bytes | None] = dict.fromkeys(inserted)
+    try:
+        collect_until(w, lambda s: len([e for e in s if isinstance(e, ReaderAdded)]) == 4)
+        for slot, atr in steps:
+            reader = pcsc_rig.reader(slot)
+            if model[reader] is None:
+                pcsc_rig.insert(slot, EchoCard(atr=atr))
+                model[reader] = atr
+                inserted[reader].append(atr)
+            else:
+                pcsc_rig.remove(slot)
+                model[reader] = None
+        deadline = time.monotonic() + 5
+        while any(w.snapshot().get(r) != a for r, a in model.items()):
+            assert time.monotonic() < deadline, (w.snapshot(), model)
+            time.sleep(0.05)
+    finally:
+        w.stop()
+    events: list[WatchEvent] = []
+    while not w.events.empty():
+        events.append(w.events.get())
+    for reader, atrs in inserted.items():
+        mine = [
+            e for e in events if isinstance(e, CardInserted | CardRemoved) and e.reader == reader
+        ]
+        assert [e.atr for e in mine if isinstance(e, CardInserted)] == atrs
+        kinds = [type(e) for e in mine]
+        assert all(a is not b for a, b in itertools.pairwise(kinds))  # strictly alternating

@@ -64,6 +64,9 @@ def _server(app: Any, ctx: ssl.SSLContext, *, lifespan: Literal["on", "off"]) ->
         access_log=False,  # request lines are not needed: the audit log records operations
         ssl_context_factory=lambda _config, _default: ctx,
         timeout_keep_alive=30,
+        # A client holding a request open must not keep the daemon (and the card) from
+        # stopping: after this many seconds the remaining connections are dropped.
+        timeout_graceful_shutdown=5,
         server_header=False,
     )
     return uvicorn.Server(config)
@@ -164,9 +167,11 @@ class ServerThread:
             waited += 0.02
         return self
 
-    def stop(self, timeout_s: float = 10.0) -> None:
+    def stop(self, timeout_s: float = 20.0) -> None:
         self.listeners.request_stop()
         self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            raise RuntimeError("the server thread did not stop in time")
 
 
 def run(settings: Settings) -> None:

@@ -58,5 +58,6 @@ def test_no_input_makes_the_daemon_fail(daemon: Daemon) -> None:
 
         run()
         checked += 1
+    session.close()
     assert checked >= 15
     assert daemon.box.audit.verify().ok

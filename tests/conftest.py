@@ -17,6 +17,11 @@ def pytest_configure(config: pytest.Config) -> None:
     session_pcscd_dir()
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Made at configure time even when no test used PC/SC; the rig, if started, is closed by now.
+    shutil.rmtree(session_pcscd_dir(), ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pcsc_session_rig() -> Iterator[PcscRig]:
     """The session's private pcscd with 2 vpcd readers = 4 PC/SC slots (see tests/rig.py)."""

@@ -7,6 +7,8 @@ import time
 from concurrent.futures import Future, wait
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.errors import CardRemoved
 from hostd.scheduler import CardWorker, DeadlineExceeded, Priority, SchedulerStopped
@@ -172,5 +174,37 @@ def test_figures_count_busy_time_and_depth() -> None:
         assert figures.completed == 5 and figures.depth == 0
         assert figures.busy_s >= 0.1
         assert figures.service_p50_ms >= 20
+    finally:
+        worker.stop()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(list(Priority))),
+                min_size=1, max_size=40))
+def test_round_robin_property(jobs: list[tuple[int, Priority]]) -> None:
+    """Whatever the submission order: all interactive jobs run before any batch job, and
+    within a priority no client gets a second turn while another waiting client got none."""
+    worker, opened, _ = make_worker()
+    try:
+        release, first = hold_card(worker)
+        futs = [worker.submit(f"c{client}", "op", tag(f"{prio.value}:c{client}:{i}"),
+                              timeout_s=10, priority=prio)
+                for i, (client, prio) in enumerate(jobs)]
+        release.set()
+        wait([first, *futs], timeout=10)
+        order = opened[0].log[1:]
+        prios = [int(entry.split(":")[0]) for entry in order]
+        assert prios == sorted(prios)
+        for prio in Priority:
+            ran = [e.split(":")[1] for e in order if int(e.split(":")[0]) == prio.value]
+            pending = {c: ran.count(c) for c in set(ran)}
+            turns: dict[str, int] = dict.fromkeys(pending, 0)
+            for client in ran:
+                turns[client] += 1
+                # A client's k-th turn comes only after every client that still had work
+                # then had k-1 turns.
+                for other, total in pending.items():
+                    if other != client and total >= turns[client] - 1 + 1:
+                        assert turns[other] >= turns[client] - 1
     finally:
         worker.stop()

@@ -289,3 +289,26 @@ def test_caller_that_disconnects_cancels_its_queued_job(
     assert worker.figures().completed == before + 1  # only the first one reached the card
     rows = [r for r in daemon.box.audit.records() if r.client == "Comptoir Q2"]
     assert [r.outcome for r in rows if r.action == "cps.sign.sign"] == ["cancelled"]
+
+
+def test_pcscd_restart_ends_the_session_and_the_card_works_again(
+    daemon: Daemon, pcsc_rig: PcscRig
+) -> None:
+    http = daemon.client("Comptoir R")
+    reader = insert_cps(pcsc_rig, daemon, http)
+    assert http.post(f"{url(reader)}/unlock", json={"pin": PIN},
+                     headers=OPERATOR).status_code == 200
+    pcsc_rig.restart_pcscd()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        # A restarted pcscd powers the card down: the lease must be gone, then the card back.
+        entries = http.get("/v1/cps").json()
+        if entries and entries[0]["reader"] == reader and not entries[0]["lease"]["unlocked"]:
+            break
+        time.sleep(0.1)
+    assert http.get("/v1/cps").json() == [{"reader": reader, "lease": {"unlocked": False}}]
+    again = http.post(f"{url(reader)}/unlock", json={"pin": PIN}, headers=OPERATOR)
+    assert again.status_code == 200, again.text
+    signed = http.post(f"{url(reader)}/sign", headers=OPERATOR, json={
+        "key": "sign", "data_b64": base64.b64encode(b"after restart").decode()})
+    assert signed.status_code == 200, signed.text

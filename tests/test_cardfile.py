@@ -16,17 +16,9 @@ from drivers.sim import testpki
 from drivers.sim.cardfile import CardConfigError, dump_cps, load_card, parse_cps
 from drivers.sim.cps_app import CpsApplication
 from drivers.sim.make_sample_cards import CARDS_DIR, PKI_DIR
+from tests.card_support import DirectTransport
 
 SAMPLES = sorted(CARDS_DIR.glob("cps-*.toml"))
-
-
-class Direct:
-    def __init__(self, card: CpsApplication) -> None:
-        card.power_on()
-        self.card = card
-
-    def transmit(self, raw: bytes) -> bytes:
-        return self.card.process(raw)
 
 
 def test_there_are_sample_cps_cards() -> None:
@@ -37,14 +29,14 @@ def test_there_are_sample_cps_cards() -> None:
 def test_sample_loads_and_reads_through_the_driver(path: Path) -> None:
     sim = load_card(path)
     assert isinstance(sim, CpsApplication)
-    card = CpsCard(Direct(sim))
+    card = CpsCard(DirectTransport(sim))
     ident = card.identity()
     assert ident.profession == "Pharmacien" and re.fullmatch(r"[0-9]{11}", ident.rpps)
     assert card.certificate(KeyRole.SIGN).startswith(b"\x30")
 
 
 def test_sample_with_one_try_refuses_automated_pin() -> None:
-    card = CpsCard(Direct(load_card(CARDS_DIR / "cps-un-essai.toml")))  # type: ignore[arg-type]
+    card = CpsCard(DirectTransport(load_card(CARDS_DIR / "cps-un-essai.toml")))
     assert card.tries_left() == 1
     with pytest.raises(LastTryRefused):
         card.verify_pin(bytearray(b"1234"))
@@ -53,7 +45,7 @@ def test_sample_with_one_try_refuses_automated_pin() -> None:
 
 
 def test_titulaire_has_two_situations_with_accents() -> None:
-    card = CpsCard(Direct(load_card(CARDS_DIR / "cps-titulaire-lefevre.toml")))  # type: ignore[arg-type]
+    card = CpsCard(DirectTransport(load_card(CARDS_DIR / "cps-titulaire-lefevre.toml")))
     card.verify_pin(bytearray(b"1234"))
     holder = card.holder()
     assert (holder.nom, holder.prenom) == ("LEFÈVRE", "Hélène")

@@ -13,8 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from drivers.cards.cps import CpsCard
 from drivers.cards.cps_model import KeyRole
@@ -30,12 +28,12 @@ from drivers.pcsc_watch import CardInserted, ReaderWatcher
 from drivers.sim.card import SimCard
 from drivers.sim.cardfile import load_card
 from drivers.sim.timing import Timing
+from tests.card_support import CARDS_DIR, LEFEVRE, openssl_verify
 from tests.rig import PcscRig
 
 pytestmark = pytest.mark.pcsc
 
 ROOT = Path(__file__).resolve().parent.parent
-LEFEVRE = ROOT / "drivers/sim/cards/cps-titulaire-lefevre.toml"
 CPS3_ATR = bytes.fromhex("3B AC 00 40 2A 00 12 25 00 64 80 00 03 10 00 90 00")  # DOMAIN.md
 PIN, PUK = b"1234", b"12345678"
 
@@ -61,26 +59,6 @@ class Watched:
         if apdu[1:4] == bytes.fromhex("2A9E9A"):
             self.signing.set()
         return self.card.process(apdu)
-
-
-def openssl_verify(cert_der: bytes, data: bytes, signature: bytes, tmp: Path) -> None:
-    pub = x509.load_der_x509_certificate(cert_der).public_key()
-    (tmp / "pub.pem").write_bytes(
-        pub.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    (tmp / "data").write_bytes(data)
-    (tmp / "sig").write_bytes(signature)
-    result = subprocess.run(
-        [
-            *("openssl", "dgst", "-sha256", "-verify", tmp / "pub.pem"),
-            *("-signature", tmp / "sig", tmp / "data"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert "Verified OK" in result.stdout, result.stdout + result.stderr
 
 
 def test_read_identity_then_situations_with_the_pin(pcsc_rig: PcscRig) -> None:
@@ -250,9 +228,7 @@ def test_cps_and_vitale_in_two_readers_at_once(pcsc_rig: PcscRig, tmp_path: Path
     from drivers.cards.vitale_model import VitaleRead
 
     cps_reader = pcsc_rig.insert(0, load_card(LEFEVRE, Timing.zero()))
-    vitale_reader = pcsc_rig.insert(
-        2, load_card(ROOT / "drivers/sim/cards/vitale-famille-martin.toml")
-    )
+    vitale_reader = pcsc_rig.insert(2, load_card(CARDS_DIR / "vitale-famille-martin.toml"))
     read: list[VitaleRead] = []
 
     def read_vitale() -> None:

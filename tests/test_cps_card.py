@@ -7,13 +7,11 @@ the driver and the PKI must agree with a verifier nobody here wrote.
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,6 +25,7 @@ from drivers.errors import LastTryRefused, PinBlocked, SecurityNotSatisfied, Wro
 from drivers.sim import testpki
 from drivers.sim.cps_app import CpsApplication, CpsCardConfig
 from drivers.sim.cps_issue import issue_cps
+from tests.card_support import DirectTransport, openssl_verifies
 
 HOLDER = CpsHolder(
     card_serial="0012345678",
@@ -43,19 +42,6 @@ HOLDER = CpsHolder(
 )
 
 
-class Direct:
-    """Transport straight into the simulator, as a reader would power it."""
-
-    def __init__(self, card: CpsApplication) -> None:
-        self.card = card
-        card.power_on()
-        self.sent: list[bytes] = []
-
-    def transmit(self, raw: bytes) -> bytes:
-        self.sent.append(bytes(raw))
-        return self.card.process(raw)
-
-
 @pytest.fixture(scope="module")
 def config() -> CpsCardConfig:
     return issue_cps(testpki.TestPki.create(), HOLDER)
@@ -68,28 +54,11 @@ def sim(config: CpsCardConfig) -> CpsApplication:
 
 @pytest.fixture
 def card(sim: CpsApplication) -> CpsCard:
-    return CpsCard(Direct(sim))
+    return CpsCard(DirectTransport(sim))
 
 
 def pin(text: str = "1234") -> bytearray:
     return bytearray(text.encode())
-
-
-def openssl_verifies(cert_der: bytes, data: bytes, signature: bytes, tmp: Path) -> bool:
-    cert = x509.load_der_x509_certificate(cert_der)
-    (tmp / "pub.pem").write_bytes(
-        cert.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    (tmp / "data").write_bytes(data)
-    (tmp / "sig").write_bytes(signature)
-    done = subprocess.run(
-        ["openssl", "dgst", "-sha256", "-verify", tmp / "pub.pem", "-signature", tmp / "sig",
-         tmp / "data"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    return done.returncode == 0 and "Verified OK" in done.stdout
 
 
 def test_identity_is_free_and_situations_need_the_pin(card: CpsCard) -> None:
@@ -186,7 +155,7 @@ def test_correct_pin_resets_the_counter(card: CpsCard) -> None:
 
 def test_ten_unblocks_in_a_life(config: CpsCardConfig) -> None:
     sim = CpsApplication(replace(config, unblocks_left=2))
-    card = CpsCard(Direct(sim))
+    card = CpsCard(DirectTransport(sim))
     card.unblock(bytearray(b"12345678"))
     card.unblock(bytearray(b"12345678"))
     with pytest.raises(PukBlocked):

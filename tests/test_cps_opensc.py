@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 
 from drivers.sim.cardfile import load_card
 from drivers.sim.cps_app import CpsApplication
-from drivers.sim.make_sample_cards import CARDS_DIR
+from tests.card_support import LEFEVRE
 from tests.rig import PcscRig
 
 pytestmark = [
@@ -37,7 +37,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def cps(pcsc_rig: PcscRig) -> CpsApplication:
-    card = load_card(CARDS_DIR / "cps-titulaire-lefevre.toml")
+    card = load_card(LEFEVRE)
     assert isinstance(card, CpsApplication)
     pcsc_rig.insert(0, card)
     return card

@@ -4,19 +4,18 @@ signatures checked by openssl against the token's certificates."""
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from pkcs11 import TokenFlag
 
 from drivers.cards.cps_model import KeyRole
 from drivers.cards.cps_pkcs11 import Pkcs11Cps, holder_from_certificate, tries_from_flags
 from drivers.errors import CardError, LastTryRefused, SecurityNotSatisfied, WrongPin
 from drivers.sim.testpki import TestPki
+from tests.card_support import openssl_verify
 from tests.rig import CpsTokenHolder, SoftHsmToken, load_softhsm, provision_cps_token
 
 HOLDER = CpsTokenHolder(nom="DUPONT", prenom="CLAIRE", rpps="10100000001", profession="Pharmacien")
@@ -36,26 +35,6 @@ def cps(cps_token: tuple[SoftHsmToken, object]) -> Iterator[Pkcs11Cps]:
     backend = Pkcs11Cps(token.directory / "libsofthsm2.so", token_label=token.label, lib=lib)
     yield backend
     backend.close()
-
-
-def openssl_verify(cert_der: bytes, data: bytes, signature: bytes, tmp: Path) -> None:
-    cert = x509.load_der_x509_certificate(cert_der)
-    (tmp / "pub.pem").write_bytes(
-        cert.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    (tmp / "data").write_bytes(data)
-    (tmp / "sig").write_bytes(signature)
-    result = subprocess.run(
-        [
-            *("openssl", "dgst", "-sha256", "-verify", tmp / "pub.pem"),
-            *("-signature", tmp / "sig", tmp / "data"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0 and "Verified OK" in result.stdout, result.stdout + result.stderr
 
 
 def test_holder_comes_from_the_certificate_and_the_token(cps: Pkcs11Cps) -> None:

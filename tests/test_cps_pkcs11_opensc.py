@@ -5,13 +5,11 @@ is simulated, so the PIN-flag mapping meets a real PKCS#11 token with a real PIN
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from drivers.cards.cps_model import KeyRole
@@ -19,10 +17,10 @@ from drivers.cards.cps_pkcs11 import Pkcs11Cps
 from drivers.errors import CardError, LastTryRefused, PinBlocked, SecurityNotSatisfied, WrongPin
 from drivers.sim.cardfile import load_card
 from drivers.sim.cps_app import CpsApplication
+from tests.card_support import LEFEVRE, openssl_verify
 from tests.rig import PcscRig
 
 OPENSC_PKCS11 = Path("/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so")
-LEFEVRE = Path(__file__).resolve().parent.parent / "drivers/sim/cards/cps-titulaire-lefevre.toml"
 
 pytestmark = [
     pytest.mark.pcsc,
@@ -53,23 +51,6 @@ def cps(opensc: Any, card: CpsApplication) -> Iterator[Pkcs11Cps]:
     backend = Pkcs11Cps(OPENSC_PKCS11, lib=opensc)
     yield backend
     backend.close()
-
-
-def openssl_verify(cert_der: bytes, data: bytes, signature: bytes, tmp: Path) -> None:
-    pub = x509.load_der_x509_certificate(cert_der).public_key()
-    spki = serialization.PublicFormat.SubjectPublicKeyInfo
-    (tmp / "pub.pem").write_bytes(pub.public_bytes(serialization.Encoding.PEM, spki))
-    (tmp / "data").write_bytes(data)
-    (tmp / "sig").write_bytes(signature)
-    result = subprocess.run(
-        [
-            *("openssl", "dgst", "-sha256", "-verify", tmp / "pub.pem"),
-            *("-signature", tmp / "sig", tmp / "data"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert "Verified OK" in result.stdout, result.stdout + result.stderr
 
 
 def test_holder_and_certificates_through_opensc(cps: Pkcs11Cps, card: CpsApplication) -> None:

@@ -12,7 +12,7 @@ from drivers.sim.card import SimCard
 from drivers.sim.timing import Timing
 from drivers.sim.vitale_app import VitaleApplication
 from drivers.sim.vitale_config import load_vitale_file
-from tests.vitale_support import CARDS_DIR
+from tests.card_support import CARDS_DIR
 
 SELECT_VITALE = bytes.fromhex("00A4040C0B") + layout.AID_VITALE
 

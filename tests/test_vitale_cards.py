@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
-from drivers.cards.vitale import VitaleCard, VitaleRead
+from drivers.cards.vitale import VitaleCard
+from drivers.cards.vitale_model import VitaleRead
 from drivers.sim.timing import Timing
 from drivers.sim.vitale_app import VitaleApplication
 from drivers.sim.vitale_config import load_vitale_file
-from tests.vitale_support import CARDS_DIR, SAMPLE_CARDS, DirectTransport
+from tests.card_support import CARDS_DIR, VITALE_SAMPLES, DirectTransport
 
 
 def _read(path: Path) -> tuple[VitaleRead, DirectTransport]:
@@ -33,7 +34,7 @@ def _compact(text: str) -> str:
 
 
 def test_sample_set_is_complete() -> None:
-    names = {p.stem for p in SAMPLE_CARDS}
+    names = {p.stem for p in VITALE_SAMPLES}
     assert {
         "vitale-famille-martin",
         "vitale-corse-2a",
@@ -44,7 +45,7 @@ def test_sample_set_is_complete() -> None:
     } <= names
 
 
-@pytest.mark.parametrize("path", SAMPLE_CARDS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", VITALE_SAMPLES, ids=lambda p: p.stem)
 def test_every_field_round_trips(path: Path) -> None:
     raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     read, _ = _read(path)

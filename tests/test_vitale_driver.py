@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers.cards import nir, vitale_layout
-from drivers.cards.vitale import (
+from drivers.cards.vitale import VitaleCard
+from drivers.cards.vitale_model import (
     AmcContract,
     Beneficiary,
     BirthDate,
@@ -19,13 +20,12 @@ from drivers.cards.vitale import (
     Insured,
     RightsPeriod,
     Scheme,
-    VitaleCard,
     VitaleRead,
 )
 from drivers.errors import CardProtocolError, CardRemoved
 from drivers.sim.vitale_app import VitaleApplication
 from drivers.sim.vitale_config import load_vitale_file
-from tests.vitale_support import CARDS_DIR, DirectTransport
+from tests.card_support import CARDS_DIR, DirectTransport
 
 FAMILY = load_vitale_file(CARDS_DIR / "vitale-famille-martin.toml").content
 SMALL = load_vitale_file(CARDS_DIR / "vitale-corse-2b.toml").content

@@ -9,14 +9,14 @@ from drivers.errors import CardProtocolError
 from drivers.pcsc import PcscConnection
 from drivers.sim.vitale_app import VitaleApplication
 from drivers.sim.vitale_config import load_vitale_file
+from tests.card_support import VITALE_SAMPLES
 from tests.rig import EchoCard, PcscRig
-from tests.vitale_support import SAMPLE_CARDS
 
 pytestmark = pytest.mark.pcsc
 
 
 def test_every_sample_card_reads_through_pcscd(pcsc_rig: PcscRig) -> None:
-    for path in SAMPLE_CARDS:
+    for path in VITALE_SAMPLES:
         content = load_vitale_file(path).content
         app = VitaleApplication(content)
         reader = pcsc_rig.insert(0, app)

@@ -24,32 +24,11 @@ from drivers.apdu import (
     select_aid,
 )
 from drivers.cards import vitale_layout as layout
-from drivers.cards.vitale_model import (
-    AmcContract,
-    Beneficiary,
-    BirthDate,
-    CardInfo,
-    Exemption,
-    Insured,
-    RightsPeriod,
-    Scheme,
-    VitaleRead,
-)
+from drivers.cards.vitale_model import VitaleRead
 from drivers.errors import CardProtocolError
 from drivers.tlv import TlvError, decode
 
-__all__ = [
-    "AmcContract",
-    "Beneficiary",
-    "BirthDate",
-    "CardInfo",
-    "Exemption",
-    "Insured",
-    "RightsPeriod",
-    "Scheme",
-    "VitaleCard",
-    "VitaleRead",
-]
+__all__ = ["VitaleCard"]
 
 CHUNK = 0x100
 """Bytes per READ BINARY: Le=00 asks for 256, the most a short APDU returns."""

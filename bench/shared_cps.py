@@ -38,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -303,76 +304,75 @@ def p50(values: list[float]) -> float:
     return statistics.median(values) * 1000
 
 
-def direct_latencies(reader: str, count: int) -> list[float]:
-    out = []
-    with PcscConnection(reader, exclusive=True) as conn:
-        card = CpsCard(conn)
-        card.verify_pin(bytearray(PIN.encode()))
-        for n in range(count):
-            t0 = time.perf_counter()
-            card.sign_digest(KeyRole.AUTH, digest(0, n))
-            out.append(time.perf_counter() - t0)
-    return out
-
-
-def daemon_latencies(api: str, ctx: ssl.SSLContext, reader: str, count: int) -> list[float]:
-    out = []
-    base = httpx.URL(f"/v1/cps/{reader}").raw_path.decode()
-    with http_client(api, ctx, 30) as http:
-        http.post(f"{base}/unlock", json={"pin": PIN}, headers=OPERATOR).raise_for_status()
-        for n in range(count):
-            t0 = time.perf_counter()
-            answer = http.post(f"{base}/sign", headers=OPERATOR, json={
-                "key": "auth", "digest_b64": base64.b64encode(digest(1, n)).decode()})
-            out.append(time.perf_counter() - t0)
-            answer.raise_for_status()
-    return out
-
-
 def window_for(clients: int, ops_per_client: int) -> float:
     """Long enough for ``ops_per_client`` realistic signatures (~0.32 s) per counter, ≤ 120 s."""
     return min(max(clients * ops_per_client * 0.32, 4.0), 120.0)
 
 
-def daemon_latencies_stdlib(api: str, ctx: ssl.SSLContext, reader: str,
-                            count: int) -> list[float]:
-    """The same signatures with the standard library's http.client: a thinner client than
-    httpx, so the difference to the direct call is closer to what the daemon itself adds."""
+@dataclass
+class Overhead:
+    """Zero-latency card: the same signature four ways, measured in interleaved rounds so the
+    machine's noise falls on all of them alike."""
+
+    direct: list[float] = field(default_factory=list)
+    httpx_daemon: list[float] = field(default_factory=list)
+    stdlib_daemon: list[float] = field(default_factory=list)
+    floor: list[float] = field(default_factory=list)
+
+
+def timed(out: list[float], call: Callable[[], object]) -> None:
+    t0 = time.perf_counter()
+    call()
+    out.append(time.perf_counter() - t0)
+
+
+def measure_overhead(api: str, ctx: ssl.SSLContext, daemon_reader: str, direct_reader: str,
+                     count: int, rounds: int = 5) -> Overhead:
     import http.client
     import json
 
-    host, port = api.removeprefix("https://").split(":")
-    conn = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=30)
-    conn.connect()
-    assert conn.sock is not None
-    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    path = httpx.URL(f"/v1/cps/{reader}/sign").raw_path.decode()
+    result = Overhead()
+    base = httpx.URL(f"/v1/cps/{daemon_reader}").raw_path.decode()
     headers = {**OPERATOR, "Content-Type": "application/json"}
-    out = []
+    host, port = api.removeprefix("https://").split(":")
+    lean = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=30)
+    lean.connect()
+    assert lean.sock is not None
+    lean.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def lean_sign(n: int) -> None:
+        # The standard library's http.client: a thinner client than httpx, so its figure is
+        # closer to what the daemon itself adds.
+        body = json.dumps({"key": "auth", "digest_b64": base64.b64encode(digest(2, n)).decode()})
+        lean.request("POST", f"{base}/sign", body=body, headers=headers)
+        answer = lean.getresponse()
+        answer.read()
+        if answer.status != 200:
+            raise SystemExit(f"sign through the daemon failed: {answer.status}")
+
+    def httpx_sign(client: httpx.Client, n: int) -> None:
+        client.post(f"{base}/sign", headers=OPERATOR, json={
+            "key": "auth", "digest_b64": base64.b64encode(digest(1, n)).decode()},
+        ).raise_for_status()
+
     try:
-        for n in range(count):
-            body = json.dumps({"key": "auth",
-                               "digest_b64": base64.b64encode(digest(2, n)).decode()})
-            t0 = time.perf_counter()
-            conn.request("POST", path, body=body, headers=headers)
-            answer = conn.getresponse()
-            answer.read()
-            out.append(time.perf_counter() - t0)
-            if answer.status != 200:
-                raise SystemExit(f"sign through the daemon failed: {answer.status}")
+        with PcscConnection(direct_reader, exclusive=True) as conn, \
+                http_client(api, ctx, 30) as client:
+            card = CpsCard(conn)
+            card.verify_pin(bytearray(PIN.encode()))
+            client.post(f"{base}/unlock", json={"pin": PIN}, headers=OPERATOR).raise_for_status()
+            per_round = max(count // rounds, 1)
+            for r in range(rounds):
+                for i in range(per_round):
+                    n = r * per_round + i
+                    data = digest(0, n)
+                    timed(result.direct, partial(card.sign_digest, KeyRole.AUTH, data))
+                    timed(result.httpx_daemon, partial(httpx_sign, client, n))
+                    timed(result.stdlib_daemon, partial(lean_sign, n))
+                    timed(result.floor, partial(client.get, "/v1/cps"))
     finally:
-        conn.close()
-    return out
-
-
-def http_floor(api: str, ctx: ssl.SSLContext, count: int) -> list[float]:
-    out = []
-    with http_client(api, ctx, 30) as http:
-        for _ in range(count):
-            t0 = time.perf_counter()
-            http.get("/v1/cps").raise_for_status()
-            out.append(time.perf_counter() - t0)
-    return out
+        lean.close()
+    return result
 
 
 def main() -> None:
@@ -410,13 +410,6 @@ def main() -> None:
                  for n in counts}
         pcscd.slot(2).remove()
 
-        # Overhead, direct half: zero-latency card, driver straight over pcscd.
-        zero_direct = TimedCard(CpsApplication(config, Timing.zero()))
-        pcscd.slot(3).insert(zero_direct)
-        assert wait_for_card(direct_reader, True, 10)
-        direct = direct_latencies(direct_reader, overhead_ops)
-        pcscd.slot(3).remove()
-
         daemon = start_daemon(base / "daemon", env)
         clients_dir = base / "clients"
         clients_dir.mkdir()
@@ -431,14 +424,14 @@ def main() -> None:
                                  daemon_work(daemon.api, contexts, shared_reader), realistic)
                   for n in counts}
 
-        # Overhead, daemon half: the same zero-latency card, now through HTTPS + daemon.
-        zero_daemon = TimedCard(CpsApplication(config, Timing.zero()))
-        pcscd.slot(1).insert(zero_daemon)
-        with httpx.Client(base_url=daemon.api, verify=contexts[0], timeout=30) as http:
+        # Overhead: two zero-latency cards, one used through the daemon, one directly.
+        pcscd.slot(1).insert(TimedCard(CpsApplication(config, Timing.zero())))
+        pcscd.slot(3).insert(TimedCard(CpsApplication(config, Timing.zero())))
+        assert wait_for_card(direct_reader, True, 10)
+        with http_client(daemon.api, contexts[0], 30) as http:
             wait_for_cps(http, names[1])
-        through = daemon_latencies(daemon.api, contexts[0], names[1], overhead_ops)
-        floor = http_floor(daemon.api, contexts[0], overhead_ops)
-        lean = daemon_latencies_stdlib(daemon.api, contexts[0], names[1], overhead_ops)
+        overhead = measure_overhead(daemon.api, contexts[0], names[1], direct_reader,
+                                    overhead_ops)
         with http_client(daemon.api, contexts[0], 30) as http:
             one = httpx.URL(f"/v1/readers/{names[1]}").raw_path.decode()
             service_p50 = float(http.get(one).json()["queue"]["service_ms"]["p50"])
@@ -464,14 +457,16 @@ def main() -> None:
                   f"{hi:>8.1f} | {run.jain(n):>5.3f} | {run.errors:>3}")
         ratio = shared[n].utilisation / galss[n].utilisation if galss[n].utilisation else 0
         print(f"{'':>3} | utilisation ratio comptoir/exclusive: {ratio:.2f}")
-    d50, t50 = p50(direct), p50(through)
-    print(f"\nZero-latency card, {overhead_ops} signatures each: direct driver p50 {d50:.2f} ms, "
-          f"through HTTPS + daemon p50 {t50:.2f} ms -> overhead {t50 - d50:.2f} ms per operation")
-    print("  of which the HTTPS round trip alone (GET /v1/cps, same client): "
-          f"p50 {p50(floor):.2f} ms; the job on the daemon's card worker: p50 "
-          f"{service_p50:.2f} ms (vs {d50:.2f} ms direct)")
-    print(f"  with the standard library's http.client instead of httpx: p50 {p50(lean):.2f} ms "
-          f"-> overhead {p50(lean) - d50:.2f} ms per operation")
+    d50 = p50(overhead.direct)
+    t50, l50 = p50(overhead.httpx_daemon), p50(overhead.stdlib_daemon)
+    print(f"\nZero-latency card, {len(overhead.direct)} signatures each way, interleaved: "
+          f"direct driver p50 {d50:.2f} ms")
+    print(f"  through HTTPS + daemon, httpx client:       p50 {t50:.2f} ms -> overhead "
+          f"{t50 - d50:.2f} ms per operation")
+    print(f"  through HTTPS + daemon, http.client client: p50 {l50:.2f} ms -> overhead "
+          f"{l50 - d50:.2f} ms per operation")
+    print(f"  HTTPS round trip alone (GET /v1/cps, httpx): p50 {p50(overhead.floor):.2f} ms; "
+          f"job time on the daemon's card worker p50 {service_p50:.2f} ms")
     print(f"Daemon RSS after the run: {rss:.1f} MB")
 
 

@@ -118,3 +118,17 @@ def test_next_end_of_day_rolls_to_tomorrow() -> None:
     assert _next_end_of_day(evening, settings).day == 26
     morning = datetime(2026, 11, 25, 8, 0).astimezone()
     assert _next_end_of_day(morning, settings).hour == 20
+
+
+def test_wrong_pin_from_another_counter_ends_the_lease(tmp_path: Path, config: Any) -> None:
+    from drivers.errors import WrongPin
+
+    clock = Clock()
+    svc, hub = service(tmp_path, CpsApplication(config), clock)
+    try:
+        asyncio.run(svc.unlock(READER, bytearray(b"4739"), CALLER))
+        with pytest.raises(WrongPin):
+            asyncio.run(svc.unlock(READER, bytearray(b"0000"), Caller("Comptoir 2", "X")))
+        assert svc.lease(READER) == {"unlocked": False}
+    finally:
+        hub.stop()

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from drivers.cards.cps_model import CpsBackend, KeyRole
-from drivers.errors import LastTryRefused, PinBlocked, SecurityNotSatisfied
+from drivers.errors import LastTryRefused, PinBlocked, SecurityNotSatisfied, WrongPin
 from hostd.audit import AuditLog
 from hostd.config import CpsSettings
 from hostd.scheduler import Priority
@@ -173,7 +173,13 @@ class CpsService:
                 return card.tries_left()
 
             await self.expire_leases()
-            tries = await self._run(reader, caller, "cps.unlock", verify)
+            try:
+                tries = await self._run(reader, caller, "cps.unlock", verify)
+            except (WrongPin, PinBlocked):
+                # A failed VERIFY clears the card's verified state (ISO 7816-4): whatever
+                # lease another counter held is over too.
+                self.session_ended(reader)
+                raise
         finally:
             for i in range(len(pin)):
                 pin[i] = 0

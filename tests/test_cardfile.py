@@ -13,7 +13,8 @@ from drivers.cards.cps import CpsCard
 from drivers.cards.cps_model import KeyRole
 from drivers.errors import LastTryRefused
 from drivers.sim import testpki
-from drivers.sim.cardfile import CardConfigError, dump_cps, load_card, parse_cps
+from drivers.sim.card_table import CardConfigError
+from drivers.sim.cardfile import dump_cps, load_card, parse_cps
 from drivers.sim.cps_app import CpsApplication
 from drivers.sim.make_sample_cards import CARDS_DIR, PKI_DIR
 from tests.card_support import DirectTransport
@@ -99,11 +100,15 @@ CASES = [
     ('finess = "690012345"', 'finess = "69001"', "situations #1.finess: must be 9"),
     ("number = 1", "number = 17", "situations #1.number: must be an integer 1..16"),
     ("unblocks_left = 10", "unblocks_left = 11", "counters.unblocks_left: must be an integer"),
-    ('serial = "0000420002"', "serial = 420002", "card.serial: must be a non-empty string"),
+    ('serial = "0000420002"', "serial = 420002", "card.serial: must be str, got int 420002"),
     ("[keys]", '[keys]\nx = "1"', "keys.x: unknown field"),
     (KEY_HEAD, KEY_HEAD.replace("MII", "XII"), "keys.auth_key: not an unencrypted PEM RSA key"),
     ("[secrets]", "[secret]", "secret: unknown field"),
-    ('atr = "', "atr = 3\n#", "atr: must be a non-empty string"),
+    ('atr = "', "atr = 3\n#", "atr: must be str, got int 3"),
+    ('atr = "', 'atr = "3B0"\n#', "atr: must be hex bytes, got '3B0'"),
+    ('atr = "', 'atr = "00 11"\n#', "atr: must be 2 to 33 bytes starting with 3B or 3F"),
+    ('nom = "', 'nom = "  "\n#', "holder.nom: must be non-empty text"),
+    ("[holder]", "[titulaire]", "titulaire: unknown field"),
     ("[card]", "[[[", "not valid TOML"),
 ]
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from drivers.sim.card_table import CardConfigError
 from drivers.sim.timing import Timing
 from drivers.sim.vitale_app import VitaleApplication
-from drivers.sim.vitale_config import CardConfigError, load_vitale_file, parse_card_config
+from drivers.sim.vitale_config import load_vitale_file, parse_card_config
 from tests.card_support import CARDS_DIR
 
 BASE = (CARDS_DIR / "vitale-corse-2b.toml").read_text(encoding="utf-8")

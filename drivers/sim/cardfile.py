@@ -9,9 +9,7 @@ back (the sample-card generator uses it).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -22,12 +20,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from drivers.cards.cps_model import CpsHolder, Situation
 from drivers.sim import testpki
 from drivers.sim.card import SimCard
+from drivers.sim.card_table import CardConfigError, Table, parse_atr
 from drivers.sim.cps_app import CPS3_ATR, MAX_UNBLOCKS, CpsApplication, CpsCardConfig
 from drivers.sim.timing import Timing
 from drivers.sim.vitale_app import VitaleApplication
-from drivers.sim.vitale_config import CardConfigError
 
-__all__ = ["CardConfigError", "dump_cps", "load_card", "parse_cps"]
+__all__ = ["dump_cps", "load_card", "parse_cps"]
 
 KINDS = ("cps", "vitale")
 CPS_TOP = {"kind", "description", "atr", "card", "holder", "situations", "secrets", "counters",
@@ -57,103 +55,52 @@ def load_card(path: Path | str, timing: Timing | None = None) -> SimCard:
         raise CardConfigError(f"{path.name}: {exc}") from exc
 
 
-class _T:
-    """One table plus its dotted path, so every error names its field."""
-
-    def __init__(self, raw: object, path: str, allowed: set[str]) -> None:
-        if not isinstance(raw, dict):
-            raise CardConfigError(f"{path}: must be a table")
-        unknown = sorted(set(raw) - allowed)
-        if unknown:
-            raise CardConfigError(f"{self._name(path, unknown[0])}: unknown field")
-        self.raw: dict[str, Any] = raw
-        self.path = path
-
-    @staticmethod
-    def _name(path: str, field: str) -> str:
-        return f"{path}.{field}" if path else field
-
-    def name(self, field: str) -> str:
-        return self._name(self.path, field)
-
-    def text(self, field: str, *, pattern: str | None = None, rule: str = "",
-             required: bool = True) -> str | None:  # fmt: skip
-        if field not in self.raw:
-            if required:
-                raise CardConfigError(f"{self.name(field)}: missing")
-            return None
-        value = self.raw[field]
-        if not isinstance(value, str) or not value.strip():
-            raise CardConfigError(f"{self.name(field)}: must be a non-empty string")
-        if pattern and not re.fullmatch(pattern, value):
-            raise CardConfigError(f"{self.name(field)}: {rule}")
-        return value
-
-    def req(self, field: str, *, pattern: str | None = None, rule: str = "") -> str:
-        value = self.text(field, pattern=pattern, rule=rule)
-        assert value is not None  # text() raises when a required field is absent
-        return value
-
-    def integer(self, field: str, low: int, high: int, default: int) -> int:
-        value = self.raw.get(field, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise CardConfigError(f"{self.name(field)}: must be an integer {low}..{high}")
-        return value
-
-    def date(self, field: str) -> dt.date:
-        value = self.raw.get(field)
-        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-            raise CardConfigError(f"{self.name(field)}: must be a TOML date (YYYY-MM-DD)")
-        return value
-
-
-def _key(keys: _T, field: str) -> rsa.RSAPrivateKey:
-    pem = keys.req(field)
+def _key(keys: Table, field: str) -> rsa.RSAPrivateKey:
+    pem = keys.text(field)
     try:
         key = testpki.load_rsa_key(pem.encode("ascii"))
     except (ValueError, TypeError, UnicodeEncodeError) as exc:
-        raise CardConfigError(f"{keys.name(field)}: not an unencrypted PEM RSA key") from exc
+        raise CardConfigError(f"{keys.at(field)}: not an unencrypted PEM RSA key") from exc
     if key.key_size != 2048:
-        raise CardConfigError(f"{keys.name(field)}: must be RSA-2048, got {key.key_size} bits")
+        raise CardConfigError(f"{keys.at(field)}: must be RSA-2048, got {key.key_size} bits")
     return key
 
 
-def _cert(keys: _T, field: str, key: rsa.RSAPrivateKey) -> x509.Certificate:
-    pem = keys.req(field)
+def _cert(keys: Table, field: str, key: rsa.RSAPrivateKey) -> x509.Certificate:
+    pem = keys.text(field)
     try:
         cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError) as exc:
-        raise CardConfigError(f"{keys.name(field)}: not a PEM X.509 certificate") from exc
+        raise CardConfigError(f"{keys.at(field)}: not a PEM X.509 certificate") from exc
     if cert.public_key() != key.public_key():
-        raise CardConfigError(f"{keys.name(field)}: does not match the private key")
+        raise CardConfigError(f"{keys.at(field)}: does not match the private key")
     return cert
 
 
 def _situation(raw: object, i: int) -> Situation:
-    t = _T(raw, f"situations #{i}", {"number", "role", "structure", "finess", "siret"})
+    t = Table(raw, f"situations #{i}", {"number", "role", "structure", "finess", "siret"})
     return Situation(
         number=t.integer("number", 1, 16, i),
-        role=t.req("role"),
-        structure_name=t.req("structure"),
-        finess=t.text("finess", pattern=r"[0-9][0-9AB][0-9]{7}", rule="must be 9 characters "
-                      "(digits; 2A/2B for Corsica)", required=False),
-        siret=t.text("siret", pattern=r"[0-9]{14}", rule="must be 14 digits", required=False),
+        role=t.text("role"),
+        structure_name=t.text("structure"),
+        finess=t.opt_text("finess", pattern=r"[0-9][0-9AB][0-9]{7}",
+                          rule="must be 9 characters (digits; 2A/2B for Corsica)"),
+        siret=t.opt_text("siret", pattern=r"[0-9]{14}", rule="must be 14 digits"),
     )  # fmt: skip
 
 
 def parse_cps(table: dict[str, Any]) -> CpsCardConfig:
     """Validate a ``kind = "cps"`` table (already TOML-decoded)."""
-    top = _T(table, "", CPS_TOP)
-    top.text("description", required=False)
-    atr_hex = top.text("atr", pattern=r"[0-9A-Fa-f ]+", rule="must be hex bytes", required=False)
-    atr = bytes.fromhex(atr_hex) if atr_hex else CPS3_ATR
-    card = _T(table.get("card"), "card", {"serial", "type", "valid_from", "valid_until"})
-    holder_t = _T(table.get("holder"), "holder",
+    top = Table(table, "", CPS_TOP)
+    top.opt_text("description")
+    atr = parse_atr(top, CPS3_ATR)
+    card = Table(table.get("card"), "card", {"serial", "type", "valid_from", "valid_until"})
+    holder_t = Table(table.get("holder"), "holder",
                   {"civilite", "nom", "prenom", "rpps", "profession", "specialty"})  # fmt: skip
-    secrets = _T(table.get("secrets"), "secrets", {"pin", "puk"})
-    counters = _T(table.get("counters", {}), "counters",
+    secrets = Table(table.get("secrets"), "secrets", {"pin", "puk"})
+    counters = Table(table.get("counters", {}), "counters",
                   {"pin_tries_left", "puk_tries_left", "unblocks_left"})  # fmt: skip
-    keys = _T(table.get("keys"), "keys", {"auth_key", "auth_cert", "sign_key", "sign_cert"})
+    keys = Table(table.get("keys"), "keys", {"auth_key", "auth_cert", "sign_key", "sign_cert"})
 
     raw_sits = table.get("situations", [])
     if not isinstance(raw_sits, list) or not raw_sits:
@@ -167,25 +114,25 @@ def parse_cps(table: dict[str, Any]) -> CpsCardConfig:
     if valid_until <= valid_from:
         raise CardConfigError("card.valid_until: must be after card.valid_from")
     holder = CpsHolder(
-        card_serial=card.req("serial", pattern=r"[0-9]{10}", rule="must be 10 digits"),
-        civilite=holder_t.req("civilite"),
-        nom=holder_t.req("nom"),
-        prenom=holder_t.req("prenom"),
-        rpps=holder_t.req("rpps", pattern=r"[0-9]{11}", rule="must be 11 digits"),
-        profession=holder_t.req("profession"),
-        specialty=holder_t.text("specialty", required=False),
+        card_serial=card.text("serial", pattern=r"[0-9]{10}", rule="must be 10 digits"),
+        civilite=holder_t.text("civilite"),
+        nom=holder_t.text("nom"),
+        prenom=holder_t.text("prenom"),
+        rpps=holder_t.text("rpps", pattern=r"[0-9]{11}", rule="must be 11 digits"),
+        profession=holder_t.text("profession"),
+        specialty=holder_t.opt_text("specialty"),
         situations=tuple(sorted(sits, key=lambda s: s.number)),
     )
     auth_key, sign_key = _key(keys, "auth_key"), _key(keys, "sign_key")
     return CpsCardConfig(
         holder=holder,
-        pin=secrets.req("pin", pattern=r"[0-9]{4}", rule="must be 4 digits"),
-        puk=secrets.req("puk", pattern=r"[0-9]{8}", rule="must be 8 digits"),
+        pin=secrets.text("pin", pattern=r"[0-9]{4}", rule="must be 4 digits"),
+        puk=secrets.text("puk", pattern=r"[0-9]{8}", rule="must be 8 digits"),
         auth_key=auth_key,
         auth_cert=_cert(keys, "auth_cert", auth_key),
         sign_key=sign_key,
         sign_cert=_cert(keys, "sign_cert", sign_key),
-        card_type=card.text("type", required=False) or "CPS3",
+        card_type=card.opt_text("type") or "CPS3",
         valid_from=valid_from.strftime("%Y%m%d"),
         valid_until=valid_until.strftime("%Y%m%d"),
         atr=atr,

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from drivers.cards import nir
 from drivers.cards.vitale_model import (
@@ -26,18 +25,13 @@ from drivers.cards.vitale_model import (
     Scheme,
     VitaleRead,
 )
-
-T = TypeVar("T")
+from drivers.sim.card_table import CardConfigError, Table, parse_atr
 
 DEFAULT_ATR = bytes.fromhex("3B 75 13 00 00 44 09 EA 90 00")
 """Vitale 2 ATR shape from public dumps (``3B 75 13 00 00 4x 09 EA 90 00``): T=0 only, TA1=13,
 five historical bytes."""
 
 TOP_FIELDS = {"kind", "description", "atr", "card", "insured", "beneficiaries", "amc"}
-
-
-class CardConfigError(ValueError):
-    """A card file that cannot describe a card; the message names the file and/or field."""
 
 
 @dataclass(frozen=True)
@@ -47,82 +41,7 @@ class VitaleCardConfig:
     description: str | None
 
 
-class _Table:
-    """One TOML table with its path, so every error names the field it is about."""
-
-    def __init__(self, raw: object, path: str, allowed: set[str]) -> None:
-        if raw is None:
-            raise CardConfigError(f"{path}: missing")
-        if not isinstance(raw, dict):
-            raise CardConfigError(f"{path}: must be a table, got {type(raw).__name__}")
-        unknown = sorted(set(raw) - allowed)
-        if unknown:
-            expected = ", ".join(sorted(allowed))
-            raise CardConfigError(f"{self._at(path, unknown[0])}: unknown field ({expected})")
-        self.raw: dict[str, Any] = raw
-        self.path = path
-
-    @staticmethod
-    def _at(path: str, name: str) -> str:
-        return f"{path}.{name}" if path else name
-
-    def at(self, name: str) -> str:
-        return self._at(self.path, name)
-
-    def get(self, name: str, kind: type[T], *, required: bool = True) -> T | None:
-        if name not in self.raw:
-            if required:
-                raise CardConfigError(f"{self.at(name)}: missing")
-            return None
-        value = self.raw[name]
-        # TOML booleans are ints to Python: refuse them where a number is meant.
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise CardConfigError(
-                f"{self.at(name)}: must be {kind.__name__}, got {type(value).__name__} {value!r}"
-            )
-        return value
-
-    def text(self, name: str) -> str:
-        value = self.get(name, str)
-        assert value is not None
-        return value
-
-    def opt_text(self, name: str) -> str | None:
-        return self.get(name, str, required=False)
-
-    def date(self, name: str) -> dt.date:
-        value = self.opt_date(name)
-        if value is None:
-            raise CardConfigError(f"{self.at(name)}: missing")
-        return value
-
-    def opt_date(self, name: str) -> dt.date | None:
-        value = self.raw.get(name)
-        if value is None:
-            return None
-        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-            raise CardConfigError(
-                f"{self.at(name)}: must be a TOML date (2025-12-31), got {value!r}"
-            )
-        return value
-
-    def tables(self, name: str) -> list[Any]:
-        value = self.raw.get(name, [])
-        if not isinstance(value, list):
-            raise CardConfigError(f"{self.at(name)}: must be an array of tables ([[{name}]])")
-        return value
-
-    def build(self, factory: Callable[[], T]) -> T:
-        """Run a model constructor; its ValueError names a field of this table."""
-        try:
-            return factory()
-        except CardConfigError:
-            raise
-        except ValueError as exc:
-            raise CardConfigError(f"{self.path}.{exc}" if self.path else str(exc)) from None
-
-
-def _birth_date(table: _Table) -> BirthDate:
+def _birth_date(table: Table) -> BirthDate:
     value = table.raw.get("birth_date")
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return BirthDate(value.strftime("%Y%m%d"))
@@ -136,7 +55,7 @@ def _birth_date(table: _Table) -> BirthDate:
     return table.build(lambda: BirthDate("".join(parts)))
 
 
-def _nir(table: _Table, name: str) -> nir.NirCheck | None:
+def _nir(table: Table, name: str) -> nir.NirCheck | None:
     text = table.opt_text(name)
     if text is None:
         return None
@@ -148,17 +67,17 @@ def _nir(table: _Table, name: str) -> nir.NirCheck | None:
     return nir.check(compact)
 
 
-def _period(table: _Table) -> RightsPeriod:
+def _period(table: Table) -> RightsPeriod:
     return table.build(lambda: RightsPeriod(table.date("start"), table.opt_date("end")))
 
 
-def _exemption(table: _Table) -> Exemption:
+def _exemption(table: Table) -> Exemption:
     return table.build(
         lambda: Exemption(table.text("code"), table.date("start"), table.opt_date("end"))
     )
 
 
-def _beneficiary(table: _Table) -> Beneficiary:
+def _beneficiary(table: Table) -> Beneficiary:
     rang = table.get("rang", int, required=False)
     birth = _birth_date(table)
     own_nir = _nir(table, "nir")
@@ -176,7 +95,7 @@ def _beneficiary(table: _Table) -> Beneficiary:
     )
 
 
-def _amc(table: _Table) -> AmcContract:
+def _amc(table: Table) -> AmcContract:
     return table.build(
         lambda: AmcContract(
             organisme=table.text("organisme"),
@@ -188,30 +107,17 @@ def _amc(table: _Table) -> AmcContract:
     )
 
 
-def _atr(table: _Table) -> bytes:
-    text = table.opt_text("atr")
-    if text is None:
-        return DEFAULT_ATR
-    try:
-        atr = bytes.fromhex(text)
-    except ValueError:
-        raise CardConfigError(f"atr: must be hex bytes, got {text!r}") from None
-    if not 2 <= len(atr) <= 33 or atr[0] not in (0x3B, 0x3F):
-        raise CardConfigError("atr: must be 2 to 33 bytes starting with 3B or 3F")
-    return atr
-
-
 def parse_card_config(raw: dict[str, Any]) -> VitaleCardConfig:
-    top = _Table(raw, "", TOP_FIELDS)
+    top = Table(raw, "", TOP_FIELDS)
     # The card-file loader dispatches on ``kind``; a table handed over without it is accepted.
     if top.raw.get("kind", "vitale") != "vitale":
         raise CardConfigError(f'kind: must be "vitale", got {top.raw.get("kind")!r}')
-    card = _Table(top.raw.get("card"), "card", {"type", "serial", "valid_from"})
+    card = Table(top.raw.get("card"), "card", {"type", "serial", "valid_from"})
     info = card.build(
         lambda: CardInfo(card.text("type"), card.text("serial"), card.date("valid_from"))
     )
-    ins = _Table(top.raw.get("insured"), "insured", {"nir", "scheme", "rights", "exemptions"})
-    sch = _Table(ins.raw.get("scheme"), "insured.scheme", {"regime", "caisse", "centre", "gestion"})
+    ins = Table(top.raw.get("insured"), "insured", {"nir", "scheme", "rights", "exemptions"})
+    sch = Table(ins.raw.get("scheme"), "insured.scheme", {"regime", "caisse", "centre", "gestion"})
     scheme = sch.build(
         lambda: Scheme(
             sch.text("regime"), sch.text("caisse"), sch.text("centre"), sch.text("gestion")
@@ -224,11 +130,11 @@ def parse_card_config(raw: dict[str, Any]) -> VitaleCardConfig:
         nir=insured_nir,
         scheme=scheme,
         rights=tuple(
-            _period(_Table(t, f"insured.rights #{i + 1}", {"start", "end"}))
+            _period(Table(t, f"insured.rights #{i + 1}", {"start", "end"}))
             for i, t in enumerate(ins.tables("rights"))
         ),
         exemptions=tuple(
-            _exemption(_Table(t, f"insured.exemptions #{i + 1}", {"code", "start", "end"}))
+            _exemption(Table(t, f"insured.exemptions #{i + 1}", {"code", "start", "end"}))
             for i, t in enumerate(ins.tables("exemptions"))
         ),
     )
@@ -243,15 +149,15 @@ def parse_card_config(raw: dict[str, Any]) -> VitaleCardConfig:
         "rights_end",
     }
     beneficiaries = tuple(
-        _beneficiary(_Table(t, f"beneficiaries #{i + 1}", beneficiary_fields))
+        _beneficiary(Table(t, f"beneficiaries #{i + 1}", beneficiary_fields))
         for i, t in enumerate(top.tables("beneficiaries"))
     )
     amc_fields = {"organisme", "name", "adherent", "start", "end"}
     amc = tuple(
-        _amc(_Table(t, f"amc #{i + 1}", amc_fields)) for i, t in enumerate(top.tables("amc"))
+        _amc(Table(t, f"amc #{i + 1}", amc_fields)) for i, t in enumerate(top.tables("amc"))
     )
     content = top.build(lambda: VitaleRead(info, insured, beneficiaries, amc))
-    return VitaleCardConfig(content, _atr(top), top.opt_text("description"))
+    return VitaleCardConfig(content, parse_atr(top, DEFAULT_ATR), top.opt_text("description"))
 
 
 def load_vitale_file(path: Path) -> VitaleCardConfig:

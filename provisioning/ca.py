@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from provisioning.errors import CertificateError, ProvisioningError
-from provisioning.paths import StatePaths, write_private_file
+from provisioning.paths import StatePaths, write_private_file, write_public_file
 from provisioning.slots import Slot
 from provisioning.store import Store
 
@@ -45,7 +45,9 @@ def _ca_name() -> x509.Name:
 
 def create_local_ca(store: Store) -> x509.Certificate:
     """Key in the token, self-signed certificate stored in the ``box-lan`` slot."""
-    pub = store.keygen(Slot.BOX_LAN)
+    # A key left by an init that failed before the certificate (disk full) is reused, so
+    # running init again finishes the job instead of refusing a half-provisioned box.
+    pub = store.public_key_or_none(Slot.BOX_LAN) or store.keygen(Slot.BOX_LAN)
     now = store.now()
     name = _ca_name()
     cert = (
@@ -63,7 +65,7 @@ def create_local_ca(store: Store) -> x509.Certificate:
     )
     store.set_local_certificate(Slot.BOX_LAN, cert)
     paths = store.paths
-    (paths.tls_dir / "ca.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_public_file(paths.tls_dir / "ca.pem", cert.public_bytes(serialization.Encoding.PEM))
     return cert
 
 
@@ -154,7 +156,7 @@ class LocalCA:
         write_private_file(self.server_key_path, key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption()))
-        self.server_cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        write_public_file(self.server_cert_path, cert.public_bytes(serialization.Encoding.PEM))
         self._store.db.event(Slot.BOX_LAN.value, "issue.server", ", ".join(names))
         return cert
 
@@ -216,9 +218,18 @@ def initialize(state_dir: Path, names: list[str]) -> Store:
     ProvisioningDb(paths).close()
     store = Store.open(paths.root)
     try:
-        if store.public_key_or_none(Slot.BOX_LAN) is not None:
+        ca_cert = store.certificate(Slot.BOX_LAN)
+        tls = ("ca.pem", "server.pem", "server.key")
+        tls_done = all((paths.tls_dir / name).is_file() for name in tls)
+        if ca_cert is not None and tls_done:
             raise ProvisioningError(f"{paths.root} is already provisioned")
-        create_local_ca(store)
+        # Otherwise an earlier init stopped part-way (disk full, power cut): finish it.
+        if ca_cert is None:
+            create_local_ca(store)
+        else:
+            write_public_file(
+                paths.tls_dir / "ca.pem", ca_cert.public_bytes(serialization.Encoding.PEM)
+            )
         LocalCA(store).issue_server_certificate(names)
     except BaseException:
         store.close()

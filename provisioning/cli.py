@@ -8,6 +8,7 @@ pairing code, 1 for anything else the technician typed wrong.
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -79,6 +80,11 @@ def errors() -> Iterator[None]:
         fail(str(exc))
     except OSError as exc:
         fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+    except sqlite3.Error as exc:
+        # SQLite rolls the failed transaction back and every step records its key and its
+        # audit entry together, so running the command again resumes cleanly.
+        fail(f"state database: {exc} (disk full or state directory read-only?); the last "
+             "change was not saved, run the command again once fixed", 3)
 
 
 def _options(ctx: typer.Context) -> Options:

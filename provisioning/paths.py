@@ -65,12 +65,42 @@ class StatePaths:
         os.chmod(self.softhsm_tokens, 0o700)
 
 
-def write_private_file(path: Path, data: bytes) -> None:
-    """Creates ``path`` as 0600 from the first byte on (no window where it is world-readable)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def write_file_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Replaces ``path`` with ``data`` whole or not at all.
+
+    A full disk or a power cut mid-write must not leave a truncated PEM or PIN file: the next
+    start would fail on it, or a server key would no longer match its certificate. The data
+    goes to a temporary file in the same directory (created with ``mode`` from the first byte,
+    so no window where a private file is world-readable), is fsynced, then renamed over
+    ``path``; the directory is fsynced so the rename survives a power cut.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            # os.write may write less than asked (a nearly full disk): loop, ENOSPC raises.
+            view = view[os.write(fd, view):]
         os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Key material or a PIN: 0600, replaced atomically."""
+    write_file_atomic(path, data, 0o600)
+
+
+def write_public_file(path: Path, data: bytes) -> None:
+    """Certificates and configuration: 0644, replaced atomically."""
+    write_file_atomic(path, data, 0o644)

@@ -24,7 +24,7 @@ from provisioning import certs
 from provisioning.certs import ChainResult, ChainState
 from provisioning.db import ProvisioningDb, iso
 from provisioning.errors import CertificateError, KeyMismatchError, SlotEmptyError, StoreError
-from provisioning.paths import StatePaths
+from provisioning.paths import StatePaths, write_public_file
 from provisioning.slots import SPECS, Slot
 from provisioning.token import TokenHandle, TokenObject, close_token, open_token
 from provisioning.tokenkey import HASH_MECHANISMS, TokenRSAKey, digest_info
@@ -123,12 +123,27 @@ class Store:
         rows = self._db.rows("SELECT * FROM slots WHERE slot = ?", (slot.value,))
         return rows[0] if rows else {"slot": slot.value}
 
-    def _save(self, slot: Slot, **values: Any) -> None:
+    def _save(self, slot: Slot, event: tuple[str, str] | None = None, **values: Any) -> None:
+        """Update the slot row and record ``event`` (name, detail) in one transaction, so a
+        failed write (disk full) leaves neither a change without its audit entry nor the
+        reverse."""
         with self._db.transaction() as db:
             db.execute("INSERT OR IGNORE INTO slots (slot) VALUES (?)", (slot.value,))
             for key, value in values.items():
                 db.execute(f"UPDATE slots SET {key} = ? WHERE slot = ?",  # noqa: S608 - keys are ours
                            (value, slot.value))
+            if event is not None:
+                self._db.event(slot.value, *event)
+
+    def _save_new_key(self, slot: Slot, key_id: str, event: tuple[str, str],
+                      **values: Any) -> None:
+        """Record a key just generated in the token; if the database refuses (disk full,
+        read-only), destroy the key so the token keeps no orphan the database never knew."""
+        try:
+            self._save(slot, event, **values)
+        except BaseException:
+            self._token.destroy_key(bytes.fromhex(key_id))
+            raise
 
     def _active_key_id(self, slot: Slot) -> bytes:
         key_id = self._row(slot).get("active_key_id")
@@ -150,9 +165,9 @@ class Store:
         if self._row(slot).get("active_key_id"):
             raise StoreError(f"slot {slot.value} already has a key: use `renew {slot.value}`")
         key_id, pub = self._new_key(slot)
-        self._save(slot, active_key_id=key_id, key_created_at=iso(self.now()),
-                   certificate_pem=None, chain_pem=None, imported_at=None)
-        self._db.event(slot.value, "keygen", f"key {key_id}")
+        self._save_new_key(slot, key_id, ("keygen", f"key {key_id}"), active_key_id=key_id,
+                           key_created_at=iso(self.now()), certificate_pem=None, chain_pem=None,
+                           imported_at=None)
         return pub
 
     def renew(self, slot: Slot) -> rsa.RSAPublicKey:
@@ -160,11 +175,12 @@ class Store:
         row = self._row(slot)
         if not row.get("active_key_id"):
             raise SlotEmptyError(f"slot {slot.value} has no key to renew: use `keygen`")
+        key_id, pub = self._new_key(slot)
+        self._save_new_key(slot, key_id, ("renew", f"pending key {key_id}"),
+                           pending_key_id=key_id, pending_created_at=iso(self.now()))
+        # The replaced pending key goes only once the database points at the new one.
         if row.get("pending_key_id"):
             self._token.destroy_key(bytes.fromhex(row["pending_key_id"]))
-        key_id, pub = self._new_key(slot)
-        self._save(slot, pending_key_id=key_id, pending_created_at=iso(self.now()))
-        self._db.event(slot.value, "renew", f"pending key {key_id}")
         return pub
 
     def public_key(self, slot: Slot, pending: bool = False) -> rsa.RSAPublicKey:
@@ -244,7 +260,7 @@ class Store:
         added = certs.load_certificates(data)
         for cert in added:
             target = self.paths.trust_dir / f"{certs.fingerprint(cert)[:16]}.pem"
-            target.write_text(certs.to_pem([cert]))
+            write_public_file(target, certs.to_pem([cert]).encode())
         self._db.event(None, "trust.add", ", ".join(c.subject.rfc4514_string() for c in added))
         return added
 
@@ -315,16 +331,22 @@ class Store:
         chain = [c for c in extra if certs.fingerprint(c) not in roots]
         old = [k for k in (row.get("active_key_id"), row.get("pending_key_id"))
                if k and k != key_id]
-        self._save(slot, active_key_id=key_id, pending_key_id=None, pending_created_at=None,
-                   certificate_pem=certs.to_pem([leaf]), chain_pem=certs.to_pem(chain) or None,
-                   imported_at=iso(self.now()),
-                   **({"key_created_at": iso(self.now())} if imported else {}))
+        detail = f"serial {leaf.serial_number:x} key {key_id}"
+        event = ("import", detail + (" (from PKCS#12)" if imported else ""))
+        values: dict[str, Any] = dict(
+            active_key_id=key_id, pending_key_id=None, pending_created_at=None,
+            certificate_pem=certs.to_pem([leaf]), chain_pem=certs.to_pem(chain) or None,
+            imported_at=iso(self.now()),
+            key_created_at=iso(self.now()) if imported else row.get("key_created_at"))
+        if imported:
+            # A key just put on the token: gone again if the database cannot record it.
+            self._save_new_key(slot, key_id, event, **values)
+        else:
+            self._save(slot, event, **values)
         # Old keys go only after the database points at the new one: a crash in between
         # leaves an orphan key on the token, never a slot without its key.
         for stale in old:
             self._token.destroy_key(bytes.fromhex(stale))
-        self._db.event(slot.value, "import", f"serial {leaf.serial_number:x} key {key_id}"
-                       + (" (from PKCS#12)" if imported else ""))
 
     def set_local_certificate(self, slot: Slot, cert: x509.Certificate) -> None:
         """For the box's own CA slot: the self-signed certificate made by :mod:`ca`."""

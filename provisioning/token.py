@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
 
 from provisioning.errors import StoreError
-from provisioning.paths import StatePaths, write_private_file
+from provisioning.paths import StatePaths, write_private_file, write_public_file
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 MODULE_ENV = "COMPTOIR_PKCS11_MODULE"
@@ -58,11 +58,12 @@ def _uses_softhsm() -> bool:
 
 
 def write_softhsm_conf(paths: StatePaths) -> None:
-    paths.softhsm_conf.write_text(
+    write_public_file(
+        paths.softhsm_conf,
         f"directories.tokendir = {paths.softhsm_tokens}\n"
         "objectstore.backend = file\n"
         "log.level = ERROR\n"
-        "slots.removable = false\n"
+        "slots.removable = false\n".encode(),
     )
 
 
@@ -95,16 +96,26 @@ def create_token(paths: StatePaths) -> None:
     user_pin = secrets.token_hex(16)
     so_pin = secrets.token_hex(16)
     env = dict(os.environ, SOFTHSM2_CONF=str(paths.softhsm_conf))
-    # softhsm2-util only reads PINs from argv or a terminal; the command runs for a few ms
-    # on the box's own console, and these PINs are random, not a person's.
-    done = subprocess.run(
-        ["softhsm2-util", "--init-token", "--free", "--label", token_label(),
-         "--pin", user_pin, "--so-pin", so_pin],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
-    )
-    if done.returncode != 0:
-        raise StoreError(f"softhsm2-util could not create the token: {done.stderr.strip()}")
+    # The PIN file first: a token whose PIN was never saved (disk full right after
+    # softhsm2-util) would be present, so init would not recreate it, and unusable forever.
     write_private_file(paths.token_pin_file, user_pin.encode())
+    try:
+        # softhsm2-util only reads PINs from argv or a terminal; the command runs for a few ms
+        # on the box's own console, and these PINs are random, not a person's.
+        done = subprocess.run(
+            ["softhsm2-util", "--init-token", "--free", "--label", token_label(),
+             "--pin", user_pin, "--so-pin", so_pin],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )
+        if done.returncode != 0:
+            raise StoreError(f"softhsm2-util could not create the token: {done.stderr.strip()}")
+    except BaseException:
+        # The token directory was empty when we started: leave it empty, so init run again
+        # (once the disk has room) starts clean.
+        for child in paths.softhsm_tokens.iterdir():
+            shutil.rmtree(child, ignore_errors=True)
+        paths.token_pin_file.unlink(missing_ok=True)
+        raise
 
 
 CREDENTIAL_NAME = "comptoir-token-pin"

@@ -85,7 +85,10 @@ class ProvisioningDb:
             try:
                 yield self.db
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                # On SQLITE_FULL and some I/O errors SQLite has already rolled back; a second
+                # ROLLBACK would raise and hide the real error ("database or disk is full").
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
 

@@ -33,59 +33,28 @@ def test_openssl_verifies_an_end_entity_chain(pki: testpki.TestPki, tmp_path: Pa
     )
     (tmp_path / "root.pem").write_bytes(testpki.cert_pem(pki.root.cert))
     (tmp_path / "inter.pem").write_bytes(testpki.cert_pem(pki.personnes.cert))
+    (tmp_path / "other.pem").write_bytes(testpki.cert_pem(pki.organisations.cert))
     (tmp_path / "ee.pem").write_bytes(testpki.cert_pem(cert))
-    at = str(int((FIXED + dt.timedelta(days=2)).timestamp()))
-    ok = subprocess.run(
-        [
-            "openssl",
-            "verify",
-            "-attime",
-            at,
-            "-CAfile",
-            tmp_path / "root.pem",
-            "-untrusted",
-            tmp_path / "inter.pem",
-            tmp_path / "ee.pem",
-        ],
-        capture_output=True,
-        text=True,
-    )
+
+    def openssl_verify(at: dt.datetime, intermediate: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                *("openssl", "verify", "-attime", str(int(at.timestamp()))),
+                *("-CAfile", tmp_path / "root.pem", "-untrusted", tmp_path / intermediate),
+                tmp_path / "ee.pem",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    ok = openssl_verify(FIXED + dt.timedelta(days=2), "inter.pem")
     assert ok.returncode == 0, ok.stderr
     # Issued by the ORGANISATIONS CA instead, the chain through PERSONNES must fail.
-    (tmp_path / "other.pem").write_bytes(testpki.cert_pem(pki.organisations.cert))
-    bad = subprocess.run(
-        [
-            "openssl",
-            "verify",
-            "-attime",
-            at,
-            "-CAfile",
-            tmp_path / "root.pem",
-            "-untrusted",
-            tmp_path / "other.pem",
-            tmp_path / "ee.pem",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert bad.returncode != 0
+    assert openssl_verify(FIXED + dt.timedelta(days=2), "other.pem").returncode != 0
     # After three years the certificate has expired.
-    late = str(int((FIXED + dt.timedelta(days=3 * 365 + 1)).timestamp()))
-    expired = subprocess.run(
-        [
-            "openssl",
-            "verify",
-            "-attime",
-            late,
-            "-CAfile",
-            tmp_path / "root.pem",
-            "-untrusted",
-            tmp_path / "inter.pem",
-            tmp_path / "ee.pem",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    expired = openssl_verify(FIXED + dt.timedelta(days=3 * 365 + 1), "inter.pem")
     assert expired.returncode != 0 and "expired" in expired.stdout + expired.stderr
 
 

@@ -89,16 +89,49 @@ def test_insert_remove_and_status_seen_by_another_pcsc_client(sim_dir: Path) -> 
     assert " No " in rows[0], rows
 
 
-def test_bad_requests_get_clear_errors(sim_dir: Path) -> None:
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("comptoir sim: "), result.stderr
+    return lines[0]
+
+
+def test_bad_requests_get_clear_errors(sim_dir: Path, tmp_path: Path) -> None:
     bad_slot = comptoir("sim", "remove", "--dir", str(sim_dir), "--slot", "7", check=False)
-    assert bad_slot.returncode == 2 and "slot must be 0..1" in bad_slot.stderr
+    assert "slot must be 0..1" in one_error_line(bad_slot)
     missing = comptoir(
         "sim", "insert", "--dir", str(sim_dir), "--slot", "1", "/nonexistent.toml", check=False
     )
-    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    assert "nonexistent.toml: cannot read" in one_error_line(missing)
+    bad_card = tmp_path / "bad-card.toml"
+    bad_card.write_text('kind = "cps"\natr = "3B0"\n', encoding="utf-8")
+    broken = comptoir("sim", "insert", "--dir", str(sim_dir), "--slot", "1", str(bad_card),
+                      check=False)  # fmt: skip
+    assert "bad-card.toml: atr: must be hex bytes" in one_error_line(broken)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--timing", "fast"], "--timing wants realistic, zero or a scale factor, got 'fast'"),
+        (["--timing", "500"], "--timing scale factor must be between 0 and 100"),
+        (["--insert", "zero"], "--insert wants SLOT=CARD_FILE, got 'zero'"),
+        (["--insert", "0=BAD"], "bad-card.toml: kind: must be one of cps, vitale"),
+    ],
+)
+def test_run_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    bad_card = tmp_path / "bad-card.toml"
+    bad_card.write_text('kind = "cpx"\n', encoding="utf-8")
+    args = [a.replace("BAD", str(bad_card)) for a in args]
+    with tempfile.TemporaryDirectory(prefix="comptoir-sim-") as tmp:
+        result = comptoir("sim", "run", "--dir", tmp, "--readers", "1", *args, check=False)
+        assert message in one_error_line(result)
+        # The failed start leaves no simulator behind.
+        assert "no simulator running" in one_error_line(
+            comptoir("sim", "status", "--dir", tmp, check=False)
+        )
 
 
 def test_no_simulator_is_a_clear_error(tmp_path: Path) -> None:
     result = comptoir("sim", "status", "--dir", str(tmp_path), check=False)
-    assert result.returncode == 2
-    assert "no simulator running" in result.stderr
+    assert "no simulator running" in one_error_line(result)

@@ -28,6 +28,7 @@ DirOption = Annotated[
 
 
 def _fail(message: str) -> typer.Exit:
+    # One line, like every comptoir error, so a technician's script can show or log it as is.
     typer.echo(f"comptoir sim: {message}", err=True)
     return typer.Exit(2)
 
@@ -40,16 +41,16 @@ def _timing(value: str) -> Timing:
     try:
         factor = float(value)
     except ValueError:
-        raise typer.BadParameter("realistic, zero, or a scale factor such as 0.5") from None
+        raise _fail(f"--timing wants realistic, zero or a scale factor, got {value!r}") from None
     if not 0 <= factor <= 100:
-        raise typer.BadParameter("scale factor must be between 0 and 100")
+        raise _fail(f"--timing scale factor must be between 0 and 100, got {value}")
     return Timing.scaled(factor)
 
 
 def _parse_insert(spec: str) -> tuple[int, Path]:
     slot, sep, path = spec.partition("=")
     if not sep or not slot.isdigit() or not path:
-        raise typer.BadParameter(f"--insert wants SLOT=CARD_FILE, got {spec!r}")
+        raise _fail(f"--insert wants SLOT=CARD_FILE, got {spec!r}")
     return int(slot), Path(path)
 
 

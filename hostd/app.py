@@ -68,7 +68,7 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["status"],
              summary="Prometheus metrics")
-    def get_metrics(ctx: Ctx, _who: Reader) -> Any:
+    async def get_metrics(ctx: Ctx, _who: Reader) -> Any:
         return PlainTextResponse(metrics.render(ctx), media_type="text/plain; version=0.0.4")
 
     return app

@@ -39,7 +39,7 @@ def _b64(field: str, value: str) -> bytes:
 
 
 @router.get("/cps", summary="CPS cards present and their unlock lease")
-def list_cps(ctx: Ctx, _who: Reader) -> list[dict[str, Any]]:
+async def list_cps(ctx: Ctx, _who: Reader) -> list[dict[str, Any]]:
     return [
         {"reader": s.name, "lease": ctx.cps.lease(s.name)}
         for s in ctx.devices.hub.readers()

@@ -15,18 +15,20 @@ from hostd.api.deps import Ctx, Reader
 from hostd.context import AppContext
 
 router = APIRouter(prefix="/v1", tags=["readers"])
+# Endpoints that only read memory are ``async def``: FastAPI runs a plain ``def`` endpoint, and
+# then its response serialisation, in the thread pool — two thread hops per request.
 
 _EVENTS_MAX_S = 3600.0
 """An event stream ends after an hour at most; clients reconnect (SSE does so by itself)."""
 
 
 @router.get("/readers", summary="Readers and the card in each")
-def list_readers(ctx: Ctx, _who: Reader) -> list[dict[str, Any]]:
+async def list_readers(ctx: Ctx, _who: Reader) -> list[dict[str, Any]]:
     return [state.view() for state in ctx.devices.hub.readers()]
 
 
 @router.get("/readers/{reader}", summary="One reader, its card and its queue")
-def get_reader(reader: str, ctx: Ctx, _who: Reader) -> dict[str, Any]:
+async def get_reader(reader: str, ctx: Ctx, _who: Reader) -> dict[str, Any]:
     state = ctx.devices.hub.reader(reader)
     return {**state.view(), "queue": queue_view(state.worker.figures())}
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import subprocess
 import threading
@@ -51,8 +50,11 @@ def test_unlock_holder_and_sign_verified_by_openssl(
 ) -> None:
     http = daemon.client("Comptoir A")
     reader = insert_cps(pcsc_rig, daemon, http)
-    locked = http.post(f"{url(reader)}/sign", headers=OPERATOR,
-                       json={"key": "sign", "data_b64": base64.b64encode(b"x").decode()})
+    locked = http.post(
+        f"{url(reader)}/sign",
+        headers=OPERATOR,
+        json={"key": "sign", "data_b64": base64.b64encode(b"x").decode()},
+    )
     assert locked.status_code == 403 and locked.json()["type"] == P + "cps-locked"
 
     unlocked = http.post(f"{url(reader)}/unlock", json={"pin": PIN}, headers=OPERATOR)
@@ -63,24 +65,48 @@ def test_unlock_holder_and_sign_verified_by_openssl(
 
     document = b"Ordonnance 2026-11-25 Mme X"
     for key in ("sign", "auth"):
-        answer = http.post(f"{url(reader)}/sign", headers=OPERATOR, json={
-            "key": key, "data_b64": base64.b64encode(document).decode()})
+        answer = http.post(
+            f"{url(reader)}/sign",
+            headers=OPERATOR,
+            json={"key": key, "data_b64": base64.b64encode(document).decode()},
+        )
         assert answer.status_code == 200, answer.text
         signature = base64.b64decode(answer.json()["signature_b64"])
         cert = cert_of(http, reader, key)
-        (tmp_path / "pub.pem").write_bytes(cert.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+        (tmp_path / "pub.pem").write_bytes(
+            cert.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
         (tmp_path / "doc").write_bytes(document)
         (tmp_path / "sig").write_bytes(signature)
         result = subprocess.run(
-            ["openssl", "dgst", "-sha256", "-verify", tmp_path / "pub.pem", "-signature",
-             tmp_path / "sig", tmp_path / "doc"], capture_output=True, text=True, check=False)
+            [
+                "openssl",
+                "dgst",
+                "-sha256",
+                "-verify",
+                tmp_path / "pub.pem",
+                "-signature",
+                tmp_path / "sig",
+                tmp_path / "doc",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert result.returncode == 0 and "Verified OK" in result.stdout
     digest = hashlib.sha256(b"already hashed by the LGO").digest()
-    answer = http.post(f"{url(reader)}/sign", headers=OPERATOR, json={
-        "key": "auth", "digest_b64": base64.b64encode(digest).decode()})
-    verify(cert_of(http, reader, "auth"), base64.b64decode(answer.json()["signature_b64"]),
-           b"already hashed by the LGO")
+    answer = http.post(
+        f"{url(reader)}/sign",
+        headers=OPERATOR,
+        json={"key": "auth", "digest_b64": base64.b64encode(digest).decode()},
+    )
+    verify(
+        cert_of(http, reader, "auth"),
+        base64.b64decode(answer.json()["signature_b64"]),
+        b"already hashed by the LGO",
+    )
 
     rows = [r for r in daemon.box.audit.records() if r.action.startswith("cps.sign")]
     assert rows and rows[-1].client == "Comptoir A" and rows[-1].operator == OPERATOR_NAME
@@ -92,16 +118,21 @@ def test_unlock_holder_and_sign_verified_by_openssl(
 def test_ten_counters_sign_concurrently_on_one_cps(daemon: Daemon, pcsc_rig: PcscRig) -> None:
     counters = [daemon.client(f"Comptoir {i:02d}") for i in range(10)]
     reader = insert_cps(pcsc_rig, daemon, counters[0])
-    assert counters[0].post(f"{url(reader)}/unlock", json={"pin": PIN},
-                            headers=OPERATOR).status_code == 200
+    assert (
+        counters[0].post(f"{url(reader)}/unlock", json={"pin": PIN}, headers=OPERATOR).status_code
+        == 200
+    )
     cert = cert_of(counters[0], reader, "sign")
 
     def work(i: int) -> list[tuple[bytes, bytes]]:
         out = []
         for j in range(3):
             data = f"counter {i} document {j}".encode()
-            answer = counters[i].post(f"{url(reader)}/sign", headers=OPERATOR, json={
-                "key": "sign", "data_b64": base64.b64encode(data).decode()})
+            answer = counters[i].post(
+                f"{url(reader)}/sign",
+                headers=OPERATOR,
+                json={"key": "sign", "data_b64": base64.b64encode(data).decode()},
+            )
             assert answer.status_code == 200, answer.text
             out.append((data, base64.b64decode(answer.json()["signature_b64"])))
         return out
@@ -121,14 +152,19 @@ def test_card_pulled_fails_every_queued_job_within_a_second(
     counters = [daemon.client(f"Guichet {i}") for i in range(21)]
     slow = Timing(operation_s={"sign": 0.5})
     reader = insert_cps(pcsc_rig, daemon, counters[0], timing=slow)
-    assert counters[0].post(f"{url(reader)}/unlock", json={"pin": PIN},
-                            headers=OPERATOR).status_code == 200
+    assert (
+        counters[0].post(f"{url(reader)}/unlock", json={"pin": PIN}, headers=OPERATOR).status_code
+        == 200
+    )
     answers: list[tuple[float, httpx.Response]] = []
     lock = threading.Lock()
 
     def sign(i: int) -> None:
-        response = counters[i].post(f"{url(reader)}/sign", headers=OPERATOR, json={
-            "key": "sign", "data_b64": base64.b64encode(b"doc").decode()})
+        response = counters[i].post(
+            f"{url(reader)}/sign",
+            headers=OPERATOR,
+            json={"key": "sign", "data_b64": base64.b64encode(b"doc").decode()},
+        )
         with lock:
             answers.append((time.monotonic(), response))
 
@@ -220,14 +256,38 @@ def test_vitale_read_with_nir_checks(daemon: Daemon, pcsc_rig: PcscRig) -> None:
     http = daemon.client("Comptoir V")
     reader = pcsc_rig.insert(1, vitale_card())
     wait_for_kind(http, reader, "vitale")
-    response = http.post(httpx.URL(f"/v1/vitale/{reader}/read").raw_path.decode(),
-                         headers=OPERATOR)
+    response = http.post(httpx.URL(f"/v1/vitale/{reader}/read").raw_path.decode(), headers=OPERATOR)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
-    text = json.dumps(body)
-    assert "beneficiaries" in text and "MARTIN" in text.upper()
+    twins = [b for b in body["beneficiaries"] if b["prenom"] in ("Éloïse", "Noël")]
+    assert [(b["prenom"], b["rang"]) for b in twins] == [("Éloïse", 1), ("Noël", 2)]
+    assert twins[0]["birth_date"] == twins[1]["birth_date"]
+    assert body["insured"]["nir"]["valid"] is True and body["nir_problems"] == []
     wrong_kind = http.post(f"{url(reader)}/unlock", json={"pin": PIN}, headers=OPERATOR)
     assert wrong_kind.status_code == 409 and wrong_kind.json()["type"] == P + "no-card"
+
+
+def test_vitale_read_keeps_lunar_dates_and_reports_a_bad_nir_key(
+    daemon: Daemon, pcsc_rig: PcscRig
+) -> None:
+    http = daemon.client("Comptoir L")
+    for card, check in (("vitale-lunaire.toml", "lunar"), ("vitale-nir-cle-fausse.toml", "nir")):
+        reader = pcsc_rig.insert(1, vitale_card(card))
+        wait_for_kind(http, reader, "vitale")
+        response = http.post(
+            httpx.URL(f"/v1/vitale/{reader}/read").raw_path.decode(), headers=OPERATOR
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if check == "lunar":
+            dates = {b["birth_date"]["text"]: b["birth_date"] for b in body["beneficiaries"]}
+            assert dates["19620300"]["lunar"] is True and dates["19620300"]["iso"] is None
+            assert dates["19580000"]["lunar"] is True and dates["19580000"]["iso"] is None
+        else:
+            assert body["insured"]["nir"]["valid"] is False
+            assert body["insured"]["nir"]["problem"]
+            assert any(p.startswith("insured:") for p in body["nir_problems"])
+        pcsc_rig.remove(1)
 
 
 def test_events_stream_card_insert_and_remove(daemon: Daemon, pcsc_rig: PcscRig) -> None:
@@ -267,19 +327,19 @@ def test_metrics_and_status_show_queue_figures(daemon: Daemon, pcsc_rig: PcscRig
     assert reader in page.text and "verrouillée" in page.text
 
 
-def test_caller_that_disconnects_cancels_its_queued_job(
-    daemon: Daemon, pcsc_rig: PcscRig
-) -> None:
+def test_caller_that_disconnects_cancels_its_queued_job(daemon: Daemon, pcsc_rig: PcscRig) -> None:
     first = daemon.client("Comptoir Q1")
     impatient = daemon.client("Comptoir Q2", timeout=0.3)
     reader = insert_cps(pcsc_rig, daemon, first, timing=Timing(operation_s={"sign": 1.0}))
-    assert first.post(f"{url(reader)}/unlock", json={"pin": PIN},
-                      headers=OPERATOR).status_code == 200
+    assert (
+        first.post(f"{url(reader)}/unlock", json={"pin": PIN}, headers=OPERATOR).status_code == 200
+    )
     worker = daemon.box.devices.hub.reader(reader).worker
     before = worker.figures().completed
     body = {"key": "sign", "data_b64": base64.b64encode(b"x").decode()}
     holder = threading.Thread(
-        target=lambda: first.post(f"{url(reader)}/sign", json=body, headers=OPERATOR))
+        target=lambda: first.post(f"{url(reader)}/sign", json=body, headers=OPERATOR)
+    )
     holder.start()
     time.sleep(0.2)  # the first signature is on the card now
     with pytest.raises(httpx.ReadTimeout):
@@ -296,8 +356,9 @@ def test_pcscd_restart_ends_the_session_and_the_card_works_again(
 ) -> None:
     http = daemon.client("Comptoir R")
     reader = insert_cps(pcsc_rig, daemon, http)
-    assert http.post(f"{url(reader)}/unlock", json={"pin": PIN},
-                     headers=OPERATOR).status_code == 200
+    assert (
+        http.post(f"{url(reader)}/unlock", json={"pin": PIN}, headers=OPERATOR).status_code == 200
+    )
     pcsc_rig.restart_pcscd()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -309,6 +370,9 @@ def test_pcscd_restart_ends_the_session_and_the_card_works_again(
     assert http.get("/v1/cps").json() == [{"reader": reader, "lease": {"unlocked": False}}]
     again = http.post(f"{url(reader)}/unlock", json={"pin": PIN}, headers=OPERATOR)
     assert again.status_code == 200, again.text
-    signed = http.post(f"{url(reader)}/sign", headers=OPERATOR, json={
-        "key": "sign", "data_b64": base64.b64encode(b"after restart").decode()})
+    signed = http.post(
+        f"{url(reader)}/sign",
+        headers=OPERATOR,
+        json={"key": "sign", "data_b64": base64.b64encode(b"after restart").decode()},
+    )
     assert signed.status_code == 200, signed.text

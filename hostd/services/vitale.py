@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.encoders import jsonable_encoder
-
+from drivers.cards.vitale_model import VitaleRead
 from hostd.audit import AuditLog
 from hostd.services.jobs import Caller, audited, await_job
 from hostd.services.readers import CardKind, ReaderHub
@@ -34,5 +33,8 @@ class VitaleService:
             return {"beneficiaries": len(getattr(read, "beneficiaries", ()) or ())}
 
         result = await audited(self._audit, caller, "vitale.read", reader, operation(), detail)
-        encoded: dict[str, Any] = jsonable_encoder(result)
-        return encoded
+        if not isinstance(result, VitaleRead):
+            raise TypeError(f"Vitale read returned {type(result).__name__}")
+        # The card's own JSON form: birth dates as read with ``iso``/``lunar``, every NIR with
+        # its check, and the list of NIR problems for the LGO to flag.
+        return result.to_dict()

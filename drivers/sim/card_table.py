@@ -47,10 +47,11 @@ class Table:
                 raise CardConfigError(f"{self.at(name)}: missing")
             return None
         value = self.raw[name]
-        # TOML booleans are ints to Python: refuse them where a number is meant.
+        # TOML booleans are ints to Python: refuse them where a number is meant. The value is
+        # not echoed: the field may be a PIN or PUK typed as a number.
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise CardConfigError(
-                f"{self.at(name)}: must be {kind.__name__}, got {type(value).__name__} {value!r}"
+                f"{self.at(name)}: must be {kind.__name__}, got {type(value).__name__}"
             )
         return value
 

@@ -180,8 +180,9 @@ def test_cms_detached_verifies_with_openssl(signer: tuple[Store, x509.Certificat
     sig.write_bytes(cms.sign_detached(store, Slot.ORG_SIGN, data))
     content.write_bytes(data)
     root, _ = chain_files
-    cmd: list[str | Path] = ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", sig,
-                             "-content", content, "-CAfile", root, "-purpose", "any", "-out", "/dev/null"]
+    cmd: list[str | Path] = [
+        "openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", sig,
+        "-content", content, "-CAfile", root, "-purpose", "any", "-out", "/dev/null"]
     done = run(cmd)
     assert done.returncode == 0, done.stderr
     assert "Verification successful" in done.stderr

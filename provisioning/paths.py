@@ -81,7 +81,7 @@ def write_file_atomic(path: Path, data: bytes, mode: int) -> None:
         view = memoryview(data)
         while view:
             # os.write may write less than asked (a nearly full disk): loop, ENOSPC raises.
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     except BaseException:
         os.close(fd)

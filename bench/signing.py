@@ -42,12 +42,17 @@ def rate(fn: Callable[[int], object], count: int, max_seconds: float) -> float:
 
 def context() -> vihf.VihfContext:
     return vihf.VihfContext(
-        operator_id="810100000001", operator_name="MARTIN CLAIRE",
+        operator_id="810100000001",
+        operator_name="MARTIN CLAIRE",
         profession=vihf.Code("21", vihf.PROFESSION_SYSTEM, "Pharmacien"),
         cnop_section=vihf.Code("A", vihf.CNOP_SECTION_SYSTEM, "Pharmacien titulaire d'officine"),
-        structure_id="3750000001", secteur_activite="SA33^1.2.250.1.71.4.2.4",
-        patient_ins="279035121518989", lps_name="Comptoir", lps_version="bench",
-        lps_homologation_id="TEST-BENCH")
+        structure_id="3750000001",
+        secteur_activite="SA33^1.2.250.1.71.4.2.4",
+        patient_ins="279035121518989",
+        lps_name="Comptoir",
+        lps_version="bench",
+        lps_homologation_id="TEST-BENCH",
+    )
 
 
 def prepare(state: Path) -> tuple[Store, bytes]:
@@ -55,10 +60,15 @@ def prepare(state: Path) -> tuple[Store, bytes]:
     store = initialize(state, ["localhost"])
     store.add_trust_anchor(testpki.cert_pem(pki.root.cert))
     pub = store.keygen(Slot.ORG_SIGN)
-    cert = testpki.issue(pki.organisations, pub, testpki.igc_sante_name("BENCH", ["3750000001"]),
-                         key_usage={"digital_signature", "content_commitment"})
-    store.import_certificate(Slot.ORG_SIGN, testpki.cert_pem(cert)
-                             + testpki.cert_pem(pki.organisations.cert))
+    cert = testpki.issue(
+        pki.organisations,
+        pub,
+        testpki.igc_sante_name("BENCH", ["3750000001"]),
+        key_usage={"digital_signature", "content_commitment"},
+    )
+    store.import_certificate(
+        Slot.ORG_SIGN, testpki.cert_pem(cert) + testpki.cert_pem(pki.organisations.cert)
+    )
     return store, cert.public_bytes(serialization.Encoding.PEM)
 
 
@@ -74,26 +84,44 @@ def main() -> None:
         store, cert_pem = prepare(Path(tmp) / "state")
         audited: list[object] = []
         try:
-            row = store.db.rows("SELECT active_key_id FROM slots WHERE slot = ?",
-                                (Slot.ORG_SIGN.value,))[0]
+            row = store.db.rows(
+                "SELECT active_key_id FROM slots WHERE slot = ?", (Slot.ORG_SIGN.value,)
+            )[0]
             bare_key = store.token.private_key(bytes.fromhex(row["active_key_id"]))
             payloads = [f"message {i}".encode() for i in range(count)]
             ctx = context()
             sample = vihf.build_and_sign(store, Slot.ORG_SIGN, ctx)
             # The store as the daemon runs it: with an audit hook (here: append to a list).
-            audited_store = Store.open(Path(tmp) / "state",
-                                       audit=lambda e, d: audited.append((e, d)))
+            audited_store = Store.open(
+                Path(tmp) / "state", audit=lambda e, d: audited.append((e, d))
+            )
 
             bare, via_store, build_sign, verify = [], [], [], []
             for _ in range(rounds):
-                bare.append(rate(lambda i: bare_key.sign(
-                    payloads[i], mechanism=Mechanism.SHA256_RSA_PKCS), count, cap))
-                via_store.append(rate(lambda i: audited_store.sign(
-                    Slot.ORG_SIGN, payloads[i]), count, cap))
-                build_sign.append(rate(lambda i: vihf.build_and_sign(
-                    store, Slot.ORG_SIGN, ctx), max(1, count // 3), cap))
-                verify.append(rate(lambda i: xmldsig.verify(
-                    sample, cert_pem, id_attribute="ID"), max(1, count // 3), cap))
+                bare.append(
+                    rate(
+                        lambda i: bare_key.sign(payloads[i], mechanism=Mechanism.SHA256_RSA_PKCS),
+                        count,
+                        cap,
+                    )
+                )
+                via_store.append(
+                    rate(lambda i: audited_store.sign(Slot.ORG_SIGN, payloads[i]), count, cap)
+                )
+                build_sign.append(
+                    rate(
+                        lambda i: vihf.build_and_sign(store, Slot.ORG_SIGN, ctx),
+                        max(1, count // 3),
+                        cap,
+                    )
+                )
+                verify.append(
+                    rate(
+                        lambda i: xmldsig.verify(sample, cert_pem, id_attribute="ID"),
+                        max(1, count // 3),
+                        cap,
+                    )
+                )
             audited_store.close()
         finally:
             store.close()
@@ -106,8 +134,10 @@ def main() -> None:
     print(f"VIHF verify in-process (signxml):             {med(verify):8.1f} /s")
     overhead = med(bare) / med(via_store)
     per_call_us = (1 / med(via_store) - 1 / med(bare)) * 1e6
-    print(f"store overhead: x{overhead:.3f} of the bare sign time "
-          f"({per_call_us:+.0f} µs per signature)")
+    print(
+        f"store overhead: x{overhead:.3f} of the bare sign time "
+        f"({per_call_us:+.0f} µs per signature)"
+    )
     print(f"audit events recorded: {len(audited)}")
 
 

@@ -37,10 +37,12 @@ def _serial() -> int:
 
 
 def _ca_name() -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Comptoir"),
-        x509.NameAttribute(NameOID.COMMON_NAME, f"Comptoir local CA {secrets.token_hex(4)}"),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Comptoir"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"Comptoir local CA {secrets.token_hex(4)}"),
+        ]
+    )
 
 
 def create_local_ca(store: Store) -> x509.Certificate:
@@ -52,14 +54,27 @@ def create_local_ca(store: Store) -> x509.Certificate:
     name = _ca_name()
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(pub).serial_number(_serial())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(pub)
+        .serial_number(_serial())
         .not_valid_before(now - _CLOCK_SKEW)
         .not_valid_after(now + timedelta(days=365 * CA_YEARS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=False, content_commitment=False, key_encipherment=False,
-            data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-            encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
         .sign(store.private_key(Slot.BOX_LAN), hashes.SHA256())
     )
@@ -115,53 +130,82 @@ class LocalCA:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _builder(self, subject: x509.Name, public_key: object,
-                 days: int) -> x509.CertificateBuilder:
+    def _builder(
+        self, subject: x509.Name, public_key: object, days: int
+    ) -> x509.CertificateBuilder:
         now = self._store.now()
         not_after = min(now + timedelta(days=days), self.ca_certificate.not_valid_after_utc)
         return (
             x509.CertificateBuilder()
-            .subject_name(subject).issuer_name(self.ca_certificate.subject)
+            .subject_name(subject)
+            .issuer_name(self.ca_certificate.subject)
             .public_key(public_key)  # type: ignore[arg-type]
             .serial_number(_serial())
-            .not_valid_before(now - _CLOCK_SKEW).not_valid_after(not_after)
+            .not_valid_before(now - _CLOCK_SKEW)
+            .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                self.ca_certificate.public_key()), critical=False)  # type: ignore[arg-type]
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    self.ca_certificate.public_key()  # type: ignore[arg-type]
+                ),
+                critical=False,
+            )
         )
 
     def _sign(self, builder: x509.CertificateBuilder) -> x509.Certificate:
         with self._lock:
             return builder.sign(self._store.private_key(Slot.BOX_LAN), hashes.SHA256())
 
-    def issue_server_certificate(self, names: list[str],
-                                 days: int = SERVER_DAYS) -> x509.Certificate:
+    def issue_server_certificate(
+        self, names: list[str], days: int = SERVER_DAYS
+    ) -> x509.Certificate:
         """New server key (0600 file) and certificate for the box's LAN names and addresses."""
         if not names:
             raise CertificateError("the server certificate needs at least one name or address")
         key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Comptoir"),
-                             x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Comptoir"),
+                x509.NameAttribute(NameOID.COMMON_NAME, names[0]),
+            ]
+        )
         cert = self._sign(
             self._builder(subject, key.public_key(), days)
             .add_extension(_san(names), critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=True, key_cert_sign=False, crl_sign=False,
-                encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                           critical=False)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=True,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
         )
-        write_private_file(self.server_key_path, key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
+        write_private_file(
+            self.server_key_path,
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+        )
         write_public_file(self.server_cert_path, cert.public_bytes(serialization.Encoding.PEM))
         self._store.db.event(Slot.BOX_LAN.value, "issue.server", ", ".join(names))
         return cert
 
-    def issue_client_certificate(self, csr_pem: bytes, client_name: str, role: str,
-                                 days: int = MAX_CLIENT_DAYS) -> bytes:
+    def issue_client_certificate(
+        self, csr_pem: bytes, client_name: str, role: str, days: int = MAX_CLIENT_DAYS
+    ) -> bytes:
         """Certificate (PEM) for an enrolled LAN client: CN = name, OU = role, clientAuth."""
         if role not in ROLES:
             raise CertificateError(f"unknown role {role!r} (one of: {', '.join(ROLES)})")
@@ -184,22 +228,37 @@ class LocalCA:
                 raise CertificateError("EC client keys must be P-256 or larger")
         else:
             raise CertificateError("client keys must be RSA or EC")
-        subject = x509.Name([
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Comptoir"),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role),
-            x509.NameAttribute(NameOID.COMMON_NAME, client_name),
-        ])
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Comptoir"),
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role),
+                x509.NameAttribute(NameOID.COMMON_NAME, client_name),
+            ]
+        )
         cert = self._sign(
             self._builder(subject, pub, days)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .add_extension(x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
         )
-        self._store.db.event(Slot.BOX_LAN.value, "issue.client",
-                             f"{client_name} ({role}) serial {cert.serial_number:x}")
+        self._store.db.event(
+            Slot.BOX_LAN.value,
+            "issue.client",
+            f"{client_name} ({role}) serial {cert.serial_number:x}",
+        )
         return cert.public_bytes(serialization.Encoding.PEM)
 
 

@@ -71,7 +71,8 @@ def load_pkcs12(data: bytes, password: bytes) -> Pkcs12Content:
     except ValueError:
         # cryptography reports a wrong password and a damaged file alike.
         raise CertificateError(
-            "wrong password for the PKCS#12 file (or the file is damaged)") from None
+            "wrong password for the PKCS#12 file (or the file is damaged)"
+        ) from None
     if key is None or cert is None:
         raise CertificateError("the PKCS#12 file lacks a private key or its certificate")
     if not isinstance(key, rsa.RSAPrivateKey):
@@ -139,11 +140,13 @@ def _may_issue(issuer: x509.Certificate) -> str | None:
 def _time_state(cert: x509.Certificate, now: datetime) -> ChainResult | None:
     name = cert.subject.rfc4514_string()
     if now > cert.not_valid_after_utc:
-        return ChainResult(ChainState.EXPIRED,
-                           f"{name} expired on {cert.not_valid_after_utc:%Y-%m-%d}")
+        return ChainResult(
+            ChainState.EXPIRED, f"{name} expired on {cert.not_valid_after_utc:%Y-%m-%d}"
+        )
     if now < cert.not_valid_before_utc:
-        return ChainResult(ChainState.NOT_YET_VALID,
-                           f"{name} is valid from {cert.not_valid_before_utc:%Y-%m-%d}")
+        return ChainResult(
+            ChainState.NOT_YET_VALID, f"{name} is valid from {cert.not_valid_before_utc:%Y-%m-%d}"
+        )
     return None
 
 
@@ -171,22 +174,29 @@ def validate_chain(
                 return time_fault
             if root != current:
                 path.append(root)
-            return ChainResult(ChainState.VALID, "chain valid to " + root.subject.rfc4514_string(),
-                               tuple(path))
+            return ChainResult(
+                ChainState.VALID, "chain valid to " + root.subject.rfc4514_string(), tuple(path)
+            )
         by_name = [c for c in intermediates if c.subject == current.issuer and c != current]
         if not by_name:
             if any(r.subject == current.issuer for r in roots):
-                return ChainResult(ChainState.BROKEN,
-                                   f"signature of {current.subject.rfc4514_string()} does not "
-                                   "verify with the trusted root of that name")
-            return ChainResult(ChainState.UNTRUSTED,
-                               f"issuer {current.issuer.rfc4514_string()} is not in the trust store"
-                               " and no intermediate was supplied")
+                return ChainResult(
+                    ChainState.BROKEN,
+                    f"signature of {current.subject.rfc4514_string()} does not "
+                    "verify with the trusted root of that name",
+                )
+            return ChainResult(
+                ChainState.UNTRUSTED,
+                f"issuer {current.issuer.rfc4514_string()} is not in the trust store"
+                " and no intermediate was supplied",
+            )
         issuer = next((c for c in by_name if _issued_by(current, c)), None)
         if issuer is None:
-            return ChainResult(ChainState.BROKEN,
-                               f"signature of {current.subject.rfc4514_string()} does not verify "
-                               f"with {current.issuer.rfc4514_string()}")
+            return ChainResult(
+                ChainState.BROKEN,
+                f"signature of {current.subject.rfc4514_string()} does not verify "
+                f"with {current.issuer.rfc4514_string()}",
+            )
         fault = _may_issue(issuer)
         if fault:
             return ChainResult(ChainState.BROKEN, fault)

@@ -50,7 +50,10 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_CODES: list[tuple[type[Exception], int]] = [
-    (StoreError, 3), (CertificateError, 4), (PairingError, 5), (ProvisioningError, 1),
+    (StoreError, 3),
+    (CertificateError, 4),
+    (PairingError, 5),
+    (ProvisioningError, 1),
 ]
 
 
@@ -83,8 +86,11 @@ def errors() -> Iterator[None]:
     except sqlite3.Error as exc:
         # SQLite rolls the failed transaction back and every step records its key and its
         # audit entry together, so running the command again resumes cleanly.
-        fail(f"state database: {exc} (disk full or state directory read-only?); the last "
-             "change was not saved, run the command again once fixed", 3)
+        fail(
+            f"state database: {exc} (disk full or state directory read-only?); the last "
+            "change was not saved, run the command again once fixed",
+            3,
+        )
 
 
 def _options(ctx: typer.Context) -> Options:
@@ -117,12 +123,18 @@ def _slot(value: str) -> Slot:
 @app.callback()
 def main(
     ctx: typer.Context,
-    state_dir: Annotated[Path | None, typer.Option(
-        "--state-dir",
-        help=f"State directory (default: ${STATE_DIR_ENV} or /var/lib/comptoir).")] = None,
-    now: Annotated[str | None, typer.Option(
-        "--now", hidden=True, envvar=NOW_ENV,
-        help="Test only: pretend it is this ISO time.")] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir", help=f"State directory (default: ${STATE_DIR_ENV} or /var/lib/comptoir)."
+        ),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now", hidden=True, envvar=NOW_ENV, help="Test only: pretend it is this ISO time."
+        ),
+    ] = None,
 ) -> None:
     fixed = None
     if now:
@@ -138,8 +150,12 @@ def main(
 @app.command()
 def init(
     ctx: typer.Context,
-    name: Annotated[list[str] | None, typer.Option(
-        "--name", help="LAN name or address of the box for its TLS certificate (repeat).")] = None,
+    name: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--name", help="LAN name or address of the box for its TLS certificate (repeat)."
+        ),
+    ] = None,
 ) -> None:
     """Create the token, the local CA and the box's TLS server identity."""
     opts = _options(ctx)
@@ -147,21 +163,26 @@ def init(
     with errors(), out.status("Creating the token, the local CA key and the TLS identity…"):
         store = initialize(opts.state_dir, names)
         store.close()
-    out.print(f"Provisioned [bold]{opts.state_dir}[/]: token, local CA, TLS server for "
-              f"{', '.join(names)}.")
+    out.print(
+        f"Provisioned [bold]{opts.state_dir}[/]: token, local CA, TLS server for "
+        f"{', '.join(names)}."
+    )
 
 
 @app.command("server-cert")
 def server_cert(
     ctx: typer.Context,
-    name: Annotated[list[str], typer.Option(
-        "--name", help="LAN name or address of the box (repeat).")],
+    name: Annotated[
+        list[str], typer.Option("--name", help="LAN name or address of the box (repeat).")
+    ],
 ) -> None:
     """Re-issue the box's TLS server certificate (new key) for new LAN names or addresses."""
     with open_store(ctx) as store, errors():
         cert = LocalCA(store).issue_server_certificate(name)
-    out.print(f"TLS server certificate for {', '.join(name)} until "
-              f"{cert.not_valid_after_utc:%Y-%m-%d}; restart the daemon to use it.")
+    out.print(
+        f"TLS server certificate for {', '.join(name)} until "
+        f"{cert.not_valid_after_utc:%Y-%m-%d}; restart the daemon to use it."
+    )
 
 
 @app.command()
@@ -185,8 +206,9 @@ def _emit_csr(pem: bytes, warnings: list[str], out_file: Path | None, qr: bool) 
         sys.stdout.write(pem.decode())
 
 
-CnOpt = Annotated[str | None, typer.Option(
-    "--cn", help="Common name (INSI-AUTO/INSI-MANU for INSi).")]
+CnOpt = Annotated[
+    str | None, typer.Option("--cn", help="Common name (INSI-AUTO/INSI-MANU for INSi).")
+]
 OrgOpt = Annotated[str | None, typer.Option("--org", help="Structure name (raison sociale).")]
 StructOpt = Annotated[str | None, typer.Option("--structure-id", help="e.g. 3 + FINESS.")]
 LocOpt = Annotated[str | None, typer.Option("--locality")]
@@ -196,8 +218,16 @@ OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write the PEM 
 QrOpt = Annotated[bool, typer.Option("--qr", help="Show the CSR as a QR code.")]
 
 
-def _subject(store: Store, slot: Slot, cn: str | None, org: str | None, structure_id: str | None,
-             locality: str | None, state: str | None, not_for_insi: bool) -> csr_mod.CsrSubject:
+def _subject(
+    store: Store,
+    slot: Slot,
+    cn: str | None,
+    org: str | None,
+    structure_id: str | None,
+    locality: str | None,
+    state: str | None,
+    not_for_insi: bool,
+) -> csr_mod.CsrSubject:
     previous = csr_mod.last_subject(store, slot)
     cn = cn or (previous.common_name if previous else None)
     org = org or (previous.organization if previous else None)
@@ -205,7 +235,9 @@ def _subject(store: Store, slot: Slot, cn: str | None, org: str | None, structur
     if not (cn and org and structure_id):
         fail("--cn, --org and --structure-id are required (no previous request to reuse)")
     return csr_mod.CsrSubject(
-        common_name=cn, organization=org, structure_id=structure_id,
+        common_name=cn,
+        organization=org,
+        structure_id=structure_id,
         locality=locality or (previous.locality if previous else None),
         state=state or (previous.state if previous else None),
         not_for_insi=not_for_insi or (previous.not_for_insi if previous else False),
@@ -213,9 +245,18 @@ def _subject(store: Store, slot: Slot, cn: str | None, org: str | None, structur
 
 
 @app.command()
-def csr(ctx: typer.Context, slot: str, cn: CnOpt = None, org: OrgOpt = None,
-        structure_id: StructOpt = None, locality: LocOpt = None, state: StateOpt = None,
-        not_for_insi: NotInsiOpt = False, out_file: OutOpt = None, qr: QrOpt = False) -> None:
+def csr(
+    ctx: typer.Context,
+    slot: str,
+    cn: CnOpt = None,
+    org: OrgOpt = None,
+    structure_id: StructOpt = None,
+    locality: LocOpt = None,
+    state: StateOpt = None,
+    not_for_insi: NotInsiOpt = False,
+    out_file: OutOpt = None,
+    qr: QrOpt = False,
+) -> None:
     """Certificate signing request for SLOT's key (its pending key during a renewal)."""
     s = _slot(slot)
     with open_store(ctx) as store, errors():
@@ -225,9 +266,18 @@ def csr(ctx: typer.Context, slot: str, cn: CnOpt = None, org: OrgOpt = None,
 
 
 @app.command()
-def renew(ctx: typer.Context, slot: str, cn: CnOpt = None, org: OrgOpt = None,
-          structure_id: StructOpt = None, locality: LocOpt = None, state: StateOpt = None,
-          not_for_insi: NotInsiOpt = False, out_file: OutOpt = None, qr: QrOpt = False) -> None:
+def renew(
+    ctx: typer.Context,
+    slot: str,
+    cn: CnOpt = None,
+    org: OrgOpt = None,
+    structure_id: StructOpt = None,
+    locality: LocOpt = None,
+    state: StateOpt = None,
+    not_for_insi: NotInsiOpt = False,
+    out_file: OutOpt = None,
+    qr: QrOpt = False,
+) -> None:
     """New key and CSR for SLOT; the current key works until the new certificate is imported."""
     s = _slot(slot)
     with open_store(ctx) as store, errors():
@@ -242,9 +292,13 @@ def renew(ctx: typer.Context, slot: str, cn: CnOpt = None, org: OrgOpt = None,
 
 @app.command(name="import")
 def import_(
-    ctx: typer.Context, slot: str, file: Path,
-    password_file: Annotated[Path | None, typer.Option(
-        "--password-file", help="PKCS#12 password from this file (automation).")] = None,
+    ctx: typer.Context,
+    slot: str,
+    file: Path,
+    password_file: Annotated[
+        Path | None,
+        typer.Option("--password-file", help="PKCS#12 password from this file (automation)."),
+    ] = None,
 ) -> None:
     """Import SLOT's certificate (PEM/DER, with its chain) or a PKCS#12 file (key + certificate)."""
     from provisioning.certs import is_pkcs12
@@ -261,14 +315,17 @@ def import_(
             password = typer.prompt("PKCS#12 password", hide_input=True, err=True).encode()
     with open_store(ctx) as store, errors():
         status = store.import_certificate(s, data, password)
-    out.print(f"Imported into [bold]{s.value}[/]: {status.subject} (serial {status.serial}), "
-              f"valid until {status.not_after:%Y-%m-%d}, chain {status.chain_state.value}.")
+    out.print(
+        f"Imported into [bold]{s.value}[/]: {status.subject} (serial {status.serial}), "
+        f"valid until {status.not_after:%Y-%m-%d}, chain {status.chain_state.value}."
+    )
 
 
 @app.command()
-def status(ctx: typer.Context,
-           as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False
-           ) -> None:
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
     """Every slot: subject, issuer, serial, validity, days left, chain state, warnings."""
     with open_store(ctx) as store:
         slots = store.status()
@@ -287,8 +344,10 @@ def status(ctx: typer.Context,
             grid.add_row("subject", st.subject)
             grid.add_row("issuer", st.issuer or "-")
             grid.add_row("serial", st.serial or "-")
-            grid.add_row("valid", f"{st.not_before:%Y-%m-%d} to {st.not_after:%Y-%m-%d} "
-                                  f"({st.days_left} days left)")
+            grid.add_row(
+                "valid",
+                f"{st.not_before:%Y-%m-%d} to {st.not_after:%Y-%m-%d} ({st.days_left} days left)",
+            )
         grid.add_row("chain", f"[{chain_style}]{st.chain_state.value}[/] {st.chain_detail}")
         for w in st.warnings:
             grid.add_row("warning", f"[yellow]{w}[/]")
@@ -314,8 +373,7 @@ def pair(
 
 
 @clients_app.callback()
-def clients(ctx: typer.Context,
-            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def clients(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List enrolled clients (``clients revoke ID`` to revoke one)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -329,8 +387,14 @@ def clients(ctx: typer.Context,
     for col in ("id", "name", "role", "fingerprint (SHA-256)", "valid until", "state"):
         table.add_column(col, overflow="fold")
     for c in found:
-        table.add_row(str(c.id), c.name, c.role, c.fingerprint_sha256[:32] + "…",
-                      f"{c.not_after:%Y-%m-%d}", "active" if c.active else "[red]revoked[/]")
+        table.add_row(
+            str(c.id),
+            c.name,
+            c.role,
+            c.fingerprint_sha256[:32] + "…",
+            f"{c.not_after:%Y-%m-%d}",
+            "active" if c.active else "[red]revoked[/]",
+        )
     out.print(table)
 
 
@@ -366,13 +430,19 @@ def trust_list(ctx: typer.Context) -> None:
 @app.command()
 def zeroize(
     ctx: typer.Context,
-    yes: Annotated[bool, typer.Option("--yes-destroy-all-keys",
-                                      help="Skip the typed confirmation (automation).")] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes-destroy-all-keys", help="Skip the typed confirmation (automation)."),
+    ] = False,
 ) -> None:
     """Destroy every key in the token. Certificates must be ordered again afterwards."""
     if not yes:
-        typed = typer.prompt("This destroys every key of the box. Type DESTROY to confirm",
-                             default="", show_default=False, err=True)
+        typed = typer.prompt(
+            "This destroys every key of the box. Type DESTROY to confirm",
+            default="",
+            show_default=False,
+            err=True,
+        )
         if typed != "DESTROY":
             fail("not confirmed; nothing destroyed")
     with open_store(ctx) as store, errors():

@@ -71,18 +71,26 @@ class Client:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Client:
         return cls(
-            id=int(row["id"]), name=row["name"], role=row["role"],
-            fingerprint_sha256=row["fingerprint_sha256"], certificate_pem=row["certificate_pem"],
+            id=int(row["id"]),
+            name=row["name"],
+            role=row["role"],
+            fingerprint_sha256=row["fingerprint_sha256"],
+            certificate_pem=row["certificate_pem"],
             not_after=datetime.fromisoformat(row["not_after"]),
             enrolled_at=datetime.fromisoformat(row["enrolled_at"]),
             revoked_at=datetime.fromisoformat(row["revoked_at"]) if row["revoked_at"] else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "role": self.role,
-                "fingerprint_sha256": self.fingerprint_sha256, "not_after": iso(self.not_after),
-                "enrolled_at": iso(self.enrolled_at),
-                "revoked_at": iso(self.revoked_at) if self.revoked_at else None}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role,
+            "fingerprint_sha256": self.fingerprint_sha256,
+            "not_after": iso(self.not_after),
+            "enrolled_at": iso(self.enrolled_at),
+            "revoked_at": iso(self.revoked_at) if self.revoked_at else None,
+        }
 
 
 def _check_role(role: str) -> None:
@@ -102,7 +110,8 @@ class ClientRegistry:
         paths = StatePaths(Path(state_dir))
         if not paths.db.exists():
             raise ProvisioningError(
-                f"{paths.root} is not provisioned: run `comptoir provision init`")
+                f"{paths.root} is not provisioned: run `comptoir provision init`"
+            )
         self._db = ProvisioningDb(paths)
         self._clock = clock or (lambda: datetime.now(UTC))
 
@@ -136,9 +145,13 @@ class ClientRegistry:
         wanted = _hash(code)
         now = self._clock()
         with self._db.transaction() as db:
-            rows = list(db.execute(
-                "SELECT code_hash, name, role, expires_at, used_at FROM pairing_codes"
-                " ORDER BY created_at DESC LIMIT ?", (_RECENT_CODES,)).fetchall())
+            rows = list(
+                db.execute(
+                    "SELECT code_hash, name, role, expires_at, used_at FROM pairing_codes"
+                    " ORDER BY created_at DESC LIMIT ?",
+                    (_RECENT_CODES,),
+                ).fetchall()
+            )
             match = None
             for row in rows:
                 # Compare every candidate in constant time; never stop early on a hit.
@@ -150,8 +163,9 @@ class ClientRegistry:
                 raise PairingError("pairing code already used")
             if datetime.fromisoformat(match[3]) <= now:
                 raise PairingError("pairing code expired: ask the technician for a new one")
-            db.execute("UPDATE pairing_codes SET used_at = ? WHERE code_hash = ?",
-                       (iso(now), match[0]))
+            db.execute(
+                "UPDATE pairing_codes SET used_at = ? WHERE code_hash = ?", (iso(now), match[0])
+            )
         self._db.event(None, "pairing.redeem", f"{match[1]} ({match[2]})")
         return PairingGrant(name=match[1], role=match[2])
 
@@ -199,8 +213,10 @@ class ClientRegistry:
             if row is None:
                 raise ProvisioningError(f"no client #{client_id}")
             if row[0] is None:
-                db.execute("UPDATE clients SET revoked_at = ? WHERE id = ?",
-                           (iso(self._clock()), client_id))
+                db.execute(
+                    "UPDATE clients SET revoked_at = ? WHERE id = ?",
+                    (iso(self._clock()), client_id),
+                )
         self._db.event(None, "client.revoke", f"#{client_id}")
         found = self.get(client_id)
         assert found is not None

@@ -24,7 +24,8 @@ from provisioning.store import Store
 INSI_COMMON_NAMES = ("INSI-AUTO", "INSI-MANU")
 _STRUCTURE_ID = re.compile(r"^[0-9A-Za-z]{1,20}$")
 _HOSTNAME = re.compile(
-    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
 
 
 class CsrError(ProvisioningError):
@@ -62,8 +63,10 @@ def check_subject(slot: Slot, subject: CsrSubject) -> list[str]:
     spec = SPECS[slot]
     if not spec.igc_sante:
         raise CsrError(f"slot {slot.value} is certified by the box itself, not by IGC-Santé")
-    for label, value in (("common name", subject.common_name),
-                         ("organization", subject.organization)):
+    for label, value in (
+        ("common name", subject.common_name),
+        ("organization", subject.organization),
+    ):
         if not value.strip() or len(value) > 64:
             raise CsrError(f"{label} must be 1 to 64 characters")
     if not _STRUCTURE_ID.match(subject.structure_id):

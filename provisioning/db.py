@@ -69,8 +69,9 @@ class ProvisioningDb:
     """A connection shared across threads behind one lock (sqlite3 objects are not thread-safe)."""
 
     def __init__(self, paths: StatePaths) -> None:
-        conn = sqlite3.connect(paths.db, check_same_thread=False, timeout=10.0,
-                               isolation_level=None)
+        conn = sqlite3.connect(
+            paths.db, check_same_thread=False, timeout=10.0, isolation_level=None
+        )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(SCHEMA)

@@ -27,16 +27,29 @@ class SlotSpec:
 
 
 SPECS: dict[Slot, SlotSpec] = {
-    Slot.ORG_AUTH_CLI: SlotSpec(Slot.ORG_AUTH_CLI, "ORG authentication (TLS client: INSi, DMP)",
-                                "ORG", decrypt=False, igc_sante=True),
-    Slot.ORG_SIGN: SlotSpec(Slot.ORG_SIGN, "ORG signature (VIHF, documents)",
-                            "ORG", decrypt=False, igc_sante=True),
-    Slot.ORG_CONF: SlotSpec(Slot.ORG_CONF, "ORG confidentiality (decryption)",
-                            "ORG", decrypt=True, igc_sante=True),
-    Slot.SERV_SSL: SlotSpec(Slot.SERV_SSL, "Server TLS (SSL_SERV)",
-                            "SERV", decrypt=False, igc_sante=True),
-    Slot.BOX_LAN: SlotSpec(Slot.BOX_LAN, "Box local CA (LAN client and server certificates)",
-                           "LOCAL", decrypt=False, igc_sante=False),
+    Slot.ORG_AUTH_CLI: SlotSpec(
+        Slot.ORG_AUTH_CLI,
+        "ORG authentication (TLS client: INSi, DMP)",
+        "ORG",
+        decrypt=False,
+        igc_sante=True,
+    ),
+    Slot.ORG_SIGN: SlotSpec(
+        Slot.ORG_SIGN, "ORG signature (VIHF, documents)", "ORG", decrypt=False, igc_sante=True
+    ),
+    Slot.ORG_CONF: SlotSpec(
+        Slot.ORG_CONF, "ORG confidentiality (decryption)", "ORG", decrypt=True, igc_sante=True
+    ),
+    Slot.SERV_SSL: SlotSpec(
+        Slot.SERV_SSL, "Server TLS (SSL_SERV)", "SERV", decrypt=False, igc_sante=True
+    ),
+    Slot.BOX_LAN: SlotSpec(
+        Slot.BOX_LAN,
+        "Box local CA (LAN client and server certificates)",
+        "LOCAL",
+        decrypt=False,
+        igc_sante=False,
+    ),
 }
 
 

@@ -71,8 +71,14 @@ class SlotStatus:
 class Store:
     """Slots over the token. Build with :meth:`open`; always :meth:`close` (or use ``with``)."""
 
-    def __init__(self, paths: StatePaths, token: TokenHandle, db: ProvisioningDb,
-                 clock: Clock, audit: AuditHook | None) -> None:
+    def __init__(
+        self,
+        paths: StatePaths,
+        token: TokenHandle,
+        db: ProvisioningDb,
+        clock: Clock,
+        audit: AuditHook | None,
+    ) -> None:
         self.paths = paths
         self._token = token
         self._db = db
@@ -81,8 +87,9 @@ class Store:
         self._closed = False
 
     @classmethod
-    def open(cls, state_dir: Path, clock: Clock | None = None,
-             audit: AuditHook | None = None) -> Store:
+    def open(
+        cls, state_dir: Path, clock: Clock | None = None, audit: AuditHook | None = None
+    ) -> Store:
         paths = StatePaths(Path(state_dir))
         if not paths.db.exists():
             raise StoreError(f"{paths.root} is not provisioned: run `comptoir provision init`")
@@ -130,13 +137,14 @@ class Store:
         with self._db.transaction() as db:
             db.execute("INSERT OR IGNORE INTO slots (slot) VALUES (?)", (slot.value,))
             for key, value in values.items():
-                db.execute(f"UPDATE slots SET {key} = ? WHERE slot = ?",  # noqa: S608 - keys are ours
-                           (value, slot.value))
+                db.execute(
+                    f"UPDATE slots SET {key} = ? WHERE slot = ?",  # noqa: S608 - keys are ours
+                    (value, slot.value),
+                )
             if event is not None:
                 self._db.event(slot.value, *event)
 
-    def _save_new_key(self, slot: Slot, key_id: str, event: tuple[str, str],
-                      **values: Any) -> None:
+    def _save_new_key(self, slot: Slot, key_id: str, event: tuple[str, str], **values: Any) -> None:
         """Record a key just generated in the token; if the database refuses (disk full,
         read-only), destroy the key so the token keeps no orphan the database never knew."""
         try:
@@ -149,7 +157,8 @@ class Store:
         key_id = self._row(slot).get("active_key_id")
         if not key_id:
             raise SlotEmptyError(
-                f"slot {slot.value} has no key: run `comptoir provision keygen {slot.value}`")
+                f"slot {slot.value} has no key: run `comptoir provision keygen {slot.value}`"
+            )
         return bytes.fromhex(key_id)
 
     # -- keys ----------------------------------------------------------------------------------
@@ -165,9 +174,16 @@ class Store:
         if self._row(slot).get("active_key_id"):
             raise StoreError(f"slot {slot.value} already has a key: use `renew {slot.value}`")
         key_id, pub = self._new_key(slot)
-        self._save_new_key(slot, key_id, ("keygen", f"key {key_id}"), active_key_id=key_id,
-                           key_created_at=iso(self.now()), certificate_pem=None, chain_pem=None,
-                           imported_at=None)
+        self._save_new_key(
+            slot,
+            key_id,
+            ("keygen", f"key {key_id}"),
+            active_key_id=key_id,
+            key_created_at=iso(self.now()),
+            certificate_pem=None,
+            chain_pem=None,
+            imported_at=None,
+        )
         return pub
 
     def renew(self, slot: Slot) -> rsa.RSAPublicKey:
@@ -176,8 +192,13 @@ class Store:
         if not row.get("active_key_id"):
             raise SlotEmptyError(f"slot {slot.value} has no key to renew: use `keygen`")
         key_id, pub = self._new_key(slot)
-        self._save_new_key(slot, key_id, ("renew", f"pending key {key_id}"),
-                           pending_key_id=key_id, pending_created_at=iso(self.now()))
+        self._save_new_key(
+            slot,
+            key_id,
+            ("renew", f"pending key {key_id}"),
+            pending_key_id=key_id,
+            pending_created_at=iso(self.now()),
+        )
         # The replaced pending key goes only once the database points at the new one.
         if row.get("pending_key_id"):
             self._token.destroy_key(bytes.fromhex(row["pending_key_id"]))
@@ -219,8 +240,9 @@ class Store:
 
     # -- signing -------------------------------------------------------------------------------
 
-    def _sign_with(self, slot: Slot, key_id: bytes, data: bytes, hash_alg: str,
-                   prehashed: bool) -> bytes:
+    def _sign_with(
+        self, slot: Slot, key_id: bytes, data: bytes, hash_alg: str, prehashed: bool
+    ) -> bytes:
         if prehashed:
             sig = self._token.sign(key_id, digest_info(data, hash_alg), Mechanism.RSA_PKCS)
             digest = data
@@ -231,8 +253,15 @@ class Store:
             sig = self._token.sign(key_id, data, mech)
             digest = hashlib.new(hash_alg, data).digest()
         if self._audit is not None:
-            self._audit("key.sign", {"slot": slot.value, "hash": hash_alg,
-                                     "digest": digest.hex(), "key_id": key_id.hex()})
+            self._audit(
+                "key.sign",
+                {
+                    "slot": slot.value,
+                    "hash": hash_alg,
+                    "digest": digest.hex(),
+                    "key_id": key_id.hex(),
+                },
+            )
         return sig
 
     def sign_digest(self, slot: Slot, digest: bytes, hash_alg: str = "sha256") -> bytes:
@@ -276,8 +305,9 @@ class Store:
             return result
         return certs.validate_chain(cert, self.chain(slot), self.trust_roots(), when)
 
-    def import_certificate(self, slot: Slot, data: bytes,
-                           password: bytes | None = None) -> SlotStatus:
+    def import_certificate(
+        self, slot: Slot, data: bytes, password: bytes | None = None
+    ) -> SlotStatus:
         """PEM/DER (the slot must hold the matching key) or PKCS#12 (key goes into the token).
 
         The certificate must be valid now and chain to the trust store; nothing is stored
@@ -300,17 +330,20 @@ class Store:
                 return self.slot_status(slot)
         if not row.get("active_key_id"):
             raise SlotEmptyError(
-                f"slot {slot.value} has no key: generate one and send its CSR first")
+                f"slot {slot.value} has no key: generate one and send its CSR first"
+            )
         raise KeyMismatchError(
             f"the certificate's public key does not match the key of slot {slot.value}"
         )
 
-    def _check_new_certificate(self, slot: Slot, leaf: x509.Certificate,
-                               extra: list[x509.Certificate]) -> None:
+    def _check_new_certificate(
+        self, slot: Slot, leaf: x509.Certificate, extra: list[x509.Certificate]
+    ) -> None:
         if not SPECS[slot].igc_sante:
             raise CertificateError(f"slot {slot.value} is managed by the box itself")
-        certs.require_valid_chain(certs.validate_chain(leaf, extra + self.chain(slot),
-                                                       self.trust_roots(), self.now()))
+        certs.require_valid_chain(
+            certs.validate_chain(leaf, extra + self.chain(slot), self.trust_roots(), self.now())
+        )
 
     def _import_pkcs12(self, slot: Slot, data: bytes, password: bytes) -> SlotStatus:
         content = certs.load_pkcs12(data, password)
@@ -325,19 +358,31 @@ class Store:
         self._install(slot, leaf, chain, key_id.hex(), self._row(slot), imported=True)
         return self.slot_status(slot)
 
-    def _install(self, slot: Slot, leaf: x509.Certificate, extra: list[x509.Certificate],
-                 key_id: str, row: dict[str, Any], imported: bool = False) -> None:
+    def _install(
+        self,
+        slot: Slot,
+        leaf: x509.Certificate,
+        extra: list[x509.Certificate],
+        key_id: str,
+        row: dict[str, Any],
+        imported: bool = False,
+    ) -> None:
         roots = {certs.fingerprint(r) for r in self.trust_roots()}
         chain = [c for c in extra if certs.fingerprint(c) not in roots]
-        old = [k for k in (row.get("active_key_id"), row.get("pending_key_id"))
-               if k and k != key_id]
+        old = [
+            k for k in (row.get("active_key_id"), row.get("pending_key_id")) if k and k != key_id
+        ]
         detail = f"serial {leaf.serial_number:x} key {key_id}"
         event = ("import", detail + (" (from PKCS#12)" if imported else ""))
         values: dict[str, Any] = dict(
-            active_key_id=key_id, pending_key_id=None, pending_created_at=None,
-            certificate_pem=certs.to_pem([leaf]), chain_pem=certs.to_pem(chain) or None,
+            active_key_id=key_id,
+            pending_key_id=None,
+            pending_created_at=None,
+            certificate_pem=certs.to_pem([leaf]),
+            chain_pem=certs.to_pem(chain) or None,
             imported_at=iso(self.now()),
-            key_created_at=iso(self.now()) if imported else row.get("key_created_at"))
+            key_created_at=iso(self.now()) if imported else row.get("key_created_at"),
+        )
         if imported:
             # A key just put on the token: gone again if the database cannot record it.
             self._save_new_key(slot, key_id, event, **values)
@@ -354,8 +399,9 @@ class Store:
             raise CertificateError(f"slot {slot.value} takes IGC-Santé certificates only")
         if not certs.public_keys_match(cert, self.public_key(slot)):
             raise KeyMismatchError(f"certificate does not match the key of slot {slot.value}")
-        self._save(slot, certificate_pem=certs.to_pem([cert]), chain_pem=None,
-                   imported_at=iso(self.now()))
+        self._save(
+            slot, certificate_pem=certs.to_pem([cert]), chain_pem=None, imported_at=iso(self.now())
+        )
 
     # -- status and destruction -----------------------------------------------------------------
 
@@ -373,11 +419,19 @@ class Store:
         if chain.state not in (ChainState.VALID, ChainState.LOCAL, ChainState.EXPIRED):
             warnings.append(f"chain {chain.state.value}: {chain.detail}")
         return SlotStatus(
-            slot, spec.title, has_key, pending, subject=cert.subject.rfc4514_string(),
+            slot,
+            spec.title,
+            has_key,
+            pending,
+            subject=cert.subject.rfc4514_string(),
             issuer=cert.issuer.rfc4514_string(),
-            serial=f"{cert.serial_number:x}", not_before=cert.not_valid_before_utc,
-            not_after=cert.not_valid_after_utc, days_left=certs.days_left(cert, when),
-            chain_state=chain.state, chain_detail=chain.detail, warnings=tuple(warnings),
+            serial=f"{cert.serial_number:x}",
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            days_left=certs.days_left(cert, when),
+            chain_state=chain.state,
+            chain_detail=chain.detail,
+            warnings=tuple(warnings),
         )
 
     def status(self, now: datetime | None = None) -> list[SlotStatus]:
@@ -404,5 +458,3 @@ class Store:
             server_key.unlink()
         self._db.event(None, "zeroize", f"{count} token objects destroyed")
         return count
-
-

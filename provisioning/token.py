@@ -103,9 +103,22 @@ def create_token(paths: StatePaths) -> None:
         # softhsm2-util only reads PINs from argv or a terminal; the command runs for a few ms
         # on the box's own console, and these PINs are random, not a person's.
         done = subprocess.run(
-            ["softhsm2-util", "--init-token", "--free", "--label", token_label(),
-             "--pin", user_pin, "--so-pin", so_pin],
-            env=env, capture_output=True, text=True, timeout=60, check=False,
+            [
+                "softhsm2-util",
+                "--init-token",
+                "--free",
+                "--label",
+                token_label(),
+                "--pin",
+                user_pin,
+                "--so-pin",
+                so_pin,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         if done.returncode != 0:
             raise StoreError(f"softhsm2-util could not create the token: {done.stderr.strip()}")
@@ -168,12 +181,18 @@ class TokenHandle:
         with self.lock:
             try:
                 pub, priv = self._session.generate_keypair(
-                    KeyType.RSA, RSA_BITS, id=key_id, label=label, store=True,
-                    capabilities=caps, private_template=dict(PRIVATE_KEY_POLICY),
+                    KeyType.RSA,
+                    RSA_BITS,
+                    id=key_id,
+                    label=label,
+                    store=True,
+                    capabilities=caps,
+                    private_template=dict(PRIVATE_KEY_POLICY),
                 )
             except pkcs11.PKCS11Error as exc:
                 raise StoreError(
-                    f"the token could not generate a key: {type(exc).__name__}") from exc
+                    f"the token could not generate a key: {type(exc).__name__}"
+                ) from exc
             self._keys[key_id] = priv
             return _public_from_object(pub)
 
@@ -255,11 +274,13 @@ class TokenHandle:
         with self.lock:
             found = []
             for obj in self._session.get_objects():
-                found.append(TokenObject(
-                    object_class=ObjectClass(obj[Attribute.CLASS]).name,
-                    label=str(obj[Attribute.LABEL]),
-                    key_id=bytes(obj[Attribute.ID]).hex(),
-                ))
+                found.append(
+                    TokenObject(
+                        object_class=ObjectClass(obj[Attribute.CLASS]).name,
+                        label=str(obj[Attribute.LABEL]),
+                        key_id=bytes(obj[Attribute.ID]).hex(),
+                    )
+                )
             return found
 
     def destroy_all(self) -> int:

@@ -41,7 +41,8 @@ def digest_info(digest: bytes, hash_alg: str) -> bytes:
         raise StoreError(f"unsupported hash algorithm {hash_alg!r} (sha1, sha256, sha384, sha512)")
     if len(digest) != DIGEST_SIZES[hash_alg]:
         raise StoreError(
-            f"a {hash_alg} digest is {DIGEST_SIZES[hash_alg]} bytes, got {len(digest)}")
+            f"a {hash_alg} digest is {DIGEST_SIZES[hash_alg]} bytes, got {len(digest)}"
+        )
     return prefix + digest
 
 

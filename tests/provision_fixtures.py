@@ -36,13 +36,24 @@ def provision(state_dir: Path, pki: testpki.TestPki, clock: Clock | None = None)
     return store
 
 
-def org_certificate(pki: testpki.TestPki, public_key: rsa.RSAPublicKey, slot: Slot,
-                    cn: str = "PHARMACIE DU MARCHE", days: int = 3 * 365,
-                    not_before: datetime | None = None) -> x509.Certificate:
+def org_certificate(
+    pki: testpki.TestPki,
+    public_key: rsa.RSAPublicKey,
+    slot: Slot,
+    cn: str = "PHARMACIE DU MARCHE",
+    days: int = 3 * 365,
+    not_before: datetime | None = None,
+) -> x509.Certificate:
     ekus = [ExtendedKeyUsageOID.CLIENT_AUTH] if slot is Slot.ORG_AUTH_CLI else []
-    return testpki.issue(pki.organisations, public_key,
-                         testpki.igc_sante_name(cn, [STRUCTURE_ID]), key_usage=USAGES[slot],
-                         extended_key_usage=ekus, days=days, not_before=not_before)
+    return testpki.issue(
+        pki.organisations,
+        public_key,
+        testpki.igc_sante_name(cn, [STRUCTURE_ID]),
+        key_usage=USAGES[slot],
+        extended_key_usage=ekus,
+        days=days,
+        not_before=not_before,
+    )
 
 
 def bundle(*certs: x509.Certificate) -> bytes:
@@ -67,15 +78,23 @@ def write_chain_files(directory: Path, pki: testpki.TestPki) -> tuple[Path, Path
 
 
 def run(cmd: Iterable[str | Path]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=60,
-                          check=False)
+    return subprocess.run(
+        [str(c) for c in cmd], capture_output=True, text=True, timeout=60, check=False
+    )
 
 
-def xmlsec_verify(xml_file: Path, root: Path, intermediate: Path,
-                  id_attr: str | None = None) -> subprocess.CompletedProcess[str]:
+def xmlsec_verify(
+    xml_file: Path, root: Path, intermediate: Path, id_attr: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """xmlsec1 --verify, trusting only the TEST root; the certificate comes from KeyInfo."""
-    cmd: list[str | Path] = ["xmlsec1", "--verify", "--trusted-pem", root,
-                             "--untrusted-pem", intermediate]
+    cmd: list[str | Path] = [
+        "xmlsec1",
+        "--verify",
+        "--trusted-pem",
+        root,
+        "--untrusted-pem",
+        intermediate,
+    ]
     if id_attr:
         cmd += ["--id-attr:ID", id_attr]
     return run([*cmd, xml_file])

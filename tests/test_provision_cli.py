@@ -37,8 +37,9 @@ class Technician:
         self.state = state
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, code: int = 0, input: str | None = None,
-                 now: str | None = None) -> tuple[str, str]:
+    def __call__(
+        self, *args: str, code: int = 0, input: str | None = None, now: str | None = None
+    ) -> tuple[str, str]:
         argv = ["provision", "--state-dir", str(self.state)]
         if now:
             argv += ["--now", now]
@@ -64,15 +65,20 @@ def one_error_line(stderr: str) -> str:
 def issue_from_csr(pki: testpki.TestPki, csr_file: Path, out: Path, **kw: object) -> Path:
     csr = x509.load_pem_x509_csr(csr_file.read_bytes())
     assert csr.is_signature_valid
-    cert = org_certificate(pki, csr.public_key(), Slot.ORG_AUTH_CLI,  # type: ignore[arg-type]
-                           cn=csr.subject.get_attributes_for_oid(
-                               x509.oid.NameOID.COMMON_NAME)[0].value, **kw)  # type: ignore[arg-type]
+    cert = org_certificate(
+        pki,
+        csr.public_key(),
+        Slot.ORG_AUTH_CLI,  # type: ignore[arg-type]
+        cn=csr.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)[0].value,
+        **kw,
+    )  # type: ignore[arg-type]
     out.write_bytes(bundle(cert, pki.organisations.cert))
     return out
 
 
-def test_technician_provisions_a_box_end_to_end(tech: Technician, pki: testpki.TestPki,
-                                                tmp_path: Path) -> None:
+def test_technician_provisions_a_box_end_to_end(
+    tech: Technician, pki: testpki.TestPki, tmp_path: Path
+) -> None:
     out, _ = tech("init", "--name", "comptoir.local", "--name", "192.168.1.10")
     assert "Provisioned" in out
     server = x509.load_pem_x509_certificate((tech.state / "tls" / "server.pem").read_bytes())
@@ -103,8 +109,9 @@ def test_technician_provisions_a_box_end_to_end(tech: Technician, pki: testpki.T
     out, _ = tech("csr", "org-auth-cli", "--qr")
     assert "▀" in out or "█" in out  # a QR code drawn with block characters
 
-    stranger = org_certificate(pki, rsa.generate_private_key(65537, 2048).public_key(),
-                               Slot.ORG_AUTH_CLI)
+    stranger = org_certificate(
+        pki, rsa.generate_private_key(65537, 2048).public_key(), Slot.ORG_AUTH_CLI
+    )
     (tmp_path / "stranger.pem").write_bytes(bundle(stranger, pki.organisations.cert))
     _, err = tech("import", "org-auth-cli", str(tmp_path / "stranger.pem"), code=4)
     assert "does not match" in one_error_line(err)
@@ -153,26 +160,41 @@ def test_technician_provisions_a_box_end_to_end(tech: Technician, pki: testpki.T
     tech("keygen", "org-sign")
     tech("csr", "org-sign", "--cn", "PHARMACIE DU MARCHE", *subject, "-o", str(req))
     late = issue_from_csr(pki, req, tmp_path / "late.pem", days=10)
-    _, err = tech("import", "org-sign", str(late),
-                  now=(x509.load_pem_x509_certificate(late.read_bytes()).not_valid_after_utc
-                       + timedelta(days=1)).isoformat(), code=4)
+    _, err = tech(
+        "import",
+        "org-sign",
+        str(late),
+        now=(
+            x509.load_pem_x509_certificate(late.read_bytes()).not_valid_after_utc
+            + timedelta(days=1)
+        ).isoformat(),
+        code=4,
+    )
     assert "expired" in one_error_line(err)
 
 
-def test_pkcs12_import_with_password_prompt_and_file(tech: Technician, pki: testpki.TestPki,
-                                                     tmp_path: Path) -> None:
+def test_pkcs12_import_with_password_prompt_and_file(
+    tech: Technician, pki: testpki.TestPki, tmp_path: Path
+) -> None:
     tech("init")
     (tmp_path / "root.pem").write_bytes(testpki.cert_pem(pki.root.cert))
     tech("trust", "add", str(tmp_path / "root.pem"))
     key = rsa.generate_private_key(65537, 2048)
     cert = org_certificate(pki, key.public_key(), Slot.ORG_SIGN)
     p12 = tmp_path / "org-sign.p12"
-    p12.write_bytes(pkcs12.serialize_key_and_certificates(
-        b"sign", key, cert, [pki.organisations.cert],
-        serialization.BestAvailableEncryption(b"s3cret-pw")))
+    p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"sign",
+            key,
+            cert,
+            [pki.organisations.cert],
+            serialization.BestAvailableEncryption(b"s3cret-pw"),
+        )
+    )
     (tmp_path / "wrong").write_text("nope\n")
-    _, err = tech("import", "org-sign", str(p12), "--password-file", str(tmp_path / "wrong"),
-                  code=4)
+    _, err = tech(
+        "import", "org-sign", str(p12), "--password-file", str(tmp_path / "wrong"), code=4
+    )
     assert "wrong password" in one_error_line(err)
     out, err = tech("import", "org-sign", str(p12), input="s3cret-pw\n")
     assert "s3cret-pw" not in out + err  # the prompt hides it
@@ -192,18 +214,23 @@ def test_pairing_clients_and_revocation(tech: Technician) -> None:
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import ec
         from cryptography.x509.oid import NameOID
+
         key = ec.generate_private_key(ec.SECP256R1())
-        csr = (x509.CertificateSigningRequestBuilder()
-               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "c2")]))
-               .sign(key, hashes.SHA256()))
+        csr = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "c2")]))
+            .sign(key, hashes.SHA256())
+        )
         with LocalCA.open(tech.state) as ca:
             pem = ca.issue_client_certificate(
-                csr.public_bytes(serialization.Encoding.PEM), grant.name, grant.role)
+                csr.public_bytes(serialization.Encoding.PEM), grant.name, grant.role
+            )
         client = reg.enrol(grant.name, grant.role, pem)
     out, _ = tech("clients", "--json")
     listed = json.loads(out)
     assert [(c["id"], c["name"], c["revoked_at"]) for c in listed] == [
-        (client.id, "Comptoir 2", None)]
+        (client.id, "Comptoir 2", None)
+    ]
     out, _ = tech("clients")
     assert "Comptoir 2" in out and "active" in out
     tech("clients", "revoke", str(client.id))
@@ -238,12 +265,25 @@ def test_zeroize_needs_typed_confirmation(tech: Technician) -> None:
 
 def test_real_command_line_errors_are_one_line_with_exit_codes(tmp_path: Path) -> None:
     env = dict(os.environ, COMPTOIR_STATE_DIR=str(tmp_path / "absent"))
-    done = subprocess.run([str(COMPTOIR), "provision", "status"], capture_output=True,
-                          text=True, env=env, timeout=60, check=False)
+    done = subprocess.run(
+        [str(COMPTOIR), "provision", "status"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 3
     assert one_error_line(done.stderr) == (
-        f"error: {tmp_path / 'absent'} is not provisioned: run `comptoir provision init`")
-    done = subprocess.run([str(COMPTOIR), "provision", "--now", "yesterday", "status"],
-                          capture_output=True, text=True, env=env, timeout=60, check=False)
+        f"error: {tmp_path / 'absent'} is not provisioned: run `comptoir provision init`"
+    )
+    done = subprocess.run(
+        [str(COMPTOIR), "provision", "--now", "yesterday", "status"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 1
     assert "ISO 8601" in one_error_line(done.stderr)

@@ -50,21 +50,29 @@ def store(state: Path) -> Iterator[Store]:
 
 def _csr(name: str = "Comptoir 2", key: object | None = None) -> tuple[bytes, object]:
     key = key or ec.generate_private_key(ec.SECP256R1())
-    csr = (x509.CertificateSigningRequestBuilder()
-           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-           .sign(key, hashes.SHA256()))  # type: ignore[arg-type]
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .sign(key, hashes.SHA256())
+    )  # type: ignore[arg-type]
     return csr.public_bytes(serialization.Encoding.PEM), key
 
 
 def test_csr_parses_back_with_subject_signature_and_slot_key(store: Store) -> None:
-    subject = CsrSubject(common_name="INSI-AUTO", organization="PHARMACIE DU MARCHE",
-                         structure_id="3750000001", locality="PARIS", state="75")
+    subject = CsrSubject(
+        common_name="INSI-AUTO",
+        organization="PHARMACIE DU MARCHE",
+        structure_id="3750000001",
+        locality="PARIS",
+        state="75",
+    )
     pem, warnings = build_csr(store, Slot.ORG_AUTH_CLI, subject)
     assert warnings == []
     csr = x509.load_pem_x509_csr(pem)
     assert csr.is_signature_valid
     assert csr.subject.rfc4514_string() == (
-        "CN=INSI-AUTO,OU=3750000001,O=PHARMACIE DU MARCHE,L=PARIS,ST=75,C=FR")
+        "CN=INSI-AUTO,OU=3750000001,O=PHARMACIE DU MARCHE,L=PARIS,ST=75,C=FR"
+    )
     assert isinstance(csr.public_key(), rsa.RSAPublicKey)
     assert csr.public_key().public_numbers() == store.public_key(Slot.ORG_AUTH_CLI).public_numbers()
     assert csr.signature_hash_algorithm is not None
@@ -75,26 +83,44 @@ def test_csr_refuses_auth_cli_not_usable_for_insi(store: Store) -> None:
     bad = CsrSubject(common_name="PHARMACIE", organization="P", structure_id="3750000001")
     with pytest.raises(CsrError, match="DESIR_560"):
         build_csr(store, Slot.ORG_AUTH_CLI, bad)
-    forced = CsrSubject(common_name="PHARMACIE", organization="P", structure_id="3750000001",
-                        not_for_insi=True)
+    forced = CsrSubject(
+        common_name="PHARMACIE", organization="P", structure_id="3750000001", not_for_insi=True
+    )
     _, warnings = build_csr(store, Slot.ORG_AUTH_CLI, forced)
     assert warnings and "INSi" in warnings[0]
     with pytest.raises(CsrError, match="structure id"):
-        build_csr(store, Slot.ORG_AUTH_CLI,
-                  CsrSubject(common_name="INSI-MANU", organization="P", structure_id="37 50"))
+        build_csr(
+            store,
+            Slot.ORG_AUTH_CLI,
+            CsrSubject(common_name="INSI-MANU", organization="P", structure_id="37 50"),
+        )
     with pytest.raises(CsrError, match="host name"):
-        build_csr(store, Slot.SERV_SSL,
-                  CsrSubject(common_name="not a host", organization="P", structure_id="1"))
+        build_csr(
+            store,
+            Slot.SERV_SSL,
+            CsrSubject(common_name="not a host", organization="P", structure_id="1"),
+        )
     with pytest.raises(CsrError, match="box itself"):
-        build_csr(store, Slot.BOX_LAN,
-                  CsrSubject(common_name="x.example.fr", organization="P", structure_id="1"))
+        build_csr(
+            store,
+            Slot.BOX_LAN,
+            CsrSubject(common_name="x.example.fr", organization="P", structure_id="1"),
+        )
 
 
 def test_server_csr_carries_its_host_name(store: Store) -> None:
-    pem, _ = build_csr(store, Slot.SERV_SSL, CsrSubject(
-        common_name="lgo.pharmacie-du-marche.fr", organization="P", structure_id="3750000001"))
-    san = x509.load_pem_x509_csr(pem).extensions.get_extension_for_class(
-        x509.SubjectAlternativeName).value
+    pem, _ = build_csr(
+        store,
+        Slot.SERV_SSL,
+        CsrSubject(
+            common_name="lgo.pharmacie-du-marche.fr", organization="P", structure_id="3750000001"
+        ),
+    )
+    san = (
+        x509.load_pem_x509_csr(pem)
+        .extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        .value
+    )
     assert san.get_values_for_type(x509.DNSName) == ["lgo.pharmacie-du-marche.fr"]
 
 
@@ -103,7 +129,8 @@ def test_local_ca_key_lives_in_the_token(store: Store, state: Path) -> None:
     assert ca_cert is not None
     assert public_keys_match(ca_cert, store.public_key(Slot.BOX_LAN))
     assert (state / "tls" / "ca.pem").read_bytes() == ca_cert.public_bytes(
-        serialization.Encoding.PEM)
+        serialization.Encoding.PEM
+    )
     labels = {o.label for o in store.token_objects() if o.object_class == "PRIVATE_KEY"}
     assert any(label.startswith("comptoir/box-lan/") for label in labels)
     assert not any(p.suffix == ".key" and "ca" in p.name for p in (state / "tls").iterdir())
@@ -118,14 +145,16 @@ def test_client_certificate_from_csr_verifies_with_openssl(state: Path, tmp_path
         ca_path = ca.ca_cert_path
     cert = x509.load_pem_x509_certificate(pem)
     assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "Comptoir 2"
-    assert cert.subject.get_attributes_for_oid(
-        NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == "counter"
+    assert (
+        cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == "counter"
+    )
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(eku) == [ExtendedKeyUsageOID.CLIENT_AUTH]
     assert (cert.not_valid_after_utc - datetime.now(UTC)) <= timedelta(days=30)
     (tmp_path / "client.pem").write_bytes(pem)
-    done = run(["openssl", "verify", "-CAfile", ca_path, "-purpose", "sslclient",
-                tmp_path / "client.pem"])
+    done = run(
+        ["openssl", "verify", "-CAfile", ca_path, "-purpose", "sslclient", tmp_path / "client.pem"]
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -136,8 +165,9 @@ def test_client_certificate_refuses_bad_requests(state: Path) -> None:
     broken = x509.load_der_x509_csr(tampered[:-1] + bytes([tampered[-1] ^ 1]))
     with LocalCA.open(state) as ca:
         with pytest.raises(CertificateError, match="signature"):
-            ca.issue_client_certificate(broken.public_bytes(serialization.Encoding.PEM),
-                                        "x", "counter")
+            ca.issue_client_certificate(
+                broken.public_bytes(serialization.Encoding.PEM), "x", "counter"
+            )
         with pytest.raises(CertificateError, match="role"):
             ca.issue_client_certificate(csr_pem, "x", "root")
         with pytest.raises(CertificateError, match="PEM"):
@@ -155,9 +185,13 @@ def test_mutual_tls_on_loopback_with_box_identity(state: Path, tmp_path: Path) -
         client_pem = ca.issue_client_certificate(csr_pem, "Comptoir 3", "counter")
         paths = (ca.server_cert_path, ca.server_key_path, ca.ca_cert_path)
     (tmp_path / "c.pem").write_bytes(client_pem)
-    (tmp_path / "c.key").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    (tmp_path / "c.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_ctx.load_cert_chain(paths[0], paths[1])
     server_ctx.load_verify_locations(paths[2])
@@ -178,8 +212,10 @@ def test_mutual_tls_on_loopback_with_box_identity(state: Path, tmp_path: Path) -
 
     t = threading.Thread(target=serve)
     t.start()
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
-            client_ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        client_ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
         assert tls.recv(2) == b"ok"
     t.join(10)
     listener.close()

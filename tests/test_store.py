@@ -54,7 +54,8 @@ def _key_id(store: Store, slot: Slot, column: str = "active_key_id") -> bytes:
 
 
 def test_keygen_key_is_sensitive_and_signatures_verify_with_openssl(
-        store: Store, tmp_path: Path) -> None:
+    store: Store, tmp_path: Path
+) -> None:
     pub = store.keygen(Slot.ORG_SIGN)
     assert isinstance(pub, rsa.RSAPublicKey) and pub.key_size == 2048
     priv = store.token.private_key(_key_id(store, Slot.ORG_SIGN))
@@ -65,12 +66,25 @@ def test_keygen_key_is_sensitive_and_signatures_verify_with_openssl(
 
     data = b"ordonnance 2026-11-25 #42"
     sig = store.sign(Slot.ORG_SIGN, data)
-    (tmp_path / "pub.pem").write_bytes(pub.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    (tmp_path / "pub.pem").write_bytes(
+        pub.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     (tmp_path / "data").write_bytes(data)
     (tmp_path / "sig").write_bytes(sig)
-    done = run(["openssl", "dgst", "-sha256", "-verify", tmp_path / "pub.pem",
-                "-signature", tmp_path / "sig", tmp_path / "data"])
+    done = run(
+        [
+            "openssl",
+            "dgst",
+            "-sha256",
+            "-verify",
+            tmp_path / "pub.pem",
+            "-signature",
+            tmp_path / "sig",
+            tmp_path / "data",
+        ]
+    )
     assert done.returncode == 0, done.stderr
     assert "Verified OK" in done.stdout
 
@@ -78,13 +92,34 @@ def test_keygen_key_is_sensitive_and_signatures_verify_with_openssl(
     assert store.sign_digest(Slot.ORG_SIGN, hashlib.sha256(data).digest(), "sha256") == sig
     # SHA-1 for the ANS samples that still use RSA-SHA1: also checked by openssl.
     (tmp_path / "sig1").write_bytes(
-        store.sign_digest(Slot.ORG_SIGN, hashlib.sha1(data).digest(), "sha1"))
-    done = run(["openssl", "dgst", "-sha1", "-verify", tmp_path / "pub.pem",
-                "-signature", tmp_path / "sig1", tmp_path / "data"])
+        store.sign_digest(Slot.ORG_SIGN, hashlib.sha1(data).digest(), "sha1")
+    )
+    done = run(
+        [
+            "openssl",
+            "dgst",
+            "-sha1",
+            "-verify",
+            tmp_path / "pub.pem",
+            "-signature",
+            tmp_path / "sig1",
+            tmp_path / "data",
+        ]
+    )
     assert done.returncode == 0 and "Verified OK" in done.stdout, done.stdout + done.stderr
     (tmp_path / "data").write_bytes(data + b"!")
-    done = run(["openssl", "dgst", "-sha256", "-verify", tmp_path / "pub.pem",
-                "-signature", tmp_path / "sig", tmp_path / "data"])
+    done = run(
+        [
+            "openssl",
+            "dgst",
+            "-sha256",
+            "-verify",
+            tmp_path / "pub.pem",
+            "-signature",
+            tmp_path / "sig",
+            tmp_path / "data",
+        ]
+    )
     assert done.returncode != 0
 
 
@@ -103,8 +138,9 @@ def test_private_key_cannot_be_read_or_wrapped(store: Store) -> None:
         with pytest.raises((pkcs11.AttributeSensitive, pkcs11.AttributeTypeInvalid)):
             priv[attr]
     session = store.token.session
-    wrapper = session.generate_key(KeyType.AES, 256, store=False,
-                                   capabilities=MechanismFlag.WRAP | MechanismFlag.UNWRAP)
+    wrapper = session.generate_key(
+        KeyType.AES, 256, store=False, capabilities=MechanismFlag.WRAP | MechanismFlag.UNWRAP
+    )
     with pytest.raises(pkcs11.PKCS11Error) as caught:
         wrapper.wrap_key(priv)  # type: ignore[attr-defined]  # WrapMixin, not in the stubs
     assert isinstance(caught.value, (pkcs11.KeyUnextractable, pkcs11.KeyNotWrappable))
@@ -115,12 +151,15 @@ def test_private_key_cannot_be_read_or_wrapped(store: Store) -> None:
     # The Python key object handed to builders cannot leak it either.
     with pytest.raises(StoreError):
         store.private_key(Slot.ORG_SIGN).private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
 
 
 def test_import_matching_certificate_and_refuse_mismatch(
-        store: Store, pki: testpki.TestPki) -> None:
+    store: Store, pki: testpki.TestPki
+) -> None:
     pub = store.keygen(Slot.ORG_SIGN)
     other = rsa.generate_private_key(65537, 2048).public_key()
     wrong = org_certificate(pki, other, Slot.ORG_SIGN)
@@ -153,8 +192,12 @@ def _pkcs12(pki: testpki.TestPki, password: bytes) -> tuple[bytes, Any]:
     key = rsa.generate_private_key(65537, 2048)
     cert = org_certificate(pki, key.public_key(), Slot.ORG_AUTH_CLI, cn="INSI-AUTO")
     data = pkcs12.serialize_key_and_certificates(
-        b"auth", key, cert, [pki.organisations.cert],
-        serialization.BestAvailableEncryption(password))
+        b"auth",
+        key,
+        cert,
+        [pki.organisations.cert],
+        serialization.BestAvailableEncryption(password),
+    )
     return data, cert
 
 
@@ -187,20 +230,23 @@ def test_chain_broken_untrusted_and_expired(tmp_path: Path, pki: testpki.TestPki
         pub = store.keygen(Slot.ORG_SIGN)
         # Same names as the real intermediate, different key: the signature cannot verify.
         impostor = testpki.make_intermediate(testpki.make_root(), testpki.ORGANISATIONS_CN)
-        forged = testpki.issue(impostor, pub, testpki.igc_sante_name("X"),
-                               key_usage={"digital_signature"})
+        forged = testpki.issue(
+            impostor, pub, testpki.igc_sante_name("X"), key_usage={"digital_signature"}
+        )
         with pytest.raises(ChainError, match="broken"):
             store.import_certificate(Slot.ORG_SIGN, bundle(forged, impostor.cert))
         # A PKI whose root is not in the trust store.
         other_root = testpki.make_root("TEST AUTRE RACINE")
         other_ca = testpki.make_intermediate(other_root, "TEST AUTRE AC")
-        stranger = testpki.issue(other_ca, pub, testpki.igc_sante_name("X"),
-                                 key_usage={"digital_signature"})
+        stranger = testpki.issue(
+            other_ca, pub, testpki.igc_sante_name("X"), key_usage={"digital_signature"}
+        )
         with pytest.raises(ChainError, match="untrusted"):
             store.import_certificate(Slot.ORG_SIGN, bundle(stranger, other_ca.cert))
         # Expired at import time.
-        old = org_certificate(pki, pub, Slot.ORG_SIGN, days=30,
-                              not_before=now[0] - timedelta(days=40))
+        old = org_certificate(
+            pki, pub, Slot.ORG_SIGN, days=30, not_before=now[0] - timedelta(days=40)
+        )
         with pytest.raises(ChainError, match="expired"):
             store.import_certificate(Slot.ORG_SIGN, bundle(old, pki.organisations.cert))
         assert store.certificate(Slot.ORG_SIGN) is None
@@ -232,7 +278,8 @@ def test_expiry_warnings_at_90_and_30_days(tmp_path: Path, pki: testpki.TestPki)
 
 
 def test_renew_keeps_old_key_active_until_new_certificate(
-        store: Store, pki: testpki.TestPki) -> None:
+    store: Store, pki: testpki.TestPki
+) -> None:
     old_cert = certify(store, pki, Slot.ORG_SIGN)
     old_id = _key_id(store, Slot.ORG_SIGN)
     new_pub = store.renew(Slot.ORG_SIGN)
@@ -278,8 +325,11 @@ def test_concurrent_signing_from_many_threads(store: Store, pki: testpki.TestPki
         try:
             for i in range(25):
                 data = f"thread {n} message {i}".encode()
-                sig = (store.sign(Slot.ORG_SIGN, data) if i % 2 else
-                       store.sign_digest(Slot.ORG_SIGN, hashlib.sha256(data).digest()))
+                sig = (
+                    store.sign(Slot.ORG_SIGN, data)
+                    if i % 2
+                    else store.sign_digest(Slot.ORG_SIGN, hashlib.sha256(data).digest())
+                )
                 with lock:
                     results[data] = sig
         except BaseException as exc:  # collected and re-raised in the main thread
@@ -297,7 +347,8 @@ def test_concurrent_signing_from_many_threads(store: Store, pki: testpki.TestPki
 
 
 def test_audit_hook_sees_every_operation_but_not_the_data(
-        tmp_path: Path, pki: testpki.TestPki) -> None:
+    tmp_path: Path, pki: testpki.TestPki
+) -> None:
     provision(tmp_path / "s", pki).close()
     seen: list[tuple[str, dict[str, Any]]] = []
     store = Store.open(tmp_path / "s", audit=lambda e, d: seen.append((e, d)))
@@ -350,8 +401,9 @@ def test_one_token_per_process_at_a_time(tmp_path: Path, pki: testpki.TestPki) -
         a.close()
 
 
-def test_token_pin_from_systemd_credentials(tmp_path: Path, pki: testpki.TestPki,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_token_pin_from_systemd_credentials(
+    tmp_path: Path, pki: testpki.TestPki, monkeypatch: pytest.MonkeyPatch
+) -> None:
     state = tmp_path / "state"
     provision(state, pki).close()
     creds = tmp_path / "creds"

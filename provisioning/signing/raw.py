@@ -11,7 +11,10 @@ from provisioning.slots import Slot
 from provisioning.store import Store
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512,
+    "sha1": hashes.SHA1,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
 }
 
 
@@ -23,15 +26,24 @@ def sign_digest(store: Store, slot: Slot, digest: bytes, hash_alg: str = "sha256
     return store.sign_digest(slot, digest, hash_alg)
 
 
-def verify(cert: x509.Certificate, signature: bytes, data: bytes, hash_alg: str = "sha256",
-           prehashed: bool = False) -> bool:
+def verify(
+    cert: x509.Certificate,
+    signature: bytes,
+    data: bytes,
+    hash_alg: str = "sha256",
+    prehashed: bool = False,
+) -> bool:
     key = cert.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
         return False
     algorithm = _HASHES[hash_alg]()
     try:
-        key.verify(signature, data, padding.PKCS1v15(),
-                   utils.Prehashed(algorithm) if prehashed else algorithm)
+        key.verify(
+            signature,
+            data,
+            padding.PKCS1v15(),
+            utils.Prehashed(algorithm) if prehashed else algorithm,
+        )
     except InvalidSignature:
         return False
     return True

@@ -70,12 +70,22 @@ class VihfContext:
     validity: timedelta = timedelta(hours=1)
 
     def __post_init__(self) -> None:
-        for name in ("operator_id", "operator_name", "structure_id", "secteur_activite",
-                     "lps_name", "lps_version", "lps_homologation_id"):
+        for name in (
+            "operator_id",
+            "operator_name",
+            "structure_id",
+            "secteur_activite",
+            "lps_name",
+            "lps_version",
+            "lps_homologation_id",
+        ):
             if not str(getattr(self, name)).strip():
                 raise ProvisioningError(f"VIHF field {name} is empty")
-        if not (len(self.patient_ins) == 15 and self.patient_ins[:13].replace("A", "0")
-                .replace("B", "0").isdigit() and self.patient_ins[13:].isdigit()):
+        if not (
+            len(self.patient_ins) == 15
+            and self.patient_ins[:13].replace("A", "0").replace("B", "0").isdigit()
+            and self.patient_ins[13:].isdigit()
+        ):
             raise ProvisioningError("patient INS must be 15 characters: 13-digit NIR and its key")
         if self.profession.code == PHARMACIST and self.cnop_section is None:
             raise ProvisioningError("a pharmacist's VIHF needs the CNOP section as second role")
@@ -130,8 +140,12 @@ def build(ctx: VihfContext, issuer: str, now: datetime) -> Any:
     subject = etree.SubElement(assertion, _q("Subject"))
     name_id = etree.SubElement(subject, _q("NameID"), Format=UNSPECIFIED_FORMAT)
     name_id.text = ctx.operator_id
-    etree.SubElement(assertion, _q("Conditions"), NotBefore=_instant(now),
-                     NotOnOrAfter=_instant(now + ctx.validity))
+    etree.SubElement(
+        assertion,
+        _q("Conditions"),
+        NotBefore=_instant(now),
+        NotOnOrAfter=_instant(now + ctx.validity),
+    )
     authn = etree.SubElement(assertion, _q("AuthnStatement"), AuthnInstant=_instant(now))
     ref = etree.SubElement(etree.SubElement(authn, _q("AuthnContext")), _q("AuthnContextClassRef"))
     ref.text = ctx.authn_context
@@ -147,19 +161,28 @@ def build(ctx: VihfContext, issuer: str, now: datetime) -> Any:
     _attribute(stmt, "Authentification_Mode", "INDIRECTE")
     _attribute(stmt, RESOURCE_ID_ATTRIBUTE, f"{ctx.patient_ins}^^^&{ctx.ins_oid}&ISO^NH")
     _attribute(stmt, "Ressource_URN", "urn:dmp")
-    _attribute(stmt, PURPOSE_ATTRIBUTE,
-               _ce("PurposeOfUse", Code(ctx.purpose, PURPOSE_SYSTEM, "Accès normal")))
+    _attribute(
+        stmt,
+        PURPOSE_ATTRIBUTE,
+        _ce("PurposeOfUse", Code(ctx.purpose, PURPOSE_SYSTEM, "Accès normal")),
+    )
     _attribute(stmt, "LPS_Nom", ctx.lps_name)
     _attribute(stmt, "LPS_Version", ctx.lps_version)
     _attribute(stmt, "LPS_ID_HOMOLOGATION_DMP", ctx.lps_homologation_id)
     return assertion
 
 
-def build_and_sign(store: Store, slot: Slot, ctx: VihfContext, algorithm: str = "rsa-sha256",
-                   now: datetime | None = None) -> bytes:
+def build_and_sign(
+    store: Store,
+    slot: Slot,
+    ctx: VihfContext,
+    algorithm: str = "rsa-sha256",
+    now: datetime | None = None,
+) -> bytes:
     """The signed VIHF as XML bytes (UTF-8, with declaration)."""
     when = now or store.now()
     assertion = build(ctx, issuer_dn(store, slot), when)
-    signed = sign_element(store, slot, assertion, algorithm,
-                          reference_uri="#" + assertion.get("ID"))
+    signed = sign_element(
+        store, slot, assertion, algorithm, reference_uri="#" + assertion.get("ID")
+    )
     return bytes(etree.tostring(signed, xml_declaration=True, encoding="UTF-8"))

@@ -39,11 +39,16 @@ class _Signer(XMLSigner):
 
 def _signer(algorithm: str) -> XMLSigner:
     if algorithm not in ALGORITHMS:
-        raise ProvisioningError(f"unknown XML signature algorithm {algorithm!r} "
-                                f"(one of: {', '.join(ALGORITHMS)})")
+        raise ProvisioningError(
+            f"unknown XML signature algorithm {algorithm!r} (one of: {', '.join(ALGORITHMS)})"
+        )
     sig, digest = ALGORITHMS[algorithm]
-    return _Signer(method=SignatureConstructionMethod.enveloped, signature_algorithm=sig,
-                   digest_algorithm=digest, c14n_algorithm=EXC_C14N)
+    return _Signer(
+        method=SignatureConstructionMethod.enveloped,
+        signature_algorithm=sig,
+        digest_algorithm=digest,
+        c14n_algorithm=EXC_C14N,
+    )
 
 
 def parse(xml: bytes) -> Any:
@@ -55,15 +60,25 @@ def parse(xml: bytes) -> Any:
         raise ProvisioningError(f"not well-formed XML: {exc}") from None
 
 
-def sign_element(store: Store, slot: Slot, root: Any, algorithm: str = "rsa-sha256",
-                 reference_uri: str | None = None) -> Any:
+def sign_element(
+    store: Store,
+    slot: Slot,
+    root: Any,
+    algorithm: str = "rsa-sha256",
+    reference_uri: str | None = None,
+) -> Any:
     """Signs ``root``, replacing its ``ds:Signature Id="placeholder"`` child if it has one."""
     cert = store.certificate(slot)
     if cert is None:
         raise SlotEmptyError(f"slot {slot.value} has no certificate to put in KeyInfo")
     signer = _signer(algorithm)
-    return signer.sign(root, key=store.private_key(slot), cert=[cert],
-                       reference_uri=reference_uri, id_attribute="ID" if reference_uri else None)
+    return signer.sign(
+        root,
+        key=store.private_key(slot),
+        cert=[cert],
+        reference_uri=reference_uri,
+        id_attribute="ID" if reference_uri else None,
+    )
 
 
 def sign_enveloped(store: Store, slot: Slot, xml: bytes, algorithm: str = "rsa-sha256") -> bytes:
@@ -72,12 +87,15 @@ def sign_enveloped(store: Store, slot: Slot, xml: bytes, algorithm: str = "rsa-s
     return bytes(etree.tostring(signed, xml_declaration=True, encoding="UTF-8"))
 
 
-def verify(xml: bytes, cert_pem: bytes, algorithm: str = "rsa-sha256",
-           id_attribute: str | None = None) -> Any:
+def verify(
+    xml: bytes, cert_pem: bytes, algorithm: str = "rsa-sha256", id_attribute: str | None = None
+) -> Any:
     """In-process verification (signxml); returns the signed element. Raises on failure."""
     sig, digest = ALGORITHMS[algorithm]
-    config = SignatureConfiguration(signature_methods=frozenset({sig}),
-                                    digest_algorithms=frozenset({digest}))
-    result = XMLVerifier().verify(xml, x509_cert=cert_pem.decode(), expect_config=config,
-                                  id_attribute=id_attribute)
+    config = SignatureConfiguration(
+        signature_methods=frozenset({sig}), digest_algorithms=frozenset({digest})
+    )
+    result = XMLVerifier().verify(
+        xml, x509_cert=cert_pem.decode(), expect_config=config, id_attribute=id_attribute
+    )
     return result.signed_xml  # type: ignore[union-attr]

@@ -35,10 +35,13 @@ def test_transmit_carries_apdu_and_answer(pcsc_rig: PcscRig) -> None:
 
 
 def test_works_as_the_transport_of_the_apdu_channel(pcsc_rig: PcscRig) -> None:
-    reader = pcsc_rig.insert(1, EchoCard())
+    card = EchoCard()
+    reader = pcsc_rig.insert(1, card)
     with PcscConnection(reader) as conn:
         response = ApduChannel(conn).transceive(Command(0x00, 0xB0, 0x00, 0x00, le=256))
-    assert response.ok
+    # Le=256 travels as 00; the echoed header comes back as data with SW 9000.
+    assert card.received == [bytes.fromhex("00B0000000")]
+    assert (response.data, response.sw) == (bytes.fromhex("00B00000"), 0x9000)
 
 
 def test_reset_power_cycles_the_card(pcsc_rig: PcscRig) -> None:

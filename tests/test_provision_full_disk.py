@@ -9,7 +9,6 @@ skipped elsewhere). The database-full case uses SQLite's own page limit on the r
 from __future__ import annotations
 
 import errno
-import os
 import sqlite3
 import subprocess
 import sys
@@ -194,4 +193,3 @@ def test_keygen_when_the_database_is_full_leaves_no_orphan_key(tmp_path: Path) -
     finally:
         store.close()
     assert_no_orphan_key(tmp_path / "state")
-    assert os.stat(tmp_path / "state" / "provisioning.db").st_size > 0

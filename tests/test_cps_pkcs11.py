@@ -4,6 +4,8 @@ signatures checked by openssl against the token's certificates."""
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +39,9 @@ def cps(cps_token: tuple[SoftHsmToken, object]) -> Iterator[Pkcs11Cps]:
     backend.close()
 
 
-def test_holder_comes_from_the_certificate_and_the_token(cps: Pkcs11Cps) -> None:
+def test_holder_comes_from_the_certificate_and_the_token(
+    cps: Pkcs11Cps, cps_token: tuple[SoftHsmToken, object]
+) -> None:
     holder = cps.holder()
     assert (holder.nom, holder.prenom, holder.rpps, holder.profession) == (
         "DUPONT",
@@ -45,7 +49,17 @@ def test_holder_comes_from_the_certificate_and_the_token(cps: Pkcs11Cps) -> None
         "10100000001",
         "Pharmacien",
     )
-    assert holder.card_serial  # SoftHSM's token serial
+    # The token serial as SoftHSM's own tool reports it.
+    token, _ = cps_token
+    slots = subprocess.run(
+        ["softhsm2-util", "--show-slots"],
+        env={**os.environ, **token.env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    assert f"Serial number:    {holder.card_serial}" in slots and len(holder.card_serial) == 16
     assert holder.situations == ()  # not exposed by PKCS#11: documented limit
 
 

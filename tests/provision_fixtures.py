@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -98,3 +99,17 @@ def xmlsec_verify(
     if id_attr:
         cmd += ["--id-attr:ID", id_attr]
     return run([*cmd, xml_file])
+
+
+def openssl_verifies(
+    public_key: rsa.RSAPublicKey, data: bytes, signature: bytes, tmp: Path, digest: str = "sha256"
+) -> bool:
+    """Whether ``openssl dgst -<digest> -verify`` accepts an RSA PKCS#1 v1.5 signature of
+    ``data`` (the files are written under ``tmp``)."""
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    (tmp / "pub.pem").write_bytes(public_key.public_bytes(serialization.Encoding.PEM, spki))
+    (tmp / "data").write_bytes(data)
+    (tmp / "sig").write_bytes(signature)
+    done = run(["openssl", "dgst", f"-{digest}", "-verify", tmp / "pub.pem",
+                "-signature", tmp / "sig", tmp / "data"])  # fmt: skip
+    return done.returncode == 0 and "Verified OK" in done.stdout

@@ -13,6 +13,7 @@ import pytest
 from asn1crypto import cms as asn1_cms
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -22,7 +23,14 @@ from provisioning.errors import ProvisioningError, SlotEmptyError
 from provisioning.signing import cms, raw, vihf, xmldsig
 from provisioning.slots import Slot
 from provisioning.store import Store
-from tests.provision_fixtures import certify, provision, run, write_chain_files, xmlsec_verify
+from tests.provision_fixtures import (
+    certify,
+    openssl_verifies,
+    provision,
+    run,
+    write_chain_files,
+    xmlsec_verify,
+)
 
 SAML_ID = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"
 NS = {"saml2": vihf.SAML_NS, "ds": xmldsig.DS_NS, "hl7": vihf.HL7_NS}
@@ -254,26 +262,9 @@ def test_raw_signature_verifies_with_openssl(
         assert sig == raw.sign(store, Slot.ORG_SIGN, data, alg)
         assert raw.verify(cert, sig, data, alg)
         assert not raw.verify(cert, sig, data + b"!", alg)
-        (tmp_path / "pub.pem").write_bytes(
-            cert.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        )
-        (tmp_path / "sig").write_bytes(sig)
-        (tmp_path / "data").write_bytes(data)
-        done = run(
-            [
-                "openssl",
-                "dgst",
-                f"-{alg}",
-                "-verify",
-                tmp_path / "pub.pem",
-                "-signature",
-                tmp_path / "sig",
-                tmp_path / "data",
-            ]
-        )
-        assert done.returncode == 0 and "Verified OK" in done.stdout
+        pub = cert.public_key()
+        assert isinstance(pub, rsa.RSAPublicKey)
+        assert openssl_verifies(pub, data, sig, tmp_path, alg)
 
 
 _TEXT = st.text(

@@ -29,7 +29,13 @@ from provisioning.errors import (
 )
 from provisioning.slots import Slot
 from provisioning.store import Store
-from tests.provision_fixtures import bundle, certify, org_certificate, provision, run
+from tests.provision_fixtures import (
+    bundle,
+    certify,
+    openssl_verifies,
+    org_certificate,
+    provision,
+)
 
 
 @pytest.fixture(scope="module")
@@ -66,61 +72,14 @@ def test_keygen_key_is_sensitive_and_signatures_verify_with_openssl(
 
     data = b"ordonnance 2026-11-25 #42"
     sig = store.sign(Slot.ORG_SIGN, data)
-    (tmp_path / "pub.pem").write_bytes(
-        pub.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    (tmp_path / "data").write_bytes(data)
-    (tmp_path / "sig").write_bytes(sig)
-    done = run(
-        [
-            "openssl",
-            "dgst",
-            "-sha256",
-            "-verify",
-            tmp_path / "pub.pem",
-            "-signature",
-            tmp_path / "sig",
-            tmp_path / "data",
-        ]
-    )
-    assert done.returncode == 0, done.stderr
-    assert "Verified OK" in done.stdout
+    assert openssl_verifies(pub, data, sig, tmp_path)
+    assert not openssl_verifies(pub, data + b"!", sig, tmp_path)
 
     # A digest computed elsewhere gives the same PKCS#1 v1.5 signature (deterministic).
     assert store.sign_digest(Slot.ORG_SIGN, hashlib.sha256(data).digest(), "sha256") == sig
     # SHA-1 for the ANS samples that still use RSA-SHA1: also checked by openssl.
-    (tmp_path / "sig1").write_bytes(
-        store.sign_digest(Slot.ORG_SIGN, hashlib.sha1(data).digest(), "sha1")
-    )
-    done = run(
-        [
-            "openssl",
-            "dgst",
-            "-sha1",
-            "-verify",
-            tmp_path / "pub.pem",
-            "-signature",
-            tmp_path / "sig1",
-            tmp_path / "data",
-        ]
-    )
-    assert done.returncode == 0 and "Verified OK" in done.stdout, done.stdout + done.stderr
-    (tmp_path / "data").write_bytes(data + b"!")
-    done = run(
-        [
-            "openssl",
-            "dgst",
-            "-sha256",
-            "-verify",
-            tmp_path / "pub.pem",
-            "-signature",
-            tmp_path / "sig",
-            tmp_path / "data",
-        ]
-    )
-    assert done.returncode != 0
+    sig1 = store.sign_digest(Slot.ORG_SIGN, hashlib.sha1(data).digest(), "sha1")
+    assert openssl_verifies(pub, data, sig1, tmp_path, "sha1")
 
 
 def test_sign_digest_rejects_wrong_length(store: Store) -> None:

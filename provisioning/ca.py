@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from provisioning import certs
 from provisioning.errors import CertificateError, ProvisioningError
 from provisioning.paths import StatePaths, write_private_file, write_public_file
 from provisioning.slots import Slot
@@ -62,17 +63,7 @@ def create_local_ca(store: Store) -> x509.Certificate:
         .not_valid_after(now + timedelta(days=365 * CA_YEARS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            certs.key_usage("key_cert_sign", "crl_sign"),
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
@@ -174,17 +165,7 @@ class LocalCA:
             .add_extension(_san(names), critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=True,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
+                certs.key_usage("digital_signature", "key_agreement"),
                 critical=True,
             )
             .add_extension(
@@ -239,17 +220,7 @@ class LocalCA:
             self._builder(subject, pub, days)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
             .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
+                certs.key_usage("digital_signature"),
                 critical=True,
             )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)

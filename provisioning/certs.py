@@ -44,6 +44,27 @@ class ChainResult:
     path: tuple[x509.Certificate, ...] = ()
 
 
+_KEY_USAGE_BITS = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
+)
+
+
+def key_usage(*names: str) -> x509.KeyUsage:
+    """An X.509 KeyUsage with exactly the named bits set (``"key_cert_sign"``, ...)."""
+    unknown = set(names) - set(_KEY_USAGE_BITS)
+    if unknown:
+        raise ValueError(f"unknown key usage: {', '.join(sorted(unknown))}")
+    return x509.KeyUsage(**{bit: bit in names for bit in _KEY_USAGE_BITS})
+
+
 def load_certificates(data: bytes) -> list[x509.Certificate]:
     """All certificates of a PEM bundle, or the one of a DER file."""
     try:

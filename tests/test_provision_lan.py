@@ -136,6 +136,15 @@ def test_local_ca_key_lives_in_the_token(store: Store, state: Path) -> None:
     assert not any(p.suffix == ".key" and "ca" in p.name for p in (state / "tls").iterdir())
     assert (state / "tls" / "server.key").stat().st_mode & 0o777 == 0o600
     assert (state / "secrets").stat().st_mode & 0o777 == 0o700
+    # The CA may only sign certificates and CRLs; the TLS server key only signs and agrees.
+    server = x509.load_pem_x509_certificate((state / "tls" / "server.pem").read_bytes())
+    for cert, expected in ((ca_cert, ("key_cert_sign", "crl_sign")),
+                           (server, ("digital_signature", "key_agreement"))):  # fmt: skip
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
+        assert usage.critical
+        bits = ("digital_signature", "content_commitment", "key_encipherment",
+                "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign")  # fmt: skip
+        assert {b for b in bits if getattr(usage.value, b)} == set(expected)
 
 
 def test_client_certificate_from_csr_verifies_with_openssl(state: Path, tmp_path: Path) -> None:

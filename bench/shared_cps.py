@@ -375,6 +375,26 @@ def measure_overhead(api: str, ctx: ssl.SSLContext, daemon_reader: str, direct_r
     return result
 
 
+def print_sharing(counts: list[int], shared: dict[int, Run], galss: dict[int, Run],
+                  session_ops: int, ops_target: int) -> None:
+    print(f"\nOne simulated CPS3, realistic timing; each run lasts ~{ops_target} signatures per "
+          f"counter; baseline = exclusive sessions of {session_ops} signatures, 100 ms "
+          "retry.\nutil = card busy / wall; p50/p99 = worst counter's; Jain over signatures "
+          "per counter.\n")
+    header = (f"{'N':>3} | {'mode':<9} | {'ops':>5} | {'util':>6} | {'p50 ms':>8} | "
+              f"{'p99 ms':>8} | {'Jain':>5} | {'err':>3}")
+    print(header)
+    print("-" * len(header))
+    for n in counts:
+        for mode, run in (("comptoir", shared[n]), ("exclusive", galss[n])):
+            ops = sum(len(v) for v in run.latencies.values())
+            lo, hi = run.percentiles()
+            print(f"{n:>3} | {mode:<9} | {ops:>5} | {run.utilisation:>6.1%} | {lo:>8.1f} | "
+                  f"{hi:>8.1f} | {run.jain(n):>5.3f} | {run.errors:>3}")
+        ratio = shared[n].utilisation / galss[n].utilisation if galss[n].utilisation else 0
+        print(f"{'':>3} | utilisation ratio comptoir/exclusive: {ratio:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ops-per-client", type=int, default=10,
@@ -383,9 +403,12 @@ def main() -> None:
     parser.add_argument("--counters", default="1,5,10,20")
     parser.add_argument("--session-ops", type=int, default=3)
     parser.add_argument("--overhead-ops", type=int, default=300)
+    parser.add_argument("--overhead-only", action="store_true",
+                        help="skip the sharing runs: only the zero-latency overhead (~1 min)")
     args = parser.parse_args()
     ops_target = min(max(args.ops_per_client, 2), 50)
-    counts = [min(max(int(c), 1), 50) for c in args.counters.split(",")]
+    counts = [] if args.overhead_only else [
+        min(max(int(c), 1), 50) for c in args.counters.split(",")]
     overhead_ops = min(max(args.overhead_ops, 10), 5000)
 
     base = Path(tempfile.mkdtemp(prefix="comptoir-bench-"))
@@ -414,7 +437,7 @@ def main() -> None:
         clients_dir = base / "clients"
         clients_dir.mkdir()
         contexts = [enrol_client(daemon, f"Comptoir {i:02d}", clients_dir)
-                    for i in range(max(counts))]
+                    for i in range(max(counts, default=1))]
         pcscd.slot(0).insert(realistic)
         with httpx.Client(base_url=daemon.api, verify=contexts[0], timeout=30) as http:
             wait_for_cps(http, shared_reader)
@@ -441,22 +464,8 @@ def main() -> None:
             daemon.stop()
         pcscd.close()
 
-    print(f"\nOne simulated CPS3, realistic timing; each run lasts ~{ops_target} signatures per "
-          f"counter; baseline = exclusive sessions of {args.session_ops} signatures, 100 ms "
-          "retry.\nutil = card busy / wall; p50/p99 = worst counter's; Jain over signatures "
-          "per counter.\n")
-    header = (f"{'N':>3} | {'mode':<9} | {'ops':>5} | {'util':>6} | {'p50 ms':>8} | "
-              f"{'p99 ms':>8} | {'Jain':>5} | {'err':>3}")
-    print(header)
-    print("-" * len(header))
-    for n in counts:
-        for mode, run in (("comptoir", shared[n]), ("exclusive", galss[n])):
-            ops = sum(len(v) for v in run.latencies.values())
-            lo, hi = run.percentiles()
-            print(f"{n:>3} | {mode:<9} | {ops:>5} | {run.utilisation:>6.1%} | {lo:>8.1f} | "
-                  f"{hi:>8.1f} | {run.jain(n):>5.3f} | {run.errors:>3}")
-        ratio = shared[n].utilisation / galss[n].utilisation if galss[n].utilisation else 0
-        print(f"{'':>3} | utilisation ratio comptoir/exclusive: {ratio:.2f}")
+    if counts:
+        print_sharing(counts, shared, galss, args.session_ops, ops_target)
     d50 = p50(overhead.direct)
     t50, l50 = p50(overhead.httpx_daemon), p50(overhead.stdlib_daemon)
     print(f"\nZero-latency card, {len(overhead.direct)} signatures each way, interleaved: "

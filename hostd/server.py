@@ -12,18 +12,26 @@ import os
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import uvicorn
+import uvloop
 
 from hostd.config import Settings
 from hostd.tls import TlsHttpToolsProtocol, server_context
 
 _STOP_POLL_S = 0.2
 _START_TIMEOUT_S = 20.0
+
+
+def _run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop rather than asyncio's pure-Python loop: the cross-thread wake-ups of every card
+    job (worker thread → loop) and the TLS reads and writes are cheaper in libuv; measured
+    ~0.1 ms less per signature in bench/shared_cps.py --overhead-only."""
+    uvloop.run(main)
 
 
 class StartupError(Exception):
@@ -68,6 +76,9 @@ def _server(app: Any, ctx: ssl.SSLContext, *, lifespan: Literal["on", "off"]) ->
         # stopping: after this many seconds the remaining connections are dropped.
         timeout_graceful_shutdown=5,
         server_header=False,
+        # No reverse proxy sits in front of the daemon: X-Forwarded-* must not be believed
+        # (and the middleware that would parse them costs a pass over every request).
+        proxy_headers=False,
     )
     return uvicorn.Server(config)
 
@@ -148,7 +159,7 @@ class ServerThread:
 
     def _run(self) -> None:
         try:
-            asyncio.run(self.listeners.serve())
+            _run_loop(self.listeners.serve())
         except BaseException as exc:
             self._error = exc
         finally:
@@ -192,6 +203,6 @@ def run(settings: Settings) -> None:
             f"(mTLS) and :{listeners.enrol_port} (enrolment)",
             flush=True,
         )
-        asyncio.run(listeners.serve())
+        _run_loop(listeners.serve())
     finally:
         box.close()

@@ -44,9 +44,13 @@ setup_venv() {
 }
 
 setup_npm() {
-  # The terminal firmware is tested on a real MicroPython interpreter (WebAssembly build, Node).
-  if [[ -f "$ROOT/tests/mpy/package.json" && ! -d "$ROOT/tests/mpy/node_modules/@micropython" ]]; then
-    echo "setup: installing the MicroPython interpreter (npm)"
-    (cd "$ROOT/tests/mpy" && npm ci --silent --no-audit --no-fund)
-  fi
+  # tests/mpy: the terminal firmware on a real MicroPython interpreter (WebAssembly, Node).
+  # tests/browser: playwright-core driving the system's Chromium (no browser download).
+  local dir
+  for dir in "$ROOT/tests/mpy" "$ROOT/tests/browser"; do
+    if [[ -f "$dir/package-lock.json" ]] && ! (cd "$dir" && npm ls --silent >/dev/null 2>&1); then
+      echo "setup: installing npm test tools in ${dir#"$ROOT"/}"
+      (cd "$dir" && npm ci --silent --no-audit --no-fund)
+    fi
+  done
 }

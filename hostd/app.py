@@ -56,6 +56,7 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        telemetry=problems.TELEMETRY_OFF,
     )
     app.state.ctx = ctx
     problems.install(app)

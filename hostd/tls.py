@@ -68,12 +68,49 @@ def _tls_extension(transport: asyncio.Transport) -> dict[str, Any] | None:
     }
 
 
+class _CorkedTransport:
+    """The connection's transport, with the writes of one event-loop step sent together.
+
+    uvicorn writes a response's head and its body separately, and over TLS each write is its
+    own record, encryption and ``send`` (two segments for the client to wait on). Both writes
+    happen in the same step of the request's task, so deferring them to the end of the step
+    (``call_soon``) sends one record without delaying anything. Everything but ``write`` and
+    ``close`` (which flushes first) goes straight to the real transport.
+    """
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._pending: list[bytes] = []
+        self._loop = asyncio.get_running_loop()
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._pending:
+            self._loop.call_soon(self._flush)
+        self._pending.append(bytes(data))
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class TlsHttpToolsProtocol(HttpToolsProtocol):
     """httptools rather than h11: it parses a request in microseconds where pure-Python h11
     took a visible share of the per-request overhead that bench/shared_cps.py measures."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        corked: Any = _CorkedTransport(transport)
+        super().connection_made(corked)
         tls = _tls_extension(transport)
         if tls is not None:
             self.app = _WithTls(self.app, tls)

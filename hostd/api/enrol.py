@@ -34,7 +34,8 @@ class EnrolResponse(BaseModel):
 
 
 def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> FastAPI:
-    app = FastAPI(title="Comptoir enrolment", version="1", docs_url=None, redoc_url=None)
+    app = FastAPI(title="Comptoir enrolment", version="1", docs_url=None, redoc_url=None,
+                  telemetry=problems.TELEMETRY_OFF)
     problems.install(app)
     limiter = AttemptLimiter(per_minute)
     router = APIRouter(prefix="/v1")

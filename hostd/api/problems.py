@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from drivers import errors as card
@@ -77,6 +78,14 @@ _MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
     (DeadlineExceeded, ProblemKind(503, "card-busy", "The card stayed busy past the deadline")),
     (SchedulerStopped, ProblemKind(503, "shutting-down", "The daemon is stopping")),
 )
+
+TELEMETRY_OFF: TelemetryConfig = {
+    "tracing": False, "metrics": False, "logs": False, "operation_spans": False,
+}
+"""FastAPI's built-in OpenTelemetry hooks, all off: the box exports nothing (its figures are
+``/metrics`` and the audit log), the hooks' "logs" would record validation errors *with the
+submitted values* (a PIN in a malformed unlock body) if a provider were ever configured, and
+their per-request checks were a visible share of the overhead bench/shared_cps.py measures."""
 
 VALIDATION = ProblemKind(422, "invalid-request", "The request does not match the API")
 INTERNAL = ProblemKind(500, "internal-error", "Internal error")

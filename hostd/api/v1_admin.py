@@ -13,7 +13,7 @@ from hostd.api.deps import Admin, AdminCaller, Ctx
 from hostd.api.problems import NOT_FOUND, ApiProblem
 from hostd.auth import Role
 from hostd.services.clients import ClientAdmin
-from hostd.services.jobs import audited
+from hostd.services.jobs import AuditRow, audited
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -42,8 +42,8 @@ def clients(ctx: Ctx, _who: Admin) -> list[dict[str, Any]]:
 @router.post("/clients/{name}/revoke", summary="Revoke a client (refused at once)")
 async def revoke(name: str, ctx: Ctx, caller: AdminCaller) -> dict[str, Any]:
     admin = _admin(ctx)
-    done = await audited(ctx.audit, caller, "client.revoke", name, asyncio.to_thread(
-        admin.revoke, name))
+    row = AuditRow(ctx.audit, caller, "client.revoke", name)
+    done = await audited(row, asyncio.to_thread(row.wrap(admin.revoke), name))
     if not done:
         raise ApiProblem(NOT_FOUND, f"no client named {name!r}")
     return {"name": name, "revoked": True}
@@ -52,11 +52,10 @@ async def revoke(name: str, ctx: Ctx, caller: AdminCaller) -> dict[str, Any]:
 @router.post("/pairing-codes", summary="One-time code for enrolling a new client")
 async def pairing_code(body: PairingRequest, ctx: Ctx, caller: AdminCaller) -> dict[str, Any]:
     admin = _admin(ctx)
-    return await audited(
-        ctx.audit, caller, "client.pairing-code", body.name,
-        asyncio.to_thread(admin.create_pairing_code, body.name, body.role, body.ttl_s),
-        lambda _r: {"role": body.role.value, "ttl_s": body.ttl_s},
-    )
+    row = AuditRow(ctx.audit, caller, "client.pairing-code", body.name,
+                   lambda _r: {"role": body.role.value, "ttl_s": body.ttl_s})
+    return await audited(row, asyncio.to_thread(
+        row.wrap(admin.create_pairing_code), body.name, body.role, body.ttl_s))
 
 
 @router.get("/audit", summary="Audit rows after an id (paged)")

@@ -22,7 +22,7 @@ from drivers.errors import LastTryRefused, PinBlocked, SecurityNotSatisfied, Wro
 from hostd.audit import AuditLog
 from hostd.config import CpsSettings
 from hostd.scheduler import Priority
-from hostd.services.jobs import Caller, audited, await_job
+from hostd.services.jobs import AuditRow, Caller, audited, await_job
 from hostd.services.readers import CardKind, CardSession, NoCard, ReaderHub, UnknownReader
 
 
@@ -120,11 +120,12 @@ class CpsService:
             worker = self._hub.card_worker(reader, CardKind.CPS)
         except (UnknownReader, NoCard):
             return  # no card, no PIN state left to drop
+        row = AuditRow(self._audit, caller, action, reader)
         future = worker.submit(
-            caller.client, action, lambda s: _cps(s).logout(), timeout_s=self._deadline_s
+            caller.client, action, row.wrap(lambda s: _cps(s).logout()),
+            timeout_s=self._deadline_s,
         )
-        job = await_job(future, caller, self._deadline_s)
-        await audited(self._audit, caller, action, reader, job)
+        await audited(row, await_job(future, caller, self._deadline_s))
 
     def _touch_or_refuse(self, reader: str) -> None:
         with self._lock:
@@ -143,15 +144,17 @@ class CpsService:
         run: Callable[[CpsBackend], Any],
         detail: Callable[[Any], dict[str, Any]] | None = None,
     ) -> Any:
+        row = AuditRow(self._audit, caller, action, reader, detail)
+
         async def operation() -> Any:
             worker = self._hub.card_worker(reader, CardKind.CPS)
             future = worker.submit(
-                caller.client, action, lambda s: run(_cps(s)),
+                caller.client, action, row.wrap(lambda s: run(_cps(s))),
                 timeout_s=self._deadline_s, priority=Priority.INTERACTIVE,
             )
             return await await_job(future, caller, self._deadline_s)
 
-        return await audited(self._audit, caller, action, reader, operation(), detail)
+        return await audited(row, operation())
 
     async def unlock(self, reader: str, pin: bytearray, caller: Caller) -> dict[str, Any]:
         try:

@@ -10,7 +10,7 @@ import asyncio
 from typing import Any, Protocol
 
 from hostd.audit import AuditLog
-from hostd.services.jobs import Caller, audited
+from hostd.services.jobs import AuditRow, Caller, audited
 
 
 class KeyNotProvisioned(Exception):
@@ -40,10 +40,8 @@ class SigningService:
         self, caller: Caller, action: str, key: str, detail: dict[str, Any], call: Any, *args: Any,
         **kwargs: Any,
     ) -> Any:
-        operation = asyncio.to_thread(call, *args, **kwargs)
-        return await audited(
-            self._audit, caller, f"store.{action}", key, operation, lambda _r: detail
-        )
+        row = AuditRow(self._audit, caller, f"store.{action}", key, lambda _r: detail)
+        return await audited(row, asyncio.to_thread(row.wrap(call), *args, **kwargs))
 
     @property
     def backend(self) -> StoreSigning:

@@ -318,6 +318,7 @@ class Overhead:
     httpx_daemon: list[float] = field(default_factory=list)
     stdlib_daemon: list[float] = field(default_factory=list)
     floor: list[float] = field(default_factory=list)
+    stdlib_floor: list[float] = field(default_factory=list)
 
 
 def timed(out: list[float], call: Callable[[], object]) -> None:
@@ -350,6 +351,13 @@ def measure_overhead(api: str, ctx: ssl.SSLContext, daemon_reader: str, direct_r
         if answer.status != 200:
             raise SystemExit(f"sign through the daemon failed: {answer.status}")
 
+    def lean_floor() -> None:
+        lean.request("GET", "/v1/cps", headers=headers)
+        answer = lean.getresponse()
+        answer.read()
+        if answer.status != 200:
+            raise SystemExit(f"GET /v1/cps failed: {answer.status}")
+
     def httpx_sign(client: httpx.Client, n: int) -> None:
         client.post(f"{base}/sign", headers=OPERATOR, json={
             "key": "auth", "digest_b64": base64.b64encode(digest(1, n)).decode()},
@@ -370,6 +378,7 @@ def measure_overhead(api: str, ctx: ssl.SSLContext, daemon_reader: str, direct_r
                     timed(result.httpx_daemon, partial(httpx_sign, client, n))
                     timed(result.stdlib_daemon, partial(lean_sign, n))
                     timed(result.floor, partial(client.get, "/v1/cps"))
+                    timed(result.stdlib_floor, lean_floor)
     finally:
         lean.close()
     return result
@@ -474,8 +483,10 @@ def main() -> None:
           f"{t50 - d50:.2f} ms per operation")
     print(f"  through HTTPS + daemon, http.client client: p50 {l50:.2f} ms -> overhead "
           f"{l50 - d50:.2f} ms per operation")
-    print(f"  HTTPS round trip alone (GET /v1/cps, httpx): p50 {p50(overhead.floor):.2f} ms; "
-          f"job time on the daemon's card worker p50 {service_p50:.2f} ms")
+    print(f"  HTTPS floor, authenticated GET /v1/cps: httpx p50 {p50(overhead.floor):.2f} ms, "
+          f"http.client p50 {p50(overhead.stdlib_floor):.2f} ms")
+    print(f"  job time on the daemon's card worker (card + its audit row, fsynced) p50 "
+          f"{service_p50:.2f} ms")
     print(f"Daemon RSS after the run: {rss:.1f} MB")
 
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.shared_cps [--ops-per-client 10] [--counters 1,5,10,20]
                                           [--session-ops 3] [--overhead-ops 300]
+                                          [--overhead-only]
 
 Everything is real except the card: the daemon runs as its own process (``comptoir serve``,
 mTLS on 127.0.0.1), counters are client threads with their own enrolled certificates, and the
@@ -17,8 +18,10 @@ card is the simulated CPS3 behind vpcd and a private pcscd, with realistic card 
   FinExclusivite), others retry every 100 ms as the ANS middleware does (DOMAIN.md).
 
 Then the daemon's overhead per operation with a zero-latency card: p50 of a signature through
-HTTPS + daemon minus p50 of the same driver call made directly over pcscd, and the daemon's
-RSS after the run. Every loop is bounded in count and time.
+HTTPS + daemon minus p50 of the same driver call made directly over pcscd, beside the HTTPS
+floor (an authenticated GET that touches no card) for each client, so a reader sees what is
+TLS + HTTP client and what is the daemon; and the daemon's RSS after the run.
+``--overhead-only`` runs just that part (about a minute). Every loop is bounded in count and time.
 """
 
 from __future__ import annotations

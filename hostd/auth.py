@@ -2,8 +2,9 @@
 
 The TLS handshake proves the peer holds a key certified by the box's local CA. That is not
 enough: a counter PC that was revoked still holds a valid certificate, so every request looks
-its certificate's SHA-256 fingerprint up in the client registry (a primary-key read) and is
-refused at once when the client is unknown or revoked — no reconnect or CRL refresh needed.
+its certificate's SHA-256 fingerprint up in the client registry (cached until the registry
+next changes, see ``hostd.provisioned.RegistryClients``) and is refused at once when the
+client is unknown or revoked — no reconnect or CRL refresh needed.
 """
 
 from __future__ import annotations

@@ -29,6 +29,12 @@ from hostd import db
 GENESIS = "0" * 64
 _FORBIDDEN_DETAIL_KEYS = frozenset({"pin", "puk", "password", "secret"})
 
+
+class AuditUnavailable(db.DatabaseError):
+    """An audit row could not be made durable (disk full, I/O error): the operation it records
+    must not be acknowledged, so callers see this instead of a success."""
+
+
 HeadSigner = Callable[[bytes], tuple[bytes, bytes]]
 """Signs the head hash bytes; returns (signature RSA-PKCS1v15-SHA256, signer certificate DER)."""
 
@@ -61,12 +67,20 @@ class Verification:
 
 
 def _row_hash(
-    id_: int, ts: str, client: str, operator: str, action: str, target: str, outcome: str,
-    detail: str, prev_hash: str,
+    id_: int,
+    ts: str,
+    client: str,
+    operator: str,
+    action: str,
+    target: str,
+    outcome: str,
+    detail: str,
+    prev_hash: str,
 ) -> str:
     canonical = json.dumps(
         [id_, ts, client, operator, action, target, outcome, detail, prev_hash],
-        ensure_ascii=False, separators=(",", ":"),
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -115,8 +129,13 @@ class AuditLog:
                     (id_, ts, client, operator, action, target, outcome, detail_json, prev, digest),
                 )
                 self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+            except BaseException as exc:
+                # SQLite may already have rolled back (SQLITE_FULL does): a second ROLLBACK
+                # would hide "disk full" behind "no transaction is active".
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise AuditUnavailable(f"audit log cannot be written: {exc}") from exc
                 raise
         return AuditRecord(id_, ts, client, operator, action, target, outcome, detail, prev, digest)
 
@@ -130,8 +149,15 @@ class AuditLog:
             rows = self._conn.execute(query, params).fetchall()
         for row in rows:
             yield AuditRecord(
-                id=row[0], ts=row[1], client=row[2], operator=row[3], action=row[4],
-                target=row[5], outcome=row[6], detail=json.loads(row[7]), prev_hash=row[8],
+                id=row[0],
+                ts=row[1],
+                client=row[2],
+                operator=row[3],
+                action=row[4],
+                target=row[5],
+                outcome=row[6],
+                detail=json.loads(row[7]),
+                prev_hash=row[8],
                 hash=row[9],
             )
 
@@ -184,7 +210,9 @@ class AuditLog:
             id_ = int(row[0])
             if id_ != expected_id:
                 return Verification(
-                    False, len(rows), expected_id,
+                    False,
+                    len(rows),
+                    expected_id,
                     f"row {expected_id} missing or out of order (found {id_})",
                 )
             if row[8] != prev:
@@ -197,7 +225,9 @@ class AuditLog:
         for day, head_id, head_hash, signature, certificate in anchors:
             if head_id and hashes_by_id.get(int(head_id)) != head_hash:
                 return Verification(
-                    False, len(rows), int(head_id),
+                    False,
+                    len(rows),
+                    int(head_id),
                     f"row missing or changed since the anchor signed on {day}",
                 )
             if not _signature_ok(bytes(certificate), bytes(signature), bytes.fromhex(head_hash)):

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from drivers import errors as card
 from hostd import auth
+from hostd.audit import AuditUnavailable
 from hostd.scheduler import DeadlineExceeded, SchedulerStopped
 from hostd.services.clients import PairingRefused, RateLimited
 from hostd.services.cps import PinNotAllowed
@@ -77,6 +78,8 @@ _MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
     (ProvisioningError, ProblemKind(400, "bad-signing-request", "The signing request is unusable")),
     (DeadlineExceeded, ProblemKind(503, "card-busy", "The card stayed busy past the deadline")),
     (SchedulerStopped, ProblemKind(503, "shutting-down", "The daemon is stopping")),
+    (AuditUnavailable, ProblemKind(507, "audit-unavailable",
+                                   "Audit log not writable (disk full?): result withheld")),
 )
 
 TELEMETRY_OFF: TelemetryConfig = {

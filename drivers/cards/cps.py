@@ -26,6 +26,19 @@ from drivers.errors import CardError, CardProtocolError, LastTryRefused, PinBloc
 SHA256_DIGESTINFO_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
 """DER DigestInfo header for SHA-256 (RFC 8017 §9.2 note 1)."""
 
+CPS3_ATR = bytes.fromhex("3BAC00402A001225006480000310009000")
+"""CPS3, contact interface (DOMAIN.md)."""
+CPS4_ATR = bytes.fromhex("3B9B188001001225006480040100009044")
+"""CPS4 (ChipDoc), contact interface (DOMAIN.md): recognised, not driven by this APDU driver."""
+# Both carry the issuer id 80 25 ... in their historical bytes; the last bytes vary by batch.
+_CPS_ATR_PREFIXES = (CPS3_ATR[:15], CPS4_ATR[:13])
+
+
+def is_cps_atr(atr: bytes) -> bool:
+    """Whether a card's ATR is a CPS's, so a reader watcher can tell what was inserted."""
+    return any(atr.startswith(prefix) for prefix in _CPS_ATR_PREFIXES)
+
+
 MAX_FILE_BYTES = 16 * 1024
 """Largest EF the driver reads (a CPS certificate is under 2 KiB); bounds the read loop."""
 

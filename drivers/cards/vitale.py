@@ -30,6 +30,16 @@ from drivers.tlv import TlvError, decode
 
 __all__ = ["VitaleCard"]
 
+def is_vitale_atr(atr: bytes) -> bool:
+    """Vitale 2 ATR shape from public dumps: ``3B 75 13 00 00 4x 09 EA 90 00``."""
+    return (
+        len(atr) == 10
+        and atr[:5] == bytes.fromhex("3B75130000")
+        and atr[5] & 0xF0 == 0x40
+        and atr[6:] == bytes.fromhex("09EA9000")
+    )
+
+
 CHUNK = 0x100
 """Bytes per READ BINARY: Le=00 asks for 256, the most a short APDU returns."""
 MAX_EF_SIZE = 0x7FFF

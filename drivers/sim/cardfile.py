@@ -17,11 +17,12 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from drivers.cards.cps import CPS3_ATR
 from drivers.cards.cps_model import CpsHolder, Situation
 from drivers.sim import testpki
 from drivers.sim.card import SimCard
 from drivers.sim.card_table import CardConfigError, Table, parse_atr
-from drivers.sim.cps_app import CPS3_ATR, MAX_UNBLOCKS, CpsApplication, CpsCardConfig
+from drivers.sim.cps_app import MAX_UNBLOCKS, CpsApplication, CpsCardConfig
 from drivers.sim.timing import Timing
 from drivers.sim.vitale_app import VitaleApplication
 

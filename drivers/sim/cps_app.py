@@ -27,12 +27,12 @@ from drivers import tlv
 from drivers.apdu import ApduFormatError, Command, Response
 from drivers.cards import cps_files as F
 from drivers.cards import sha256_state
+from drivers.cards.cps import CPS3_ATR
 from drivers.cards.cps_model import CpsHolder
 from drivers.sim import pkcs15_files as P
 from drivers.sim.iso_fs import DF, EF, Access, FileSystem, SwError, fcp
 from drivers.sim.timing import Timing
 
-CPS3_ATR = bytes.fromhex("3BAC00402A00122500648000031000 9000".replace(" ", ""))
 MAX_UNBLOCKS = 10
 INTERNAL_AUTH_MAX_RATIO = 0.4
 """IAS-ECC: INTERNAL AUTHENTICATE input may be at most 40 % of the key's modulus length."""

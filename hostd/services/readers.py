@@ -17,13 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from drivers.cards.cps import is_cps_atr
+from drivers.cards.vitale import is_vitale_atr
 from drivers.errors import CardRemoved
 from hostd.scheduler import CardWorker
-
-CPS_ATR_PREFIXES = (
-    bytes.fromhex("3BAC00402A00122500648000031000"),  # CPS3 contact (DOMAIN.md)
-    bytes.fromhex("3B9B1880010012250064800401"),  # CPS4
-)
 
 
 class CardKind(enum.StrEnum):
@@ -33,11 +30,10 @@ class CardKind(enum.StrEnum):
 
 
 def classify_atr(atr: bytes) -> CardKind:
-    """CPS by its ATR (issuer 80 25 ...); Vitale 2 by ``3B 75 13 00 00 4x 09 EA 90 00``."""
-    if any(atr.startswith(prefix) for prefix in CPS_ATR_PREFIXES):
+    """What kind of card was inserted; the card drivers own their ATRs."""
+    if is_cps_atr(atr):
         return CardKind.CPS
-    if len(atr) == 10 and atr[:5] == bytes.fromhex("3B75130000") and atr[5] & 0xF0 == 0x40 \
-            and atr[6:] == bytes.fromhex("09EA9000"):
+    if is_vitale_atr(atr):
         return CardKind.VITALE
     return CardKind.UNKNOWN
 

@@ -32,9 +32,9 @@ from rich.table import Table
 
 from drivers.errors import CardError
 from drivers.sim import testpki
+from drivers.sim.make_sample_cards import PKI_DIR
 from hostd.demo_cards import DEMO_CPS, DEMO_PIN, DEMO_VITALE, run_card_demo
 
-SAMPLE_PKI = DEMO_CPS.parent / "test-pki"
 DEFAULT_API_PORT = 18443
 DEFAULT_ENROL_PORT = 18444
 OPERATOR = {"X-Comptoir-Operator": "Mme Durand (pr%C3%A9paratrice)"}
@@ -98,7 +98,7 @@ def provision_box(console: Console, state: Path, work: Path) -> None:
         "--structure-id", "3690012345", "-o", str(csr_path),
     )  # fmt: skip
     csr = x509.load_pem_x509_csr(csr_path.read_bytes())
-    pki = testpki.TestPki.load(SAMPLE_PKI)
+    pki = testpki.TestPki.load(PKI_DIR)
     public = csr.public_key()
     assert isinstance(public, rsa.RSAPublicKey)
     cert = testpki.issue(

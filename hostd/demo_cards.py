@@ -8,7 +8,6 @@ never the PIN.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -21,10 +20,10 @@ from drivers.cards.cps_model import KeyRole
 from drivers.cards.vitale import VitaleCard
 from drivers.cards.vitale_model import VitaleRead
 from drivers.pcsc import PcscConnection, list_readers, wait_for_card
+from drivers.sim.make_sample_cards import CARDS_DIR
 
-SAMPLE_CARDS = Path(__file__).resolve().parent.parent / "drivers" / "sim" / "cards"
-DEMO_CPS = SAMPLE_CARDS / "cps-titulaire-lefevre.toml"
-DEMO_VITALE = SAMPLE_CARDS / "vitale-famille-martin.toml"
+DEMO_CPS = CARDS_DIR / "cps-titulaire-lefevre.toml"
+DEMO_VITALE = CARDS_DIR / "vitale-famille-martin.toml"
 DEMO_PIN = b"1234"  # the sample card's PIN, typed here as the pharmacist would on a pad
 CARD_WAIT_S = 5.0
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from drivers.cards.cps_model import CpsHolder, Situation
 from drivers.sim.card import SimCard
 from drivers.sim.make_sample_cards import CARDS_DIR
 from tests import provision_fixtures
@@ -22,6 +23,21 @@ __all__ = [
 ]
 
 LEFEVRE = CARDS_DIR / "cps-titulaire-lefevre.toml"
+
+HOLDER = CpsHolder(
+    card_serial="0012345678",
+    civilite="Mme",
+    nom="LEFÈVRE",
+    prenom="Hélène",
+    rpps="10001234567",
+    profession="Pharmacien",
+    specialty="Pharmacie d'officine",
+    situations=(
+        Situation(1, "Pharmacie de la Gare", "750012345", "12345678900012", "Titulaire"),
+        Situation(3, "Pharmacie du Marché", "920098765", None, "Titulaire"),
+    ),
+)
+"""A pharmacist with two situations, for cards issued in tests (``issue_cps``)."""
 """The sample CPS3 with two situations, PIN 1234 and three tries (see docs/card-files.md)."""
 VITALE_SAMPLES = sorted(CARDS_DIR.glob("vitale-*.toml"))
 

@@ -5,7 +5,6 @@ and counters enrolled over the enrolment listener with their own keys and CSRs."
 from __future__ import annotations
 
 import ssl
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,30 +15,20 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from drivers.cards.cps_model import CpsHolder, Situation
 from drivers.sim import testpki
+from drivers.sim.card import SimCard
+from drivers.sim.cardfile import load_card
 from drivers.sim.cps_app import CpsApplication, CpsCardConfig
 from drivers.sim.cps_issue import issue_cps
 from drivers.sim.timing import Timing
-from drivers.sim.vitale_app import VitaleApplication
 from hostd import config
 from hostd.auth import Role
 from hostd.provisioned import Box, RegistryClients, open_box
 from hostd.server import ServerThread, make_listeners
 from provisioning.slots import Slot
+from tests.card_support import CARDS_DIR, HOLDER
 from tests.provision_fixtures import certify, provision
 
-HOLDER = CpsHolder(
-    card_serial="0012345678",
-    civilite="Mme",
-    nom="LEFÈVRE",
-    prenom="Hélène",
-    rpps="10001234567",
-    profession="Pharmacien",
-    specialty="Pharmacie d'officine",
-    situations=(Situation(1, "Pharmacie de la Gare", "750012345", "12345678900012", "Titulaire"),),
-)
-CARDS_DIR = Path(__file__).resolve().parent.parent / "drivers" / "sim" / "cards"
 OPERATOR_NAME = "Mme Durand (préparatrice)"
 OPERATOR = {"X-Comptoir-Operator": "Mme Durand (pr%C3%A9paratrice)"}
 
@@ -52,9 +41,8 @@ def cps_card(cfg: CpsCardConfig, timing: Timing | None = None) -> CpsApplication
     return CpsApplication(cfg, timing or Timing.zero())
 
 
-def vitale_card(name: str = "vitale-famille-martin.toml") -> VitaleApplication:
-    table = tomllib.loads((CARDS_DIR / name).read_text(encoding="utf-8"))
-    return VitaleApplication.from_config(table, Timing.zero())
+def vitale_card(name: str = "vitale-famille-martin.toml") -> SimCard:
+    return load_card(CARDS_DIR / name, Timing.zero())
 
 
 @dataclass
@@ -104,12 +92,21 @@ class Daemon:
         )
         key_path = self.clients_dir / f"{name}.key"
         cert_path = self.clients_dir / f"{name}.pem"
-        key_path.write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
         with httpx.Client(verify=self.tls_context(), timeout=10) as http:
-            response = http.post(f"{self.enrol_url}/v1/enrol", json={
-                "code": code, "csr_pem": csr.public_bytes(serialization.Encoding.PEM).decode()})
+            response = http.post(
+                f"{self.enrol_url}/v1/enrol",
+                json={
+                    "code": code,
+                    "csr_pem": csr.public_bytes(serialization.Encoding.PEM).decode(),
+                },
+            )
         if response.status_code == 200:
             cert_path.write_text(response.json()["certificate_pem"])
         return response, cert_path, key_path
@@ -119,8 +116,10 @@ class Daemon:
         response, cert, key = self.enrol(self.pairing_code(name, role), name)
         assert response.status_code == 200, response.text
         http = httpx.Client(
-            base_url=self.api_url, verify=self.tls_context(cert, key),
-            timeout=kwargs.pop("timeout", 30), **kwargs,
+            base_url=self.api_url,
+            verify=self.tls_context(cert, key),
+            timeout=kwargs.pop("timeout", 30),
+            **kwargs,
         )
         self._clients.append(http)
         return http
@@ -133,8 +132,12 @@ class Daemon:
 
 
 def start_daemon(
-    base: Path, *, cps: dict[str, Any] | None = None, org_sign: bool = True,
-    scheduler: dict[str, Any] | None = None, watcher: bool = True,
+    base: Path,
+    *,
+    cps: dict[str, Any] | None = None,
+    org_sign: bool = True,
+    scheduler: dict[str, Any] | None = None,
+    watcher: bool = True,
 ) -> Daemon:
     state = base / "state"
     pki = testpki.TestPki.create()
@@ -144,17 +147,20 @@ def start_daemon(
             certify(store, pki, Slot.ORG_SIGN)
     finally:
         store.close()
-    settings = config.from_dict({
-        "state_dir": str(state),
-        "server": {"listen": "127.0.0.1", "port": 0, "enrol_port": 0},
-        "cps": cps or {},
-        "scheduler": scheduler or {},
-        "enrolment": {"attempts_per_minute": 1000},
-    })
+    settings = config.from_dict(
+        {
+            "state_dir": str(state),
+            "server": {"listen": "127.0.0.1", "port": 0, "enrol_port": 0},
+            "cps": cps or {},
+            "scheduler": scheduler or {},
+            "enrolment": {"attempts_per_minute": 1000},
+        }
+    )
     box = open_box(settings, watcher=watcher)
     try:
-        listeners = make_listeners(box.api_app, box.enrol_app, box.tls, host="127.0.0.1",
-                                   api_port=0, enrol_port=0)
+        listeners = make_listeners(
+            box.api_app, box.enrol_app, box.tls, host="127.0.0.1", api_port=0, enrol_port=0
+        )
         thread = ServerThread(listeners).start()
     except BaseException:
         box.close()

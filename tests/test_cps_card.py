@@ -20,26 +20,12 @@ from drivers import apdu
 from drivers.apdu import Command
 from drivers.cards import cps_files as F
 from drivers.cards.cps import CpsCard, PukBlocked, WrongPuk
-from drivers.cards.cps_model import CpsHolder, KeyRole, Situation
+from drivers.cards.cps_model import KeyRole
 from drivers.errors import LastTryRefused, PinBlocked, SecurityNotSatisfied, WrongPin
 from drivers.sim import testpki
 from drivers.sim.cps_app import CpsApplication, CpsCardConfig
 from drivers.sim.cps_issue import issue_cps
-from tests.card_support import DirectTransport, openssl_verifies
-
-HOLDER = CpsHolder(
-    card_serial="0012345678",
-    civilite="Mme",
-    nom="LEFÈVRE",
-    prenom="Hélène",
-    rpps="10001234567",
-    profession="Pharmacien",
-    specialty="Pharmacie d'officine",
-    situations=(
-        Situation(1, "Pharmacie de la Gare", "750012345", "12345678900012", "Titulaire"),
-        Situation(3, "Pharmacie du Marché", "920098765", None, "Titulaire"),
-    ),
-)
+from tests.card_support import HOLDER, DirectTransport, openssl_verifies
 
 
 @pytest.fixture(scope="module")

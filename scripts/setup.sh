@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 
 APT_RUNTIME=(pcscd libpcsclite-dev vsmartcard-vpcd softhsm2 opensc xmlsec1 openssl swig gcc)
-APT_TEST=(chromium)
+APT_TEST=(chromium systemd)
 # Node.js runs the MicroPython interpreter; a machine may already have it from another source
 # (whose nodejs package bundles npm and conflicts with Debian's npm), so only add what's missing.
 command -v node >/dev/null || APT_TEST+=(nodejs)

@@ -3,8 +3,10 @@ and openssl as the independent verifier of card and token signatures."""
 
 from __future__ import annotations
 
+import sysconfig
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -23,6 +25,18 @@ __all__ = [
 ]
 
 LEFEVRE = CARDS_DIR / "cps-titulaire-lefevre.toml"
+
+OPENSC_PKCS11 = (
+    Path("/usr/lib") / (sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu")
+    / "opensc-pkcs11.so"
+)  # fmt: skip
+
+
+def require_installed(present: bool, what: str) -> None:
+    """A missing tool is a broken set-up, not a reason to pass: ./test.sh installs them all."""
+    if not present:
+        pytest.fail(f"{what} is missing: ./test.sh installs it (scripts/setup.sh)")
+
 
 HOLDER = CpsHolder(
     card_serial="0012345678",

@@ -18,15 +18,16 @@ from cryptography.hazmat.primitives import serialization
 
 from drivers.sim.cardfile import load_card
 from drivers.sim.cps_app import CpsApplication
-from tests.card_support import LEFEVRE
+from tests.card_support import LEFEVRE, OPENSC_PKCS11, require_installed
 from tests.rig import PcscRig
 
-pytestmark = [
-    pytest.mark.pcsc,
-    pytest.mark.skipif(shutil.which("pkcs15-tool") is None, reason="OpenSC tools not installed"),
-]
+pytestmark = pytest.mark.pcsc
 
-OPENSC_PKCS11 = Path("/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so")
+
+@pytest.fixture(autouse=True)
+def _opensc_installed() -> None:
+    require_installed(shutil.which("pkcs15-tool") is not None, "OpenSC (pkcs15-tool)")
+    require_installed(OPENSC_PKCS11.exists(), str(OPENSC_PKCS11))
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -72,8 +73,6 @@ def test_pkcs15_reads_the_signature_certificate(cps: CpsApplication) -> None:
 
 
 def test_opensc_pkcs11_login_spends_and_restores_tries(cps: CpsApplication) -> None:
-    if not OPENSC_PKCS11.exists():
-        pytest.skip("opensc-pkcs11.so not installed")
     bad = run("pkcs11-tool", "--module", str(OPENSC_PKCS11), "-l", "--pin", "0000", "-O")
     assert bad.returncode != 0 and "CKR_PIN_INCORRECT" in bad.stdout + bad.stderr
     assert cps.pin_tries_left == 2
@@ -99,8 +98,6 @@ def _pub_pem(cert: x509.Certificate, path: Path) -> Path:
 def test_opensc_pkcs11_signs_and_deciphers_with_the_auth_key(
     cps: CpsApplication, tmp_path: Path
 ) -> None:
-    if not OPENSC_PKCS11.exists():
-        pytest.skip("opensc-pkcs11.so not installed")
     data = "Prescription n°7 — délivrée".encode()
     (tmp_path / "data").write_bytes(data)
     digest_info = bytes.fromhex("3031300d060960864801650304020105000420")
@@ -130,8 +127,6 @@ def test_opensc_cannot_sign_with_the_non_repudiation_key_here(
     SHA-256 for PSO HASH only when built against OpenSSL < 3, and Debian 12 ships OpenSSL 3,
     so C_Sign with CPS_PRIV_SIG fails before any PSO reaches the card. If this starts
     passing, OpenSC changed: update docs/cards-cps.md."""
-    if not OPENSC_PKCS11.exists():
-        pytest.skip("opensc-pkcs11.so not installed")
     (tmp_path / "data").write_bytes(b"ordonnance")
     signed = _pkcs11("--sign", "--id", "01", "-m", "SHA256-RSA-PKCS",
                      "-i", str(tmp_path / "data"), "-o", str(tmp_path / "sig"))  # fmt: skip

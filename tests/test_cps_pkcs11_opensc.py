@@ -17,15 +17,15 @@ from drivers.cards.cps_pkcs11 import Pkcs11Cps
 from drivers.errors import CardError, LastTryRefused, PinBlocked, SecurityNotSatisfied, WrongPin
 from drivers.sim.cardfile import load_card
 from drivers.sim.cps_app import CpsApplication
-from tests.card_support import LEFEVRE, openssl_verify
+from tests.card_support import LEFEVRE, OPENSC_PKCS11, openssl_verify, require_installed
 from tests.rig import PcscRig
 
-OPENSC_PKCS11 = Path("/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so")
+pytestmark = pytest.mark.pcsc
 
-pytestmark = [
-    pytest.mark.pcsc,
-    pytest.mark.skipif(not OPENSC_PKCS11.exists(), reason="opensc-pkcs11.so not installed"),
-]
+
+@pytest.fixture(autouse=True)
+def _opensc_installed() -> None:
+    require_installed(OPENSC_PKCS11.exists(), str(OPENSC_PKCS11))
 
 
 @pytest.fixture(scope="module")

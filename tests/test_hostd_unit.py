@@ -7,16 +7,19 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.card_support import require_installed
 
 UNIT = Path(__file__).resolve().parent.parent / "images" / "systemd" / "comptoir.service"
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze missing")
 def test_unit_exposure_is_low() -> None:
+    require_installed(shutil.which("systemd-analyze") is not None, "systemd-analyze (systemd)")
     done = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", "--threshold=20", str(UNIT)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     level = re.search(r"Overall exposure level for comptoir.service: ([0-9.]+)", done.stdout)
     assert level, done.stdout + done.stderr
@@ -26,8 +29,14 @@ def test_unit_exposure_is_low() -> None:
 
 def test_unit_keeps_the_essentials() -> None:
     text = UNIT.read_text()
-    for line in ("ProtectSystem=strict", "PrivateTmp=true", "NoNewPrivileges=true",
-                 "CapabilityBoundingSet=\n", "SystemCallFilter=@system-service",
-                 "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
-                 "ReadWritePaths=/var/lib/comptoir", "User=comptoir"):
+    for line in (
+        "ProtectSystem=strict",
+        "PrivateTmp=true",
+        "NoNewPrivileges=true",
+        "CapabilityBoundingSet=\n",
+        "SystemCallFilter=@system-service",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+        "ReadWritePaths=/var/lib/comptoir",
+        "User=comptoir",
+    ):
         assert line in text, line

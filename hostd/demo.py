@@ -12,6 +12,8 @@ import base64
 import contextlib
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -120,9 +122,10 @@ def _enrol(
     code = _comptoir(
         "provision", "--state-dir", str(state), "pair", "--name", name, "--role", "counter"
     )
-    token = next((w for w in code.split() if w.count("-") == 1 and len(w) >= 9), "")
+    # `comptoir provision pair` prints the code alone on its last line.
+    token = code.strip().splitlines()[-1].strip() if code.strip() else ""
     if not token:
-        raise DemoError(f"no pairing code in: {code.strip()}")
+        raise DemoError("comptoir provision pair printed no code")
     key = ec.generate_private_key(ec.SECP256R1())
     csr = (
         x509.CertificateSigningRequestBuilder()
@@ -155,9 +158,7 @@ def _enrol(
     return client, cert_path
 
 
-def _ssl(ca: Path, cert: Path | None = None, key: Path | None = None) -> Any:
-    import ssl
-
+def _ssl(ca: Path, cert: Path | None = None, key: Path | None = None) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=str(ca))
     if cert is not None and key is not None:
         ctx.load_cert_chain(str(cert), str(key))
@@ -186,12 +187,8 @@ def counters_share_the_cps(
     pin = DEMO_PIN.decode()
     unlock = _check(first.post(f"/v1/cps/{reader}/unlock", json={"pin": pin}))
     console.print(f"Comptoir 1 unlocked the CPS (tries left {unlock.get('tries_left')})")
-    holder = _check(second.get(f"/v1/cps/{reader}"))
-    console.print(
-        f"Comptoir 2 sees the holder: {holder['holder']['prenom']} {holder['holder']['nom']}"
-        if "holder" in holder
-        else f"Comptoir 2 sees the holder: {holder}"
-    )
+    holder = _check(second.get(f"/v1/cps/{reader}"))["holder"]
+    console.print(f"Comptoir 2 sees the holder: {holder['prenom']} {holder['nom']}")
     cert_pem = _check(second.get(f"/v1/cps/{reader}/certificates/sign"))["certificate_pem"]
     public = x509.load_pem_x509_certificate(cert_pem.encode()).public_key()
     assert isinstance(public, rsa.RSAPublicKey)
@@ -312,8 +309,6 @@ def _safe(fn: Any) -> list[str]:
 
 
 def _port_open(port: int) -> bool:
-    import socket
-
     with socket.socket() as s:
         s.settimeout(0.2)
         return s.connect_ex(("127.0.0.1", port)) == 0

@@ -1,4 +1,4 @@
-"""RFC 9457 problem details: the one mapping from exceptions to HTTP answers.
+"""RFC 9457 problem details: exceptions to HTTP answers, by the one table in ``hostd.outcomes``.
 
 Each error has a stable ``type`` URI that LGO code can switch on (docs/hostd.md lists them);
 ``detail`` is for people. Validation errors never echo the submitted values: a PIN sent in a
@@ -8,7 +8,6 @@ malformed body must not come back in the error (FastAPI's default does echo ``in
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,27 +16,12 @@ from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from drivers import errors as card
-from hostd import auth
-from hostd.audit import AuditUnavailable
-from hostd.scheduler import DeadlineExceeded, SchedulerStopped
-from hostd.services.clients import PairingRefused, RateLimited
-from hostd.services.cps import PinNotAllowed
-from hostd.services.readers import NoCard, UnknownReader
-from hostd.services.signing import KeyNotProvisioned
-from provisioning.errors import ProvisioningError
+from hostd.outcomes import INTERNAL, MAPPING, ProblemKind, kind_of
 
 log = logging.getLogger(__name__)
 
 TYPE_BASE = "urn:comptoir:problem:"
 MEDIA_TYPE = "application/problem+json"
-
-
-@dataclass(frozen=True)
-class ProblemKind:
-    status: int
-    slug: str
-    title: str
 
 
 class ApiProblem(Exception):
@@ -53,34 +37,8 @@ class ApiProblem(Exception):
 BAD_REQUEST = ProblemKind(400, "bad-request", "The request cannot be used")
 NOT_FOUND = ProblemKind(404, "not-found", "No such resource")
 
-# Order matters: subclasses before their bases (CardError last among card errors).
-_MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
-    (auth.NotAuthenticated, ProblemKind(401, "not-authenticated", "Client certificate needed")),
-    (auth.ClientRevoked, ProblemKind(401, "client-revoked", "Client revoked or not enrolled")),
-    (auth.Forbidden, ProblemKind(403, "forbidden", "Not allowed for this client's role")),
-    (auth.MissingOperator, ProblemKind(400, "operator-required", "Operator header missing")),
-    (UnknownReader, ProblemKind(404, "unknown-reader", "No such reader")),
-    (NoCard, ProblemKind(409, "no-card", "No card of that kind in the reader")),
-    (card.WrongPin, ProblemKind(403, "wrong-pin", "Wrong PIN")),
-    (card.LastTryRefused, ProblemKind(423, "last-try-refused",
-                                      "One PIN try left: the cardholder must type it")),
-    (card.PinBlocked, ProblemKind(423, "pin-blocked", "PIN blocked: the card needs its PUK")),
-    (card.SecurityNotSatisfied, ProblemKind(403, "cps-locked", "The CPS is locked")),
-    (PinNotAllowed, ProblemKind(403, "api-pin-disabled", "PIN only accepted from the PIN pad")),
-    (card.CardRemoved, ProblemKind(409, "card-removed", "The card was removed")),
-    (card.ReaderUnavailable, ProblemKind(503, "reader-unavailable", "Reader unavailable")),
-    (card.CardProtocolError, ProblemKind(502, "card-protocol-error",
-                                         "The card gave an unexpected answer")),
-    (card.CardError, ProblemKind(502, "card-error", "Card error")),
-    (KeyNotProvisioned, ProblemKind(409, "key-not-provisioned", "That key is not provisioned")),
-    (PairingRefused, ProblemKind(403, "pairing-refused", "Pairing code refused")),
-    (RateLimited, ProblemKind(429, "rate-limited", "Too many attempts, wait a minute")),
-    (ProvisioningError, ProblemKind(400, "bad-signing-request", "The signing request is unusable")),
-    (DeadlineExceeded, ProblemKind(503, "card-busy", "The card stayed busy past the deadline")),
-    (SchedulerStopped, ProblemKind(503, "shutting-down", "The daemon is stopping")),
-    (AuditUnavailable, ProblemKind(507, "audit-unavailable",
-                                   "Audit log not writable (disk full?): result withheld")),
-)
+_MAPPING = MAPPING
+"""The table itself lives in ``hostd.outcomes``: the audit log stores the same slugs."""
 
 TELEMETRY_OFF: TelemetryConfig = {
     "tracing": False, "metrics": False, "logs": False, "operation_spans": False,
@@ -91,7 +49,6 @@ submitted values* (a PIN in a malformed unlock body) if a provider were ever con
 their per-request checks were a visible share of the overhead bench/shared_cps.py measures."""
 
 VALIDATION = ProblemKind(422, "invalid-request", "The request does not match the API")
-INTERNAL = ProblemKind(500, "internal-error", "Internal error")
 
 
 def kinds() -> list[ProblemKind]:
@@ -112,13 +69,6 @@ def problem_response(
         **extra,
     }
     return JSONResponse(body, status_code=kind.status, media_type=MEDIA_TYPE)
-
-
-def kind_of(exc: BaseException) -> ProblemKind | None:
-    for exc_type, kind in _MAPPING:
-        if isinstance(exc, exc_type):
-            return kind
-    return None
 
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict
 from typing import Any
 
@@ -12,8 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hostd.api.deps import Admin, AdminCaller, Ctx
 from hostd.api.problems import NOT_FOUND, ApiProblem
 from hostd.auth import Role
-from hostd.services.clients import ClientAdmin
-from hostd.services.jobs import AuditRow, audited
+from hostd.services.clients import ClientAdmin, ClientService
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -27,11 +25,11 @@ class PairingRequest(BaseModel):
     ttl_s: int = Field(600, ge=30, le=86400, description="Code lifetime in seconds")
 
 
-def _admin(ctx: Any) -> ClientAdmin:
+def _admin(ctx: Any) -> ClientService:
     admin: ClientAdmin | None = ctx.devices.admin
     if admin is None:
         raise ApiProblem(NOT_FOUND, "client administration is not available on this box")
-    return admin
+    return ClientService(admin, ctx.audit)
 
 
 @router.get("/clients", summary="Enrolled clients")
@@ -41,9 +39,7 @@ def clients(ctx: Ctx, _who: Admin) -> list[dict[str, Any]]:
 
 @router.post("/clients/{name}/revoke", summary="Revoke a client (refused at once)")
 async def revoke(name: str, ctx: Ctx, caller: AdminCaller) -> dict[str, Any]:
-    admin = _admin(ctx)
-    row = AuditRow(ctx.audit, caller, "client.revoke", name)
-    done = await audited(row, asyncio.to_thread(row.wrap(admin.revoke), name))
+    done = await _admin(ctx).revoke(name, caller)
     if not done:
         raise ApiProblem(NOT_FOUND, f"no client named {name!r}")
     return {"name": name, "revoked": True}
@@ -51,11 +47,7 @@ async def revoke(name: str, ctx: Ctx, caller: AdminCaller) -> dict[str, Any]:
 
 @router.post("/pairing-codes", summary="One-time code for enrolling a new client")
 async def pairing_code(body: PairingRequest, ctx: Ctx, caller: AdminCaller) -> dict[str, Any]:
-    admin = _admin(ctx)
-    row = AuditRow(ctx.audit, caller, "client.pairing-code", body.name,
-                   lambda _r: {"role": body.role.value, "ttl_s": body.ttl_s})
-    return await audited(row, asyncio.to_thread(
-        row.wrap(admin.create_pairing_code), body.name, body.role, body.ttl_s))
+    return await _admin(ctx).pairing_code(body.name, body.role, body.ttl_s, caller)
 
 
 @router.get("/audit", summary="Audit rows after an id (paged)")

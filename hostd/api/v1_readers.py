@@ -97,11 +97,25 @@ def status_view(ctx: AppContext) -> dict[str, Any]:
             view["lease"] = ctx.cps.lease(state.name)
         readers.append(view)
     head_id, head_hash = ctx.audit.head()
+    writer = ctx.audit.writer_figures()
     return {
         "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "readers": readers,
         "certificates": ctx.devices.certificates(),
-        "audit": {"rows": head_id, "head": head_hash},
+        "audit": {
+            "rows": head_id,
+            "head": head_hash,
+            # Group commit: rows written since start-up and the fsynced commits they took.
+            "writer": {
+                "commits": writer.commits,
+                "rows_written": writer.rows,
+                "failed_commits": writer.failed_commits,
+                "rows_per_commit": round(writer.rows_per_commit, 3),
+                "group_p50": writer.group_p50,
+                "group_max": writer.group_max,
+                "commit_ms_p50": round(writer.commit_p50_ms, 3),
+            },
+        },
     }
 
 

@@ -21,13 +21,9 @@ from drivers.cards.cps_model import CpsBackend, KeyRole
 from drivers.errors import LastTryRefused, PinBlocked, SecurityNotSatisfied, WrongPin
 from hostd.audit import AuditLog
 from hostd.config import CpsSettings
-from hostd.scheduler import Priority
-from hostd.services.jobs import AuditRow, Caller, audited, await_job
+from hostd.errors import PinNotAllowed
+from hostd.services.jobs import Caller, audited, await_job
 from hostd.services.readers import CardKind, CardSession, NoCard, ReaderHub, UnknownReader
-
-
-class PinNotAllowed(Exception):
-    """The configuration only accepts the PIN from the terminal's PIN pad."""
 
 
 @dataclass
@@ -120,12 +116,12 @@ class CpsService:
             worker = self._hub.card_worker(reader, CardKind.CPS)
         except (UnknownReader, NoCard):
             return  # no card, no PIN state left to drop
-        row = AuditRow(self._audit, caller, action, reader)
         future = worker.submit(
-            caller.client, action, row.wrap(lambda s: _cps(s).logout()),
-            timeout_s=self._deadline_s,
+            caller.client, action, lambda s: _cps(s).logout(),
+            timeout_s=self._deadline_s, priority=caller.priority,
         )
-        await audited(row, await_job(future, caller, self._deadline_s))
+        await audited(self._audit, caller, action, reader,
+                      await_job(future, caller, self._deadline_s))
 
     def _touch_or_refuse(self, reader: str) -> None:
         with self._lock:
@@ -144,17 +140,17 @@ class CpsService:
         run: Callable[[CpsBackend], Any],
         detail: Callable[[Any], dict[str, Any]] | None = None,
     ) -> Any:
-        row = AuditRow(self._audit, caller, action, reader, detail)
-
         async def operation() -> Any:
             worker = self._hub.card_worker(reader, CardKind.CPS)
+            # The job is only the card work: its audit row is written after it, off the
+            # card's thread, so the card takes the next job while the row is fsynced.
             future = worker.submit(
-                caller.client, action, row.wrap(lambda s: run(_cps(s))),
-                timeout_s=self._deadline_s, priority=Priority.INTERACTIVE,
+                caller.client, action, lambda s: run(_cps(s)),
+                timeout_s=self._deadline_s, priority=caller.priority,
             )
             return await await_job(future, caller, self._deadline_s)
 
-        return await audited(row, operation())
+        return await audited(self._audit, caller, action, reader, operation(), detail)
 
     async def unlock(self, reader: str, pin: bytearray, caller: Caller) -> dict[str, Any]:
         try:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from drivers.cards.cps_model import KeyRole
-from hostd.api.deps import CardCaller, Ctx, Reader
+from hostd.api.deps import CardCaller, Ctx, Reader, SignCaller
 from hostd.api.problems import BAD_REQUEST, ApiProblem
 from hostd.services.readers import CardKind
 
@@ -75,7 +75,7 @@ async def tries_left(reader: str, ctx: Ctx, caller: CardCaller) -> dict[str, int
 
 
 @router.get("/cps/{reader}/certificates/{key}", summary="Certificate of a CPS key (PEM)")
-async def certificate(reader: str, key: KeyRole, ctx: Ctx, caller: CardCaller) -> dict[str, str]:
+async def certificate(reader: str, key: KeyRole, ctx: Ctx, caller: SignCaller) -> dict[str, str]:
     der = await ctx.cps.certificate(reader, key, caller)
     b64 = base64.encodebytes(der).decode().replace("\n", "")
     lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
@@ -85,7 +85,7 @@ async def certificate(reader: str, key: KeyRole, ctx: Ctx, caller: CardCaller) -
 
 @router.post("/cps/{reader}/sign", summary="Sign a SHA-256 digest or data with a CPS key")
 async def sign(
-    reader: str, body: Annotated[SignRequest, Body()], ctx: Ctx, caller: CardCaller
+    reader: str, body: Annotated[SignRequest, Body()], ctx: Ctx, caller: SignCaller
 ) -> dict[str, str]:
     if (body.digest_b64 is None) == (body.data_b64 is None):
         raise ApiProblem(BAD_REQUEST, "give exactly one of digest_b64 and data_b64")

@@ -515,18 +515,28 @@ def writer_figures(http: httpx.Client) -> dict[str, float]:
     return figures
 
 
-def burst(api: str, contexts: list[ssl.SSLContext], reader: str, per_client: int) -> tuple[
-        int, int, float, int]:
-    """Every counter signs ``per_client`` times at once on the zero-latency card; returns
-    (rows, commits, rows per commit, largest group) over the burst."""
-    path = httpx.URL(f"/v1/cps/{reader}/sign").raw_path.decode()
+NO_READER = "Nowhere 00 00"
+"""A reader that does not exist: asking its CPS for tries-left is refused (404) and audited,
+without any card — the audit writer alone sets the pace."""
+
+
+def burst(api: str, contexts: list[ssl.SSLContext], reader: str | None, per_client: int
+          ) -> tuple[int, int, float, int]:
+    """Every counter at once, ``per_client`` requests each: signatures on the zero-latency card
+    (``reader``), or with ``None`` audited refusals that touch no card; returns (rows, commits,
+    rows per commit, largest group) over the burst."""
     with http_client(api, contexts[0], 30) as http:
         before = writer_figures(http)
+    sign_path = httpx.URL(f"/v1/cps/{reader}/sign").raw_path.decode() if reader else ""
+    refused_path = httpx.URL(f"/v1/cps/{NO_READER}/tries-left").raw_path.decode()
 
     def body(i: int) -> None:
         with http_client(api, contexts[i], 60) as http:
             for n in range(per_client):
-                sign_once(http, path, 700 + i, n)
+                if reader is not None:
+                    sign_once(http, sign_path, 700 + i, n)
+                else:
+                    http.get(refused_path, headers=OPERATOR)
 
     threads = [threading.Thread(target=body, args=(i,)) for i in range(len(contexts))]
     for t in threads:
@@ -651,8 +661,9 @@ def main() -> None:
             one = httpx.URL(f"/v1/readers/{names[1]}").raw_path.decode()
             service_p50 = float(http.get(one).json()["queue"]["service_ms"]["p50"])
             commit_p50 = float(writer_figures(http)["commit_ms_p50"])
-        burst_result = (burst(daemon.api, contexts[:burst_counters], names[1], burst_ops)
-                        if burst_ops else None)
+        bursts = ([burst(daemon.api, contexts[:burst_counters], names[1], burst_ops),
+                   burst(daemon.api, contexts[:burst_counters], None, burst_ops)]
+                  if burst_ops else [])
         rss = daemon.rss_mb()
     finally:
         if daemon is not None:
@@ -668,11 +679,12 @@ def main() -> None:
               f"{rows / commits if commits else 0:.2f} rows per fsync")
     if mixed:
         print_mixed(mixed, t_solo)
-    if burst_result is not None:
-        rows, commits, per, biggest = burst_result
-        print(f"\nBurst: {burst_counters} counters x {burst_ops} signatures at once, zero-latency "
-              f"card: audit writer {rows} rows in {commits} fsynced commits = {per:.2f} rows "
-              f"per fsync (largest group {biggest})")
+    for kind, (rows, commits, per, biggest) in zip(
+            ("signatures on the zero-latency card", "audited refusals, no card"), bursts,
+            strict=False):
+        print(f"\nBurst: {burst_counters} counters x {burst_ops} {kind}, all at once: audit "
+              f"writer {rows} rows in {commits} fsynced commits = {per:.2f} rows per fsync "
+              f"(largest group since start {biggest})")
     d50 = p50(overhead.direct)
     t50, l50 = p50(overhead.httpx_daemon), p50(overhead.stdlib_daemon)
     print(f"\nZero-latency card, {len(overhead.direct)} signatures each way, interleaved: "

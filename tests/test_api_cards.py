@@ -203,6 +203,15 @@ def test_wrong_pin_twice_then_the_api_refuses_the_last_try(
     # The card still has its last try: the refusal spent nothing.
     tries = http.get(f"{url(reader)}/tries-left", headers=OPERATOR)
     assert tries.json() == {"tries_left": 1}
+    # The audit log says what the client was told: the same problem slugs.
+    rows = [(r.action, r.outcome, r.detail) for r in daemon.box.audit.records()
+            if r.client == "Comptoir W"]
+    assert rows == [
+        ("cps.unlock", "wrong-pin", {"tries_left": 2}),
+        ("cps.unlock", "wrong-pin", {"tries_left": 1}),
+        ("cps.unlock", "last-try-refused", {"tries_left": 1}),
+        ("cps.tries-left", "ok", {}),
+    ]
 
 
 def test_blocked_card_says_so(daemon: Daemon, pcsc_rig: PcscRig) -> None:

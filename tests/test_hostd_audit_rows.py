@@ -20,7 +20,7 @@ import pytest
 
 from drivers.cards.cps import CpsCard
 from drivers.cards.cps_model import KeyRole
-from drivers.errors import WrongPin
+from drivers.errors import SecurityNotSatisfied, WrongPin
 from drivers.sim import testpki
 from drivers.sim.cps_app import CpsApplication
 from hostd.audit import AuditLog
@@ -84,6 +84,16 @@ def test_every_outcome_has_exactly_one_row_written_before_the_answer(
         ("cps.tries-left", "unknown-reader", {}),
     ]
     assert audit.verify().ok
+
+
+def test_a_signature_refused_on_a_locked_cps_is_audited(tmp_path: Path, config: Any) -> None:
+    svc, hub, audit = build(tmp_path, CpsApplication(config))
+    try:
+        with pytest.raises(SecurityNotSatisfied):
+            asyncio.run(svc.sign(READER, KeyRole.AUTH, CALLER, digest=DIGEST))
+    finally:
+        hub.stop()
+    assert outcomes(audit) == [("cps.sign.auth", "cps-locked", {})]
 
 
 def test_a_job_that_never_ran_is_audited_once_by_the_caller_side(

@@ -139,8 +139,11 @@ class CpsService:
         action: str,
         run: Callable[[CpsBackend], Any],
         detail: Callable[[Any], dict[str, Any]] | None = None,
+        check: Callable[[], None] | None = None,
     ) -> Any:
         async def operation() -> Any:
+            if check is not None:  # a refusal before the card (locked CPS) is audited too
+                check()
             worker = self._hub.card_worker(reader, CardKind.CPS)
             # The job is only the card work: its audit row is written after it, off the
             # card's thread, so the card takes the next job while the row is fsynced.
@@ -214,7 +217,6 @@ class CpsService:
         data: bytes | None = None,
     ) -> bytes:
         await self.expire_leases()
-        self._touch_or_refuse(reader)
         if digest is not None:
             def run(card: CpsBackend) -> bytes:
                 return card.sign_digest(role, digest)
@@ -226,6 +228,7 @@ class CpsService:
         else:
             raise ValueError("give either a digest or data to sign")
         signature: bytes = await self._run(
-            reader, caller, f"cps.sign.{role.value}", run, lambda _r: size
+            reader, caller, f"cps.sign.{role.value}", run, lambda _r: size,
+            check=lambda: self._touch_or_refuse(reader),
         )
         return signature

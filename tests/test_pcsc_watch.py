@@ -110,9 +110,15 @@ def test_pcscd_killed_and_restarted_while_watching(
     assert not watcher.pcscd_up
 
     pcsc_rig.start()
-    back = collect_until(watcher, lambda s: CardInserted(reader, ATR_A) in s)
+    # pcscd brings its readers back one by one; a loaded machine may report the card before
+    # the last reader, so wait for both (bounded by collect_until's deadline).
+    everyone = set(pcsc_rig.reader_names)
+    back = collect_until(
+        watcher,
+        lambda s: CardInserted(reader, ATR_A) in s
+        and {e.reader for e in s if isinstance(e, ReaderAdded)} == everyone,
+    )
     assert back[0] == PcscdBack()
-    assert {e.reader for e in back if isinstance(e, ReaderAdded)} == set(pcsc_rig.reader_names)
     assert watcher.pcscd_up
     assert watcher.snapshot()[reader] == ATR_A
 

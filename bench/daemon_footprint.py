@@ -1,7 +1,7 @@
 """What ``comptoir serve`` costs the box before any work: idle RSS and cold start to the first
 accepted TLS connection, each beside a baseline measured in the same run.
 
-    .venv/bin/python -m bench.daemon_footprint [--runs 5] [--idle-s 3]
+    .venv/bin/python -m bench.daemon_footprint [--runs 5] [--idle-s 3] [--before CHECKOUT]
 
 The daemon runs as its own process on a provisioned state directory (real SoftHSM2 token, the
 box's local CA), with a private pcscd and two empty vpcd readers so its reader watcher is live,
@@ -13,6 +13,8 @@ Per run and per program:
 - cold start: from ``Popen`` to the first TLS handshake that completes with a client
   certificate (the client retries every 10 ms, bounded), then to the first answered request;
 - idle RSS: ``VmRSS`` after ``--idle-s`` seconds with no traffic.
+``--before /path/to/another/checkout`` also measures that checkout's ``comptoir serve`` (same
+interpreter, same state, its own code), e.g. ``main`` before a change, in the same run.
 Targets (issue 13): idle RSS ≤ 80 MB, cold start ≤ 1.5 s. Everything binds 127.0.0.1.
 """
 
@@ -87,9 +89,9 @@ def client_context(ca: Path, cert: Path, key: Path) -> ssl.SSLContext:
 
 
 def measure(cmd: list[str], env: dict[str, str], ctx: ssl.SSLContext, path: str,
-            idle_s: float) -> Sample:
+            idle_s: float, cwd: Path = ROOT) -> Sample:
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -167,6 +169,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--idle-s", type=float, default=3.0)
+    parser.add_argument("--before", type=Path, help="another checkout to measure as well")
     args = parser.parse_args()
     if not 1 <= args.runs <= 50:
         raise SystemExit("--runs: 1 to 50")
@@ -190,11 +193,17 @@ def main() -> None:
                             str(ca)]
             daemon: list[Sample] = []
             baseline: list[Sample] = []
-            for _ in range(args.runs):  # interleaved, so both see the same machine load
+            before: list[Sample] = []
+            for _ in range(args.runs):  # interleaved, so all see the same machine load
                 baseline.append(measure(baseline_cmd, env, ctx, "/hello", args.idle_s))
                 daemon.append(measure(daemon_cmd, env, ctx, "/v1/readers", args.idle_s))
+                if args.before is not None:
+                    before.append(measure(daemon_cmd, env, ctx, "/v1/readers", args.idle_s,
+                                          cwd=args.before.resolve()))
     print(f"{args.runs} runs each, medians; idle {args.idle_s:.0f} s before reading VmRSS")
     b_hs, b_fa, b_rss = summary("baseline (hello app)", baseline)
+    if before:
+        summary(f"before ({args.before.name})", before)
     d_hs, d_fa, d_rss = summary("comptoir serve", daemon)
     print(f"ratio daemon/baseline: cold start ×{d_hs / b_hs:.2f}, first answer "
           f"×{d_fa / b_fa:.2f}, idle RSS ×{d_rss / b_rss:.2f} (+{d_rss - b_rss:.1f} MB)")

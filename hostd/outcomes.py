@@ -16,7 +16,7 @@ from hostd.audit import AuditUnavailable
 from hostd.errors import KeyNotProvisioned, PairingRefused, PinNotAllowed, RateLimited
 from hostd.scheduler import DeadlineExceeded, SchedulerStopped
 from hostd.services.readers import NoCard, UnknownReader
-from provisioning.errors import ProvisioningError
+from provisioning.errors import ProvisioningError, StoreError
 
 OK = "ok"
 CANCELLED = "cancelled"
@@ -31,34 +31,60 @@ class ProblemKind:
 
 
 INTERNAL = ProblemKind(500, "internal-error", "Internal error")
+NOT_AUTHENTICATED = ProblemKind(401, "not-authenticated", "Client certificate needed")
+CLIENT_REVOKED = ProblemKind(401, "client-revoked", "Client revoked or not enrolled")
+FORBIDDEN = ProblemKind(403, "forbidden", "Not allowed for this client's role")
+OPERATOR_REQUIRED = ProblemKind(400, "operator-required", "Operator header missing")
+UNKNOWN_READER = ProblemKind(404, "unknown-reader", "No such reader")
+NO_CARD = ProblemKind(409, "no-card", "No card of that kind in the reader")
+WRONG_PIN = ProblemKind(403, "wrong-pin", "Wrong PIN")
+LAST_TRY_REFUSED = ProblemKind(423, "last-try-refused",
+                               "One PIN try left: the cardholder must type it")
+PIN_BLOCKED = ProblemKind(423, "pin-blocked", "PIN blocked: the card needs its PUK")
+CPS_LOCKED = ProblemKind(403, "cps-locked", "The CPS is locked")
+API_PIN_DISABLED = ProblemKind(403, "api-pin-disabled", "PIN only accepted from the PIN pad")
+CARD_REMOVED = ProblemKind(409, "card-removed", "The card was removed")
+READER_UNAVAILABLE = ProblemKind(503, "reader-unavailable", "Reader unavailable")
+CARD_PROTOCOL_ERROR = ProblemKind(502, "card-protocol-error",
+                                  "The card gave an unexpected answer")
+CARD_ERROR = ProblemKind(502, "card-error", "Card error")
+KEY_NOT_PROVISIONED = ProblemKind(409, "key-not-provisioned", "That key is not provisioned")
+PAIRING_REFUSED = ProblemKind(403, "pairing-refused", "Pairing code refused")
+RATE_LIMITED = ProblemKind(429, "rate-limited", "Too many attempts, wait a minute")
+TOKEN_UNAVAILABLE = ProblemKind(503, "token-unavailable",
+                                "The box's key store did not answer or refused to sign")
+BAD_SIGNING_REQUEST = ProblemKind(400, "bad-signing-request", "The signing request is unusable")
+CARD_BUSY = ProblemKind(503, "card-busy", "The card stayed busy past the deadline")
+SHUTTING_DOWN = ProblemKind(503, "shutting-down", "The daemon is stopping")
+AUDIT_UNAVAILABLE = ProblemKind(507, "audit-unavailable",
+                                "Audit log not writable (disk full?): result withheld")
 
-# Order matters: subclasses before their bases (CardError last among card errors).
+# Order matters: subclasses before their bases (CardError last among card errors; the token's
+# StoreError — the box's fault, 5xx — before ProvisioningError, the request's fault).
 MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
-    (auth.NotAuthenticated, ProblemKind(401, "not-authenticated", "Client certificate needed")),
-    (auth.ClientRevoked, ProblemKind(401, "client-revoked", "Client revoked or not enrolled")),
-    (auth.Forbidden, ProblemKind(403, "forbidden", "Not allowed for this client's role")),
-    (auth.MissingOperator, ProblemKind(400, "operator-required", "Operator header missing")),
-    (UnknownReader, ProblemKind(404, "unknown-reader", "No such reader")),
-    (NoCard, ProblemKind(409, "no-card", "No card of that kind in the reader")),
-    (card.WrongPin, ProblemKind(403, "wrong-pin", "Wrong PIN")),
-    (card.LastTryRefused, ProblemKind(423, "last-try-refused",
-                                      "One PIN try left: the cardholder must type it")),
-    (card.PinBlocked, ProblemKind(423, "pin-blocked", "PIN blocked: the card needs its PUK")),
-    (card.SecurityNotSatisfied, ProblemKind(403, "cps-locked", "The CPS is locked")),
-    (PinNotAllowed, ProblemKind(403, "api-pin-disabled", "PIN only accepted from the PIN pad")),
-    (card.CardRemoved, ProblemKind(409, "card-removed", "The card was removed")),
-    (card.ReaderUnavailable, ProblemKind(503, "reader-unavailable", "Reader unavailable")),
-    (card.CardProtocolError, ProblemKind(502, "card-protocol-error",
-                                         "The card gave an unexpected answer")),
-    (card.CardError, ProblemKind(502, "card-error", "Card error")),
-    (KeyNotProvisioned, ProblemKind(409, "key-not-provisioned", "That key is not provisioned")),
-    (PairingRefused, ProblemKind(403, "pairing-refused", "Pairing code refused")),
-    (RateLimited, ProblemKind(429, "rate-limited", "Too many attempts, wait a minute")),
-    (ProvisioningError, ProblemKind(400, "bad-signing-request", "The signing request is unusable")),
-    (DeadlineExceeded, ProblemKind(503, "card-busy", "The card stayed busy past the deadline")),
-    (SchedulerStopped, ProblemKind(503, "shutting-down", "The daemon is stopping")),
-    (AuditUnavailable, ProblemKind(507, "audit-unavailable",
-                                   "Audit log not writable (disk full?): result withheld")),
+    (auth.NotAuthenticated, NOT_AUTHENTICATED),
+    (auth.ClientRevoked, CLIENT_REVOKED),
+    (auth.Forbidden, FORBIDDEN),
+    (auth.MissingOperator, OPERATOR_REQUIRED),
+    (UnknownReader, UNKNOWN_READER),
+    (NoCard, NO_CARD),
+    (card.WrongPin, WRONG_PIN),
+    (card.LastTryRefused, LAST_TRY_REFUSED),
+    (card.PinBlocked, PIN_BLOCKED),
+    (card.SecurityNotSatisfied, CPS_LOCKED),
+    (PinNotAllowed, API_PIN_DISABLED),
+    (card.CardRemoved, CARD_REMOVED),
+    (card.ReaderUnavailable, READER_UNAVAILABLE),
+    (card.CardProtocolError, CARD_PROTOCOL_ERROR),
+    (card.CardError, CARD_ERROR),
+    (KeyNotProvisioned, KEY_NOT_PROVISIONED),
+    (PairingRefused, PAIRING_REFUSED),
+    (RateLimited, RATE_LIMITED),
+    (StoreError, TOKEN_UNAVAILABLE),
+    (ProvisioningError, BAD_SIGNING_REQUEST),
+    (DeadlineExceeded, CARD_BUSY),
+    (SchedulerStopped, SHUTTING_DOWN),
+    (AuditUnavailable, AUDIT_UNAVAILABLE),
 )
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from hostd.api import convert
 from hostd.api.deps import Ctx, Reader
-from hostd.context import AppContext
+from hostd.api.models import ReaderDetailModel, ReaderModel, StatusModel
+from hostd.api.problems import UNKNOWN_READER, api_responses
 from hostd.events import event_id, sse
+from hostd.services.status import box_status, reader_status
 
 router = APIRouter(prefix="/v1", tags=["readers"])
 # Endpoints that only read memory are ``async def``: FastAPI runs a plain ``def`` endpoint, and
@@ -22,22 +24,39 @@ _EVENTS_MAX_S = 3600.0
 """An event stream ends after an hour at most; clients reconnect (SSE does so by itself)."""
 
 
-@router.get("/readers", summary="Readers and the card in each")
-async def list_readers(ctx: Ctx, _who: Reader) -> list[dict[str, Any]]:
-    return [state.view() for state in ctx.devices.hub.readers()]
+@router.get("/readers", summary="Readers and the card in each", operation_id="readers_list",
+            responses=api_responses())
+async def list_readers(ctx: Ctx, _who: Reader) -> list[ReaderModel]:
+    return [convert.reader(state.view()) for state in ctx.devices.hub.readers()]
 
 
-@router.get("/readers/{reader}", summary="One reader, its card and its queue")
-async def get_reader(reader: str, ctx: Ctx, _who: Reader) -> dict[str, Any]:
-    state = ctx.devices.hub.reader(reader)
-    return {**state.view(), "queue": queue_view(state.worker.figures())}
+@router.get("/readers/{reader}", summary="One reader, its card and its queue",
+            operation_id="reader_get", responses=api_responses(UNKNOWN_READER))
+async def get_reader(reader: str, ctx: Ctx, _who: Reader) -> ReaderDetailModel:
+    return convert.reader_detail(reader_status(ctx, reader))
 
 
 @router.get(
     "/events",
     summary="Reader and card events as server-sent events (resumable with Last-Event-ID)",
+    operation_id="events_stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {
+            "description": "``text/event-stream``: a ``snapshot`` event (``{readers: [...]}``)"
+            ", then ``reader-added``, ``reader-removed``, ``card-inserted``, ``card-removed``"
+            "; every event has an ``id``. Reconnecting with ``Last-Event-ID`` replays the "
+            "missed events, or sends ``resync`` (``{readers: [...], reason}``) when they are "
+            "no longer kept",
+            "content": {"text/event-stream": {
+                "schema": {"type": "string"},
+                "example": 'id: 5f3a9c01-42\nevent: card-inserted\ndata: {"event": '
+                           '"card-inserted", "reader": "Reader 0", '
+                           '"at": "2026-11-25T08:00:00Z", "kind": "cps"}\n\n',
+            }},
+        },
+        **api_responses(),
+    },
 )
 async def events(
     request: Request,
@@ -57,7 +76,7 @@ async def events(
 
     def state(name: str, cursor: int, **extra: Any) -> bytes:
         # The cursor is taken before the snapshot: an event racing it is sent again, not lost.
-        readers = [s.view() for s in hub.readers()]
+        readers = [convert.reader(s.view()).model_dump(mode="json") for s in hub.readers()]
         return sse(name, {"readers": readers, **extra}, event_id(log.epoch, cursor))
 
     async def stream() -> AsyncIterator[bytes]:
@@ -96,52 +115,9 @@ async def events(
                              headers={"Cache-Control": "no-store"})
 
 
-def queue_view(figures: Any) -> dict[str, Any]:
-    uptime = max(figures.uptime_s, 1e-9)
-    return {
-        "depth": figures.depth,
-        "running": figures.running,
-        "completed": figures.completed,
-        "failed": figures.failed,
-        "utilisation": round(figures.busy_s / uptime, 4),
-        "wait_ms": {"p50": round(figures.wait_p50_ms, 3), "p99": round(figures.wait_p99_ms, 3)},
-        "service_ms": {
-            "p50": round(figures.service_p50_ms, 3),
-            "p99": round(figures.service_p99_ms, 3),
-        },
-    }
 
 
-def status_view(ctx: AppContext) -> dict[str, Any]:
-    readers = []
-    for state in ctx.devices.hub.readers():
-        view = {**state.view(), "queue": queue_view(state.worker.figures())}
-        if view["card_kind"] == "cps":
-            view["lease"] = ctx.cps.lease(state.name)
-        readers.append(view)
-    head_id, head_hash = ctx.audit.head()
-    writer = ctx.audit.writer_figures()
-    return {
-        "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "readers": readers,
-        "certificates": ctx.devices.certificates(),
-        "audit": {
-            "rows": head_id,
-            "head": head_hash,
-            # Group commit: rows written since start-up and the fsynced commits they took.
-            "writer": {
-                "commits": writer.commits,
-                "rows_written": writer.rows,
-                "failed_commits": writer.failed_commits,
-                "rows_per_commit": round(writer.rows_per_commit, 3),
-                "group_p50": writer.group_p50,
-                "group_max": writer.group_max,
-                "commit_ms_p50": round(writer.commit_p50_ms, 3),
-            },
-        },
-    }
-
-
-@router.get("/status", summary="Readers, cards, CPS leases, queues, certificate expiry")
-def status(ctx: Ctx, _who: Reader) -> dict[str, Any]:
-    return status_view(ctx)
+@router.get("/status", summary="Readers, cards, CPS leases, queues, certificate expiry",
+            operation_id="status_get", responses=api_responses())
+def status(ctx: Ctx, _who: Reader) -> StatusModel:
+    return convert.status(box_status(ctx))

@@ -18,9 +18,20 @@ from hostd.audit import AuditLog
 from hostd.auth import Role
 from hostd.errors import PairingRefused, RateLimited
 from hostd.services.jobs import Caller, audited
+from provisioning.clients import Client
 
-__all__ = ["AttemptLimiter", "ClientAdmin", "ClientService", "Enrolled", "PairingRefused",
-           "RateLimited"]
+__all__ = ["AttemptLimiter", "ClientAdmin", "ClientService", "Enrolled", "PairingCode",
+           "PairingRefused", "RateLimited"]
+
+
+@dataclass(frozen=True)
+class PairingCode:
+    """A one-time code an admin hands to a technician to enrol one client."""
+
+    name: str
+    role: Role
+    code: str
+    ttl_s: int
 
 
 @dataclass(frozen=True)
@@ -32,13 +43,13 @@ class Enrolled:
 
 
 class ClientAdmin(Protocol):
-    def list_clients(self) -> list[dict[str, Any]]: ...
+    def list_clients(self) -> list[Client]: ...
 
     def revoke(self, name: str) -> bool:
         """False when no such client."""
         ...
 
-    def create_pairing_code(self, name: str, role: Role, ttl_s: int) -> dict[str, Any]: ...
+    def create_pairing_code(self, name: str, role: Role, ttl_s: int) -> PairingCode: ...
 
     def enrol(self, code: str, csr_pem: bytes) -> Enrolled:
         """Redeems the code (single use) and issues the client certificate."""
@@ -74,7 +85,7 @@ class ClientService:
         self._audit = audit
         self._limiter = limiter
 
-    def list_clients(self) -> list[dict[str, Any]]:
+    def list_clients(self) -> list[Client]:
         return self._admin.list_clients()
 
     async def revoke(self, name: str, caller: Caller) -> bool:
@@ -82,7 +93,7 @@ class ClientService:
                              asyncio.to_thread(self._admin.revoke, name))
 
     async def pairing_code(self, name: str, role: Role, ttl_s: int,
-                           caller: Caller) -> dict[str, Any]:
+                           caller: Caller) -> PairingCode:
         return await audited(
             self._audit, caller, "client.pairing-code", name,
             asyncio.to_thread(self._admin.create_pairing_code, name, role, ttl_s),

@@ -110,6 +110,8 @@ def assert_tls_identity_verifies(state: Path) -> None:
 SIZES = ["16k", "32k", "48k", "64k", "80k", "96k", "112k", "128k"]
 
 
+# 16 `comptoir provision init` processes (a token and keys each): minutes on a loaded machine.
+@pytest.mark.timeout(600)
 def test_init_on_a_full_disk_fails_in_one_line_and_resumes(small_disk: SmallDisk) -> None:
     failures = set()
     for size in SIZES:

@@ -108,11 +108,13 @@ class RegistryClients:
         return [c.to_dict() for c in self._registry.list()]
 
     def revoke(self, name: str) -> bool:
-        active = [c for c in self._registry.list() if c.name == name and c.active]
-        for client in active:
-            self._registry.revoke(client.id)
-        self._forget()  # data_version would tell the next lookup too; this does not wait
-        return bool(active)
+        try:
+            self._registry.revoke_named(name)
+        except ProvisioningError:
+            return False
+        finally:
+            self._forget()  # data_version would tell the next lookup too; this does not wait
+        return True
 
     def create_pairing_code(self, name: str, role: Role, ttl_s: int) -> dict[str, Any]:
         try:

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from provisioning import certs
-from provisioning.errors import CertificateError, ProvisioningError
+from provisioning.errors import CertificateError, ProvisioningError, StoreError
 from provisioning.paths import StatePaths, write_private_file, write_public_file
 from provisioning.slots import Slot
 from provisioning.store import Store
@@ -240,9 +240,15 @@ def initialize(state_dir: Path, names: list[str]) -> Store:
     certificates, since the CA that certified them is gone.
     """
     from provisioning.db import ProvisioningDb
+    from provisioning.recover import RECOVER_HINT, has_recorded_keys, token_fault
     from provisioning.token import create_token, token_exists
 
     paths = StatePaths(Path(state_dir))
+    fault = token_fault(paths) if paths.db.exists() else None
+    if fault and has_recorded_keys(paths):
+        # A new token would not hold the keys the database points at: say so, never paper
+        # over it with "already provisioned".
+        raise StoreError(f"{fault}: {RECOVER_HINT}")
     if not token_exists(paths):
         create_token(paths)
     ProvisioningDb(paths).close()
@@ -252,7 +258,10 @@ def initialize(state_dir: Path, names: list[str]) -> Store:
         tls = ("ca.pem", "server.pem", "server.key")
         tls_done = all((paths.tls_dir / name).is_file() for name in tls)
         if ca_cert is not None and tls_done:
-            raise ProvisioningError(f"{paths.root} is already provisioned")
+            raise ProvisioningError(
+                f"{paths.root} is already provisioned; for new LAN names or addresses run"
+                f" `comptoir provision server-cert {' '.join('--name ' + n for n in names)}`"
+            )
         # Otherwise an earlier init stopped part-way (disk full, power cut): finish it.
         if ca_cert is None:
             create_local_ca(store)

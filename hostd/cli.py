@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from counter.enrol import enrol_command
 from drivers.sim.cli import app as sim_app
 from hostd.commands import audit_app, register_serve
 from hostd.demo import register_demo
+from hostd.doctor import register_doctor
 from provisioning.cli import app as provision_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Comptoir counter appliance.")
@@ -14,7 +16,10 @@ app.add_typer(provision_app, name="provision", help="Keys, certificates and LAN 
 app.add_typer(audit_app, name="audit", help="Verify and export the audit log.")
 app.add_typer(sim_app, name="sim", help="Simulated readers and cards (demo, training, tests).")
 register_serve(app)
+# Counter side, in the same command for a Linux counter; `python -m counter enrol` elsewhere.
+app.command("enrol")(enrol_command)
 register_demo(app)
+register_doctor(app)
 
 
 def main() -> None:

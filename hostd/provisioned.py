@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 
@@ -30,12 +29,12 @@ from hostd.config import Settings
 from hostd.context import Devices
 from hostd.db import DatabaseError
 from hostd.server import StartupError, TlsFiles
-from hostd.services.clients import Enrolled, PairingRefused
+from hostd.services.clients import BadCsr, Enrolled, PairingRefused
 from hostd.services.readers import CardKind, ReaderHub, Transport
 from hostd.services.signing import KeyNotProvisioned, SigningService
-from provisioning.ca import LocalCA
+from provisioning.ca import LocalCA, check_client_csr
 from provisioning.clients import ClientRegistry
-from provisioning.errors import ProvisioningError, SlotEmptyError
+from provisioning.errors import CertificateError, ProvisioningError, SlotEmptyError
 from provisioning.paths import StatePaths
 from provisioning.signing import cms, raw, vihf, xmldsig
 from provisioning.slots import Slot, parse_slot
@@ -123,14 +122,16 @@ class RegistryClients:
             raise PairingRefused(str(exc)) from exc
         return {"name": name, "role": role.value, "code": code, "ttl_s": ttl_s}
 
+    def ca_pem(self) -> str:
+        return self._ca.ca_cert_pem.decode()
+
     def enrol(self, code: str, csr_pem: bytes) -> Enrolled:
-        # Check the CSR before spending the code: a typo in the CSR must not burn it.
+        # Check the CSR before spending the code: a bad CSR must not burn it, and it is a
+        # CSR problem (400 bad-csr), not a refused code.
         try:
-            csr = x509.load_pem_x509_csr(csr_pem)
-        except ValueError as exc:
-            raise PairingRefused("csr_pem: not a PEM certificate signing request") from exc
-        if not csr.is_signature_valid:
-            raise PairingRefused("csr_pem: its signature does not verify")
+            check_client_csr(csr_pem)
+        except CertificateError as exc:
+            raise BadCsr(f"csr_pem: {exc}") from exc
         try:
             grant = self._registry.redeem_pairing_code(code)
             cert_pem = self._ca.issue_client_certificate(csr_pem, grant.name, grant.role)

@@ -192,6 +192,10 @@ def run(settings: Settings) -> None:
     state = settings.state_dir
     if not state.is_dir() or not os.access(state, os.R_OK | os.W_OK | os.X_OK):
         raise StartupError(f"state directory {state} is missing or not readable and writable")
+    from provisioning.health import serving_problem  # the same verdict as `comptoir doctor`
+
+    if (problem := serving_problem(state)) is not None:
+        raise StartupError(problem)
     box = open_box(settings)
     try:
         listeners = make_listeners(

@@ -12,18 +12,31 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hostd.api import problems
 from hostd.audit import AuditLog
-from hostd.services.clients import AttemptLimiter, ClientAdmin, PairingRefused, RateLimited
+from hostd.services.clients import (
+    AttemptLimiter,
+    BadCsr,
+    ClientAdmin,
+    PairingRefused,
+    RateLimited,
+)
 
 
 class EnrolRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=4, max_length=64, description="One-time pairing code")
     csr_pem: str = Field(max_length=16384, description="PKCS#10 request, PEM")
+
+
+class CaResponse(BaseModel):
+    ca_pem: str
+    sha256: str = Field(description="SHA-256 of the DER certificate, hex")
 
 
 class EnrolResponse(BaseModel):
@@ -48,7 +61,7 @@ def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> Fa
             enrolled = await asyncio.to_thread(
                 admin.enrol, body.code.strip(), body.csr_pem.encode()
             )
-        except (RateLimited, PairingRefused) as exc:
+        except (RateLimited, PairingRefused, BadCsr) as exc:
             await asyncio.to_thread(
                 audit.append, client=f"peer:{peer}", operator="-", action="client.enrol",
                 target="-", outcome=f"error:{type(exc).__name__}",
@@ -62,6 +75,14 @@ def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> Fa
             name=enrolled.name, role=enrolled.role.value,
             certificate_pem=enrolled.certificate_pem, ca_pem=enrolled.ca_pem,
         )
+
+    @router.get("/ca", response_model=CaResponse, summary="The box's local CA certificate")
+    async def ca() -> Any:
+        # Public by nature (every client is given it); served so a counter can compare its
+        # fingerprint with the handover sheet before trusting the box with a pairing code.
+        pem = admin.ca_pem()
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        return CaResponse(ca_pem=pem, sha256=cert.fingerprint(hashes.SHA256()).hex())
 
     app.include_router(router)
     return app

@@ -21,7 +21,7 @@ from drivers import errors as card
 from hostd import auth
 from hostd.audit import AuditUnavailable
 from hostd.scheduler import DeadlineExceeded, SchedulerStopped
-from hostd.services.clients import PairingRefused, RateLimited
+from hostd.services.clients import BadCsr, PairingRefused, RateLimited
 from hostd.services.cps import PinNotAllowed
 from hostd.services.readers import NoCard, UnknownReader
 from hostd.services.signing import KeyNotProvisioned
@@ -73,6 +73,7 @@ _MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
                                          "The card gave an unexpected answer")),
     (card.CardError, ProblemKind(502, "card-error", "Card error")),
     (KeyNotProvisioned, ProblemKind(409, "key-not-provisioned", "That key is not provisioned")),
+    (BadCsr, ProblemKind(400, "bad-csr", "The certificate signing request is unusable")),
     (PairingRefused, ProblemKind(403, "pairing-refused", "Pairing code refused")),
     (RateLimited, ProblemKind(429, "rate-limited", "Too many attempts, wait a minute")),
     (ProvisioningError, ProblemKind(400, "bad-signing-request", "The signing request is unusable")),

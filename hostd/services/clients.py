@@ -20,6 +20,10 @@ class PairingRefused(Exception):
     """Unknown, expired or already used pairing code, or an unusable CSR."""
 
 
+class BadCsr(Exception):
+    """The CSR sent with a pairing code is unusable; the code is not spent."""
+
+
 class RateLimited(Exception):
     """Too many enrolment attempts in the last minute."""
 
@@ -43,6 +47,11 @@ class ClientAdmin(Protocol):
 
     def enrol(self, code: str, csr_pem: bytes) -> Enrolled:
         """Redeems the code (single use) and issues the client certificate."""
+        ...
+
+    def ca_pem(self) -> str:
+        """The local CA certificate: a counter checks its fingerprint (from the handover
+        sheet) before it sends a pairing code."""
         ...
 
 

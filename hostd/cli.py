@@ -7,6 +7,7 @@ import typer
 from counter.enrol import enrol_command
 from drivers.sim.cli import app as sim_app
 from hostd.commands import audit_app, register_serve
+from hostd.config_template import config_app
 from hostd.demo import register_demo
 from hostd.doctor import register_doctor
 from provisioning.cli import app as provision_app
@@ -14,6 +15,7 @@ from provisioning.cli import app as provision_app
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Comptoir counter appliance.")
 app.add_typer(provision_app, name="provision", help="Keys, certificates and LAN clients.")
 app.add_typer(audit_app, name="audit", help="Verify and export the audit log.")
+app.add_typer(config_app, name="config", help="The configuration file.")
 app.add_typer(sim_app, name="sim", help="Simulated readers and cards (demo, training, tests).")
 register_serve(app)
 # Counter side, in the same command for a Linux counter; `python -m counter enrol` elsewhere.

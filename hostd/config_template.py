@@ -101,14 +101,22 @@ def init(
     listen: Annotated[
         str | None, typer.Option("--listen", help="The box's LAN address (both listeners).")
     ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="mTLS API port.")] = None,
+    enrol_port: Annotated[
+        int | None, typer.Option("--enrol-port", help="Enrolment port.")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Write a commented configuration with every setting and its default."""
     raw: dict[str, Any] = {}
     if state_dir is not None:
         raw["state_dir"] = str(state_dir)
-    if listen is not None:
-        raw["server"] = {"listen": listen}
+    server = {
+        k: v for k, v in (("listen", listen), ("port", port), ("enrol_port", enrol_port))
+        if v is not None
+    }  # fmt: skip
+    if server:
+        raw["server"] = server
     try:
         settings = config_mod.from_dict(raw, source="options")
     except config_mod.ConfigError as exc:

@@ -7,7 +7,6 @@ pairing code, 1 for anything else the technician typed wrong.
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 import sys
@@ -146,7 +145,8 @@ def main(
             fail(f"--now must be an ISO 8601 time, got {now!r}")
         if fixed.tzinfo is None:
             fixed = fixed.replace(tzinfo=UTC)
-    ctx.obj = Options(state_dir or default_state_dir(), fixed)
+    # Absolute: the token's configuration records this path for later runs from elsewhere.
+    ctx.obj = Options((state_dir or default_state_dir()).absolute(), fixed)
 
 
 @app.command()
@@ -583,11 +583,12 @@ YesOpt = Annotated[
 def _confirm_destroy(yes: bool, what: str) -> None:
     if yes:
         return
-    if not sys.stdin.isatty() and not isinstance(sys.stdin, io.BytesIO | io.TextIOWrapper):
-        fail("no terminal to confirm on: add --yes-destroy-all-keys")
-    typed = typer.prompt(
-        f"{what} Type DESTROY to confirm", default="", show_default=False, err=True
-    )
+    try:
+        typed = typer.prompt(
+            f"{what} Type DESTROY to confirm", default="", show_default=False, err=True
+        )
+    except click.exceptions.Abort:
+        fail("not confirmed (no answer); nothing destroyed. Automation: --yes-destroy-all-keys")
     if typed != "DESTROY":
         fail("not confirmed; nothing destroyed")
 

@@ -335,3 +335,28 @@ def test_config_init_loads_back_through_the_one_reader(tmp_path: Path) -> None:
     )
     again = CliRunner().invoke(app, ["config", "init", "-o", str(target)])
     assert again.exit_code == 1 and "--force" in again.stderr
+
+
+def test_import_all_places_by_key_with_the_intermediate_apart(
+    tmp_path: Path, pki: testpki.TestPki
+) -> None:
+    cli = Cli(tmp_path / "state")
+    cli("init")
+    cli("prepare", *ORG, "-o", str(tmp_path / "order"))
+    cli("trust", "add", str(_write(tmp_path / "root.pem", pki.root.cert)))
+    files = []
+    for slot in (Slot.ORG_CONF, Slot.ORG_AUTH_CLI):
+        _, cert = issue_for(pki, (tmp_path / "order" / f"{slot.value}.csr.pem").read_bytes())
+        files.append(_write(tmp_path / f"delivered-{slot.value[4:]}.pem", cert))
+    inter = _write(tmp_path / "intermediate.pem", pki.organisations.cert)
+    stranger = testpki.issue(
+        pki.organisations, rsa.generate_private_key(65537, 2048).public_key(),
+        testpki.igc_sante_name("PHARMACIE", [STRUCTURE_ID]), key_usage={"digital_signature"},
+    )  # fmt: skip
+    other = _write(tmp_path / "other-box.pem", stranger)
+    out, err = cli("import", str(files[0]), str(other), str(inter), str(files[1]), code=4)
+    assert f"{files[0].name} → org-conf:" in out and f"{files[1].name} → org-auth-cli:" in out
+    assert "matches none of the box's keys" in one_error_line(err) and str(other) in err
+    slots = {s["slot"]: s for s in json.loads(cli("status", "--json")[0])}
+    assert slots["org-conf"]["chain_state"] == "valid"
+    assert slots["org-sign"]["chain_state"] == "no-certificate"

@@ -25,7 +25,7 @@ from hostd.services.clients import BadCsr, PairingRefused, RateLimited
 from hostd.services.cps import PinNotAllowed
 from hostd.services.readers import NoCard, UnknownReader
 from hostd.services.signing import KeyNotProvisioned
-from provisioning.errors import ProvisioningError
+from provisioning.errors import ProvisioningError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,8 @@ _MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
     (BadCsr, ProblemKind(400, "bad-csr", "The certificate signing request is unusable")),
     (PairingRefused, ProblemKind(403, "pairing-refused", "Pairing code refused")),
     (RateLimited, ProblemKind(429, "rate-limited", "Too many attempts, wait a minute")),
+    (StoreError, ProblemKind(503, "key-store-unavailable",
+                             "The box's key store is unusable: run `comptoir doctor` on the box")),
     (ProvisioningError, ProblemKind(400, "bad-signing-request", "The signing request is unusable")),
     (DeadlineExceeded, ProblemKind(503, "card-busy", "The card stayed busy past the deadline")),
     (SchedulerStopped, ProblemKind(503, "shutting-down", "The daemon is stopping")),

@@ -201,6 +201,10 @@ def enrol_command(
 
 app.command("enrol")(enrol_command)
 
+# `comptoir enrol …` (the root command loads this single-command app lazily).
+enrol_app = typer.Typer(add_completion=False)
+enrol_app.command()(enrol_command)
+
 
 @app.callback()
 def _group() -> None:

@@ -12,12 +12,12 @@ import http.client
 import json
 import ssl
 import sys
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from hostd import config as config_mod
+from hostd.cli_options import ConfigOption, StateOption, settings
 from provisioning.health import Finding, check_box
 
 
@@ -72,41 +72,30 @@ def diagnose(settings: config_mod.Settings, training: bool) -> list[Finding]:
     return findings
 
 
-def register_doctor(app: typer.Typer) -> None:
-    @app.command("doctor")
-    def doctor(
-        config: Annotated[
-            Path | None, typer.Option("--config", help="Configuration file (TOML).")
-        ] = None,
-        state_dir: Annotated[
-            Path | None, typer.Option("--state-dir", help="State directory (overrides config).")
-        ] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Machine-readable verdict.")] = False,
-        training: Annotated[
-            bool, typer.Option("--training", help="A training box: TEST anchors expected.")
-        ] = False,
-    ) -> None:
-        """Is the box ready? One verdict, or what is missing with the command that fixes it."""
-        try:
-            if config is not None:
-                settings = config_mod.load(config, state_dir=state_dir)
-            else:
-                raw: dict[str, Any] = {"state_dir": str(state_dir)} if state_dir else {}
-                settings = config_mod.from_dict(raw)
-        except config_mod.ConfigError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        findings = diagnose(settings, training)
-        bad = [f for f in findings if not f.ok]
-        if as_json:
-            verdict = {"ready": not bad, "findings": [f.to_dict() for f in findings]}
-            sys.stdout.write(json.dumps(verdict, indent=2) + "\n")
-        else:
-            for f in findings:
-                mark = "ok  " if f.ok else ("STOP" if f.blocking else "todo")
-                typer.echo(f"{mark}  {f.message}")
-                if not f.ok and f.fix:
-                    typer.echo(f"      fix: {f.fix}")
-            typer.echo("ready" if not bad else f"not ready: {len(bad)} thing(s) to fix")
-        if bad:
-            raise typer.Exit(1)
+doctor_app = typer.Typer(add_completion=False)
+
+
+@doctor_app.command()
+def doctor(
+    config: ConfigOption = None,
+    state_dir: StateOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable verdict.")] = False,
+    training: Annotated[
+        bool, typer.Option("--training", help="A training box: TEST anchors expected.")
+    ] = False,
+) -> None:
+    """Is the box ready? One verdict, or what is missing with the command that fixes it."""
+    findings = diagnose(settings(config, state_dir, "error"), training)
+    bad = [f for f in findings if not f.ok]
+    if as_json:
+        verdict = {"ready": not bad, "findings": [f.to_dict() for f in findings]}
+        sys.stdout.write(json.dumps(verdict, indent=2) + "\n")
+    else:
+        for f in findings:
+            mark = "ok  " if f.ok else ("STOP" if f.blocking else "todo")
+            typer.echo(f"{mark}  {f.message}")
+            if not f.ok and f.fix:
+                typer.echo(f"      fix: {f.fix}")
+        typer.echo("ready" if not bad else f"not ready: {len(bad)} thing(s) to fix")
+    if bad:
+        raise typer.Exit(1)

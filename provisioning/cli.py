@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.padding import Padding
 from rich.table import Table
 
+from hostd.cli_options import ConfigOption, settings
 from provisioning import csr as csr_mod
 from provisioning.ca import ROLES, LocalCA, initialize
 from provisioning.certs import ChainState, fingerprint
@@ -34,7 +35,7 @@ from provisioning.errors import (
     ProvisioningError,
     StoreError,
 )
-from provisioning.paths import STATE_DIR_ENV, default_state_dir
+from provisioning.paths import STATE_DIR_ENV
 from provisioning.slots import Slot, parse_slot
 from provisioning.store import Store
 
@@ -124,10 +125,12 @@ def _slot(value: str) -> Slot:
 @app.callback()
 def main(
     ctx: typer.Context,
+    config: ConfigOption = None,
     state_dir: Annotated[
         Path | None,
         typer.Option(
-            "--state-dir", help=f"State directory (default: ${STATE_DIR_ENV} or /var/lib/comptoir)."
+            "--state-dir",
+            help=f"State directory (default: ${STATE_DIR_ENV}, the config's, /var/lib/comptoir).",
         ),
     ] = None,
     now: Annotated[
@@ -146,7 +149,7 @@ def main(
         if fixed.tzinfo is None:
             fixed = fixed.replace(tzinfo=UTC)
     # Absolute: the token's configuration records this path for later runs from elsewhere.
-    ctx.obj = Options((state_dir or default_state_dir()).absolute(), fixed)
+    ctx.obj = Options(settings(config, state_dir, "error").state_dir.absolute(), fixed)
 
 
 @app.command()

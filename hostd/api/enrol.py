@@ -10,14 +10,13 @@ a CSR for a certificate.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from hostd.api import problems
+from hostd.api import openapi, problems
 from hostd.audit import AuditLog
 from hostd.services.clients import (
     AttemptLimiter,
@@ -35,11 +34,19 @@ class EnrolRequest(BaseModel):
 
 
 class CaResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "ca_pem": "-----BEGIN CERTIFICATE-----\n…", "sha256": "53eca018…",
+    }]})
     ca_pem: str
     sha256: str = Field(description="SHA-256 of the DER certificate, hex")
 
 
 class EnrolResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "Comptoir 2", "role": "counter",
+        "certificate_pem": "-----BEGIN CERTIFICATE-----\n…",
+        "ca_pem": "-----BEGIN CERTIFICATE-----\n…",
+    }]})
     name: str
     role: str
     certificate_pem: str
@@ -50,11 +57,18 @@ def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> Fa
     app = FastAPI(title="Comptoir enrolment", version="1", docs_url=None, redoc_url=None,
                   telemetry=problems.TELEMETRY_OFF)
     problems.install(app)
+    openapi.install(app)
     limiter = AttemptLimiter(per_minute)
     router = APIRouter(prefix="/v1")
 
-    @router.post("/enrol", response_model=EnrolResponse, summary="Exchange a code for a cert")
-    async def enrol(body: EnrolRequest, request: Request) -> Any:
+    @router.post(
+        "/enrol", summary="Exchange a code for a cert", operation_id="enrol",
+        responses=problems.responses(problems.VALIDATION, problems.BAD_CSR,
+                                     problems.PAIRING_REFUSED,
+                                     problems.RATE_LIMITED, problems.AUDIT_UNAVAILABLE,
+                                     problems.INTERNAL),
+    )
+    async def enrol(body: EnrolRequest, request: Request) -> EnrolResponse:
         peer = request.client.host if request.client else "?"
         try:
             limiter.take()
@@ -76,8 +90,9 @@ def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> Fa
             certificate_pem=enrolled.certificate_pem, ca_pem=enrolled.ca_pem,
         )
 
-    @router.get("/ca", response_model=CaResponse, summary="The box's local CA certificate")
-    async def ca() -> Any:
+    @router.get("/ca", summary="The box's local CA certificate", operation_id="enrol_ca",
+                responses=problems.responses(problems.INTERNAL))
+    async def ca() -> CaResponse:
         # Public by nature (every client is given it); served so a counter can compare its
         # fingerprint with the handover sheet before trusting the box with a pairing code.
         pem = admin.ca_pem()

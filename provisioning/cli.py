@@ -63,6 +63,8 @@ EXIT_CODES: list[tuple[type[Exception], int]] = [
 class Options:
     state_dir: Path
     now: datetime | None
+    # The enrolment port counters reach (configuration), for the handover sheet's URL.
+    enrol_port: int = 8444
 
     def clock(self) -> Callable[[], datetime] | None:
         fixed = self.now
@@ -149,7 +151,8 @@ def main(
         if fixed.tzinfo is None:
             fixed = fixed.replace(tzinfo=UTC)
     # Absolute: the token's configuration records this path for later runs from elsewhere.
-    ctx.obj = Options(settings(config, state_dir, "error").state_dir.absolute(), fixed)
+    conf = settings(config, state_dir, "error")
+    ctx.obj = Options(conf.state_dir.absolute(), fixed, conf.server.enrol_port or 8444)
 
 
 @app.command()
@@ -432,8 +435,8 @@ def pair(
     ttl: Annotated[int, typer.Option("--ttl", help="Seconds the codes stay valid.")] = 3600,
     url: Annotated[
         str | None,
-        typer.Option("--url", help="Enrolment URL counters use (default: https://NAME:8444, "
-                     "NAME the first name of the TLS certificate)."),
+        typer.Option("--url", help="Enrolment URL counters use (default: https://NAME:PORT, "
+                     "NAME the TLS certificate's first name, PORT the configured enrol_port)."),
     ] = None,
     sheet: Annotated[
         Path | None, typer.Option("--sheet", help="Also write the handover sheet (HTML) here.")
@@ -455,7 +458,7 @@ def pair(
     with open_store(ctx) as store, errors():
         ca = LocalCA(store)
         ca_cert = ca.ca_certificate
-        enrol_url = url or _default_enrol_url(ca.server_cert_path)
+        enrol_url = url or _default_enrol_url(ca.server_cert_path, opts.enrol_port)
         with ClientRegistry(opts.state_dir, clock=opts.clock()) as registry:
             tickets = [
                 handover.Ticket(n, role, registry.create_pairing_code(n, role, ttl)) for n in names
@@ -474,7 +477,7 @@ def pair(
         out.print(f"Printable sheet: {sheet}")
 
 
-def _default_enrol_url(server_pem: Path) -> str:
+def _default_enrol_url(server_pem: Path, port: int) -> str:
     from cryptography import x509
 
     cert = x509.load_pem_x509_certificate(server_pem.read_bytes())
@@ -484,7 +487,7 @@ def _default_enrol_url(server_pem: Path) -> str:
     ]
     host = names[0] if names else "localhost"
     host = f"[{host}]" if ":" in host else host
-    return f"https://{host}:8444"
+    return f"https://{host}:{port}"
 
 
 @clients_app.callback()

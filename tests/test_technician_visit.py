@@ -82,8 +82,10 @@ def test_two_visits_five_counters(tmp_path: Path, pcsc_rig: PcscRig) -> None:
         "--enrol-port",
         str(enrol_port),
     )
-    con.run("provision", "--state-dir", str(state), "init", "--name", "127.0.0.1")
-    out = con.run("provision", "--state-dir", str(state), "prepare",
+    # From here every command reads the one configuration file, as on a box.
+    conf = ["--config", "comptoir.toml"]
+    con.run("provision", *conf, "init", "--name", "127.0.0.1")
+    out = con.run("provision", *conf, "prepare",
                   "--org", "PHARMACIE DU MARCHE", "--structure-id", "3750000001")  # fmt: skip
     assert "ORG AUTH_CLI" in out and "ORG SIGN" in out and "ORG CONF" in out
     csrs = sorted(str(p) for p in (tmp_path / "comptoir-order").glob("*.csr.pem"))
@@ -96,9 +98,9 @@ def test_two_visits_five_counters(tmp_path: Path, pcsc_rig: PcscRig) -> None:
     random.Random(10).shuffle(files)
 
     # Visit 2.
-    con.run("provision", "--state-dir", str(state), "trust", "add",
+    con.run("provision", *conf, "trust", "add",
             str(back / "TEST-IGC-SANTE-ROOT.pem"))  # fmt: skip
-    out = con.run("provision", "--state-dir", str(state), "import", *files)
+    out = con.run("provision", *conf, "import", *files)
     for slot in ("org-auth-cli", "org-sign", "org-conf"):
         assert f"{slot}.cert.pem → {slot}:" in out, out
     daemon = subprocess.Popen(
@@ -116,8 +118,8 @@ def test_two_visits_five_counters(tmp_path: Path, pcsc_rig: PcscRig) -> None:
         con.machine_s += time.monotonic() - start
         assert "serving" in line, line + (daemon.stderr.read() if daemon.stderr else "")
         url = f"https://127.0.0.1:{enrol_port}"
-        sheet = con.run("provision", "--state-dir", str(state), "pair", "--count", "5",
-                        "--url", url, "--sheet", "handover.html")  # fmt: skip
+        sheet = con.run("provision", *conf, "pair", "--count", "5", "--sheet", "handover.html")
+        assert f"Box enrolment URL: {url}" in sheet
         fp = re.search(r"Box CA SHA-256:\s+(\S+)", sheet)
         codes = re.findall(r"^(Comptoir \d) \(counter\): (\S+)$", sheet, re.M)
         assert fp and len(codes) == 5

@@ -90,6 +90,11 @@ def render(settings: config_mod.Settings) -> str:
 config_app = typer.Typer(no_args_is_help=True, help="The configuration file.")
 
 
+@config_app.callback()
+def _group() -> None:
+    """The configuration file (``config init`` writes a commented one)."""
+
+
 @config_app.command("init")
 def init(
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")] = Path(

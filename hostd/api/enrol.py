@@ -9,8 +9,6 @@ a CSR for a certificate.
 
 from __future__ import annotations
 
-import asyncio
-
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from fastapi import APIRouter, FastAPI, Request
@@ -18,13 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hostd.api import openapi, problems
 from hostd.audit import AuditLog
-from hostd.services.clients import (
-    AttemptLimiter,
-    BadCsr,
-    ClientAdmin,
-    PairingRefused,
-    RateLimited,
-)
+from hostd.services.clients import AttemptLimiter, ClientAdmin, ClientService
 
 
 class EnrolRequest(BaseModel):
@@ -58,7 +50,7 @@ def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> Fa
                   telemetry=problems.TELEMETRY_OFF)
     problems.install(app)
     openapi.install(app)
-    limiter = AttemptLimiter(per_minute)
+    service = ClientService(admin, audit, AttemptLimiter(per_minute))
     router = APIRouter(prefix="/v1")
 
     @router.post(
@@ -70,21 +62,7 @@ def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> Fa
     )
     async def enrol(body: EnrolRequest, request: Request) -> EnrolResponse:
         peer = request.client.host if request.client else "?"
-        try:
-            limiter.take()
-            enrolled = await asyncio.to_thread(
-                admin.enrol, body.code.strip(), body.csr_pem.encode()
-            )
-        except (RateLimited, PairingRefused, BadCsr) as exc:
-            await asyncio.to_thread(
-                audit.append, client=f"peer:{peer}", operator="-", action="client.enrol",
-                target="-", outcome=f"error:{type(exc).__name__}",
-            )
-            raise
-        await asyncio.to_thread(
-            audit.append, client=f"peer:{peer}", operator="-", action="client.enrol",
-            target=enrolled.name, outcome="ok", detail={"role": enrolled.role.value},
-        )
+        enrolled = await service.enrol(body.code.strip(), body.csr_pem.encode(), peer)
         return EnrolResponse(
             name=enrolled.name, role=enrolled.role.value,
             certificate_pem=enrolled.certificate_pem, ca_pem=enrolled.ca_pem,
@@ -95,7 +73,7 @@ def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> Fa
     async def ca() -> CaResponse:
         # Public by nature (every client is given it); served so a counter can compare its
         # fingerprint with the handover sheet before trusting the box with a pairing code.
-        pem = admin.ca_pem()
+        pem = service.ca_pem()
         cert = x509.load_pem_x509_certificate(pem.encode())
         return CaResponse(ca_pem=pem, sha256=cert.fingerprint(hashes.SHA256()).hex())
 

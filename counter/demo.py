@@ -122,8 +122,11 @@ def _enrol(
     code = _comptoir(
         "provision", "--state-dir", str(state), "pair", "--name", name, "--role", "counter"
     )
-    # `comptoir provision pair` prints the code alone on its last line.
-    token = code.strip().splitlines()[-1].strip() if code.strip() else ""
+    # `comptoir provision pair` prints "NAME (role): CODE" on the handover sheet.
+    token = next(
+        (line.rsplit(" ", 1)[-1] for line in code.splitlines() if line.startswith(f"{name} (")),
+        "",
+    )
     if not token:
         raise DemoError("comptoir provision pair printed no code")
     key = ec.generate_private_key(ec.SECP256R1())

@@ -23,6 +23,9 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("hostd.commands:audit_app", "Verify and export the audit log."),
     "sim": ("drivers.sim.cli:app", "Simulated readers and cards (demo, training, tests)."),
     "demo": ("counter.demo:app", "The appliance on simulated readers and cards (a tour)."),
+    "config": ("hostd.config_template:config_app", "Write a commented configuration file."),
+    "doctor": ("hostd.doctor:doctor_app", "Is the box ready? What is missing, and the fix."),
+    "enrol": ("counter.enrol:enrol_app", "Counter side: enrol this PC with a pairing code."),
 }
 """Name → (module:Typer app, one-line help shown by ``comptoir --help`` without importing)."""
 

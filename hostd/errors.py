@@ -20,5 +20,9 @@ class PairingRefused(Exception):
     """Unknown, expired or already used pairing code, or an unusable CSR."""
 
 
+class BadCsr(Exception):
+    """The CSR sent with a pairing code is unusable; the code is not spent."""
+
+
 class RateLimited(Exception):
     """Too many enrolment attempts in the last minute."""

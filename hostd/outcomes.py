@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from drivers import errors as card
 from hostd import auth
 from hostd.audit import AuditUnavailable
-from hostd.errors import KeyNotProvisioned, PairingRefused, PinNotAllowed, RateLimited
+from hostd.errors import BadCsr, KeyNotProvisioned, PairingRefused, PinNotAllowed, RateLimited
 from hostd.scheduler import DeadlineExceeded, SchedulerStopped
 from hostd.services.readers import NoCard, UnknownReader
 from provisioning.errors import ProvisioningError, StoreError
@@ -49,6 +49,7 @@ CARD_PROTOCOL_ERROR = ProblemKind(502, "card-protocol-error",
                                   "The card gave an unexpected answer")
 CARD_ERROR = ProblemKind(502, "card-error", "Card error")
 KEY_NOT_PROVISIONED = ProblemKind(409, "key-not-provisioned", "That key is not provisioned")
+BAD_CSR = ProblemKind(400, "bad-csr", "The certificate signing request is unusable")
 PAIRING_REFUSED = ProblemKind(403, "pairing-refused", "Pairing code refused")
 RATE_LIMITED = ProblemKind(429, "rate-limited", "Too many attempts, wait a minute")
 TOKEN_UNAVAILABLE = ProblemKind(503, "token-unavailable",
@@ -78,6 +79,7 @@ MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
     (card.CardProtocolError, CARD_PROTOCOL_ERROR),
     (card.CardError, CARD_ERROR),
     (KeyNotProvisioned, KEY_NOT_PROVISIONED),
+    (BadCsr, BAD_CSR),
     (PairingRefused, PAIRING_REFUSED),
     (RateLimited, RATE_LIMITED),
     (StoreError, TOKEN_UNAVAILABLE),

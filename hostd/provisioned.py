@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from drivers import pcsc_watch
@@ -26,12 +25,12 @@ from drivers.cards.vitale import VitaleCard
 from drivers.pcsc import PcscConnection
 from hostd.audit import HeadSigner
 from hostd.auth import EnrolledClient, Role
-from hostd.services.clients import Enrolled, PairingCode, PairingRefused
+from hostd.services.clients import BadCsr, Enrolled, PairingCode, PairingRefused
 from hostd.services.readers import CardKind, ReaderHub
 from hostd.services.signing import KeyNotProvisioned
-from provisioning.ca import LocalCA
+from provisioning.ca import LocalCA, check_client_csr
 from provisioning.clients import Client, ClientRegistry
-from provisioning.errors import ProvisioningError, SlotEmptyError
+from provisioning.errors import CertificateError, ProvisioningError, SlotEmptyError
 from provisioning.signing import raw
 from provisioning.slots import Slot, parse_slot
 from provisioning.store import SlotStatus, Store
@@ -103,11 +102,13 @@ class RegistryClients:
         return self._registry.list()
 
     def revoke(self, name: str) -> bool:
-        active = [c for c in self._registry.list() if c.name == name and c.active]
-        for client in active:
-            self._registry.revoke(client.id)
-        self._forget()  # data_version would tell the next lookup too; this does not wait
-        return bool(active)
+        try:
+            self._registry.revoke_named(name)
+        except ProvisioningError:
+            return False
+        finally:
+            self._forget()  # data_version would tell the next lookup too; this does not wait
+        return True
 
     def create_pairing_code(self, name: str, role: Role, ttl_s: int) -> PairingCode:
         try:
@@ -116,14 +117,16 @@ class RegistryClients:
             raise PairingRefused(str(exc)) from exc
         return PairingCode(name, role, code, ttl_s)
 
+    def ca_pem(self) -> str:
+        return self._ca.ca_cert_pem.decode()
+
     def enrol(self, code: str, csr_pem: bytes) -> Enrolled:
-        # Check the CSR before spending the code: a typo in the CSR must not burn it.
+        # Check the CSR before spending the code: a bad CSR must not burn it, and it is a
+        # CSR problem (400 bad-csr), not a refused code.
         try:
-            csr = x509.load_pem_x509_csr(csr_pem)
-        except ValueError as exc:
-            raise PairingRefused("csr_pem: not a PEM certificate signing request") from exc
-        if not csr.is_signature_valid:
-            raise PairingRefused("csr_pem: its signature does not verify")
+            check_client_csr(csr_pem)
+        except CertificateError as exc:
+            raise BadCsr(f"csr_pem: {exc}") from exc
         try:
             grant = self._registry.redeem_pairing_code(code)
             cert_pem = self._ca.issue_client_certificate(csr_pem, grant.name, grant.role)

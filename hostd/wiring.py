@@ -35,6 +35,7 @@ from hostd.services.signing import SigningService
 from provisioning.ca import LocalCA
 from provisioning.clients import ClientRegistry
 from provisioning.errors import ProvisioningError
+from provisioning.health import serving_problem
 from provisioning.paths import StatePaths
 from provisioning.store import Store
 
@@ -111,6 +112,8 @@ def serve(settings: Settings) -> None:
     state = settings.state_dir
     if not state.is_dir() or not os.access(state, os.R_OK | os.W_OK | os.X_OK):
         raise StartupError(f"state directory {state} is missing or not readable and writable")
+    if (problem := serving_problem(state)) is not None:  # the same verdict as `comptoir doctor`
+        raise StartupError(problem)
     box = open_box(settings)
     try:
         listeners = make_listeners(

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from provisioning import certs
-from provisioning.errors import CertificateError, ProvisioningError
+from provisioning.errors import CertificateError, ProvisioningError, StoreError
 from provisioning.paths import StatePaths, write_private_file, write_public_file
 from provisioning.slots import Slot
 from provisioning.store import Store
@@ -83,6 +83,27 @@ def _san(names: list[str]) -> x509.SubjectAlternativeName:
         except ValueError:
             entries.append(x509.DNSName(n))
     return x509.SubjectAlternativeName(entries)
+
+
+def check_client_csr(csr_pem: bytes) -> x509.CertificateSigningRequest:
+    """A LAN client's CSR, checked (PEM, proof of possession, key type and size) so a bad
+    one is refused before its pairing code is spent."""
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem)
+    except ValueError:
+        raise CertificateError("not a PEM certificate signing request") from None
+    if not csr.is_signature_valid:
+        raise CertificateError("the CSR's signature does not verify (proof of key possession)")
+    pub = csr.public_key()
+    if isinstance(pub, rsa.RSAPublicKey):
+        if pub.key_size < 2048:
+            raise CertificateError("RSA client keys must be at least 2048 bits")
+    elif isinstance(pub, ec.EllipticCurvePublicKey):
+        if pub.curve.key_size < 256:
+            raise CertificateError("EC client keys must be P-256 or larger")
+    else:
+        raise CertificateError("client keys must be RSA or EC")
+    return csr
 
 
 class LocalCA:
@@ -194,21 +215,7 @@ class LocalCA:
             raise CertificateError("client name must be 1 to 64 characters")
         if not 1 <= days <= MAX_CLIENT_DAYS:
             raise CertificateError(f"validity must be 1 to {MAX_CLIENT_DAYS} days")
-        try:
-            csr = x509.load_pem_x509_csr(csr_pem)
-        except ValueError:
-            raise CertificateError("not a PEM certificate signing request") from None
-        if not csr.is_signature_valid:
-            raise CertificateError("the CSR's signature does not verify (proof of key possession)")
-        pub = csr.public_key()
-        if isinstance(pub, rsa.RSAPublicKey):
-            if pub.key_size < 2048:
-                raise CertificateError("RSA client keys must be at least 2048 bits")
-        elif isinstance(pub, ec.EllipticCurvePublicKey):
-            if pub.curve.key_size < 256:
-                raise CertificateError("EC client keys must be P-256 or larger")
-        else:
-            raise CertificateError("client keys must be RSA or EC")
+        pub = check_client_csr(csr_pem).public_key()
         subject = x509.Name(
             [
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Comptoir"),
@@ -240,9 +247,15 @@ def initialize(state_dir: Path, names: list[str]) -> Store:
     certificates, since the CA that certified them is gone.
     """
     from provisioning.db import ProvisioningDb
+    from provisioning.recover import RECOVER_HINT, has_recorded_keys, token_fault
     from provisioning.token import create_token, token_exists
 
     paths = StatePaths(Path(state_dir))
+    fault = token_fault(paths) if paths.db.exists() else None
+    if fault and has_recorded_keys(paths):
+        # A new token would not hold the keys the database points at: say so, never paper
+        # over it with "already provisioned".
+        raise StoreError(f"{fault}: {RECOVER_HINT}")
     if not token_exists(paths):
         create_token(paths)
     ProvisioningDb(paths).close()
@@ -252,7 +265,10 @@ def initialize(state_dir: Path, names: list[str]) -> Store:
         tls = ("ca.pem", "server.pem", "server.key")
         tls_done = all((paths.tls_dir / name).is_file() for name in tls)
         if ca_cert is not None and tls_done:
-            raise ProvisioningError(f"{paths.root} is already provisioned")
+            raise ProvisioningError(
+                f"{paths.root} is already provisioned; for new LAN names or addresses run"
+                f" `comptoir provision server-cert {' '.join('--name ' + n for n in names)}`"
+            )
         # Otherwise an earlier init stopped part-way (disk full, power cut): finish it.
         if ca_cert is None:
             create_local_ca(store)

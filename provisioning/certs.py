@@ -66,17 +66,67 @@ def key_usage(*names: str) -> x509.KeyUsage:
 
 
 def load_certificates(data: bytes) -> list[x509.Certificate]:
-    """All certificates of a PEM bundle, or the one of a DER file."""
+    """All certificates of a PEM bundle, or the one of a DER file.
+
+    What else a technician may pick by mistake (the CSR sent, a key, a text file) is named,
+    so the refusal says what the file is instead of a parser's internals.
+    """
+    if b"-----BEGIN CERTIFICATE REQUEST-----" in data or b"-----BEGIN NEW CERTIFICATE" in data:
+        raise CertificateError(
+            "this is a certificate signing request (what is sent to IGC-Santé), not the"
+            " certificate that comes back"
+        )
+    if b"PRIVATE KEY-----" in data and b"-----BEGIN CERTIFICATE-----" not in data:
+        raise CertificateError("this file holds a private key, not a certificate")
     try:
         if b"-----BEGIN" in data:
             certs = x509.load_pem_x509_certificates(data)
         else:
             certs = [x509.load_der_x509_certificate(data)]
-    except ValueError as exc:
-        raise CertificateError(f"not a PEM or DER certificate: {exc}") from None
+    except ValueError:
+        if _is_der_csr(data):
+            raise CertificateError(
+                "this is a certificate signing request (DER), not the certificate that comes back"
+            ) from None
+        raise CertificateError(
+            "not a certificate: expected PEM, DER or PKCS#12 (.p12/.pfx) as IGC-Santé delivers"
+        ) from None
     if not certs:
         raise CertificateError("the file holds no certificate")
     return certs
+
+
+def _is_der_csr(data: bytes) -> bool:
+    try:
+        x509.load_der_x509_csr(data)
+    except ValueError:
+        return False
+    return True
+
+
+def is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return cert.subject == cert.issuer
+
+
+def split_leaf(found: list[x509.Certificate]) -> tuple[x509.Certificate, list[x509.Certificate]]:
+    """(the one end-entity certificate, the CA certificates) of a file, in any order."""
+    leaves = [c for c in found if not is_ca(c)]
+    cas = [c for c in found if is_ca(c)]
+    if not leaves:
+        names = "; ".join(c.subject.rfc4514_string() for c in cas)
+        raise CertificateError(
+            f"this file holds only CA certificates ({names}): if it is IGC-Santé's root or"
+            " intermediate, add it with `comptoir provision trust add FILE`"
+        )
+    if len(leaves) > 1:
+        raise CertificateError(
+            f"this file holds {len(leaves)} end-entity certificates: import it without a slot"
+            " (`comptoir provision import FILE…`), each goes to the slot of its key"
+        )
+    return leaves[0], cas
 
 
 @dataclass(frozen=True)
@@ -196,7 +246,7 @@ def validate_chain(
             if root != current:
                 path.append(root)
             return ChainResult(
-                ChainState.VALID, "chain valid to " + root.subject.rfc4514_string(), tuple(path)
+                ChainState.VALID, "up to " + root.subject.rfc4514_string(), tuple(path)
             )
         by_name = [c for c in intermediates if c.subject == current.issuer and c != current]
         if not by_name:
@@ -205,6 +255,12 @@ def validate_chain(
                     ChainState.BROKEN,
                     f"signature of {current.subject.rfc4514_string()} does not "
                     "verify with the trusted root of that name",
+                )
+            if current is not cert:
+                return ChainResult(
+                    ChainState.UNTRUSTED,
+                    f"the intermediate {current.subject.rfc4514_string()} was found but its"
+                    f" issuer {current.issuer.rfc4514_string()} is not in the trust store",
                 )
             return ChainResult(
                 ChainState.UNTRUSTED,
@@ -226,7 +282,12 @@ def validate_chain(
     return ChainResult(ChainState.BROKEN, f"chain longer than {MAX_CHAIN_DEPTH}")
 
 
+TRUST_ADD_HINT = "add IGC-Santé's root with `comptoir provision trust add ROOT.pem`"
+
+
 def require_valid_chain(result: ChainResult) -> None:
+    if result.state is ChainState.UNTRUSTED:
+        raise ChainError(f"chain untrusted: {result.detail}; {TRUST_ADD_HINT}")
     if result.state is not ChainState.VALID:
         raise ChainError(f"chain {result.state.value}: {result.detail}")
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import click
 import segno
 import typer
 from rich.console import Console
@@ -26,7 +27,7 @@ from rich.table import Table
 from hostd.cli_options import ConfigOption, settings
 from provisioning import csr as csr_mod
 from provisioning.ca import ROLES, LocalCA, initialize
-from provisioning.certs import ChainState
+from provisioning.certs import ChainState, fingerprint
 from provisioning.clients import ClientRegistry
 from provisioning.errors import (
     CertificateError,
@@ -62,6 +63,8 @@ EXIT_CODES: list[tuple[type[Exception], int]] = [
 class Options:
     state_dir: Path
     now: datetime | None
+    # The enrolment port counters reach (configuration), for the handover sheet's URL.
+    enrol_port: int = 8444
 
     def clock(self) -> Callable[[], datetime] | None:
         fixed = self.now
@@ -147,7 +150,9 @@ def main(
             fail(f"--now must be an ISO 8601 time, got {now!r}")
         if fixed.tzinfo is None:
             fixed = fixed.replace(tzinfo=UTC)
-    ctx.obj = Options(settings(config, state_dir, "error").state_dir, fixed)
+    # Absolute: the token's configuration records this path for later runs from elsewhere.
+    conf = settings(config, state_dir, "error")
+    ctx.obj = Options(conf.state_dir.absolute(), fixed, conf.server.enrol_port or 8444)
 
 
 @app.command()
@@ -263,6 +268,8 @@ def csr(
     """Certificate signing request for SLOT's key (its pending key during a renewal)."""
     s = _slot(slot)
     with open_store(ctx) as store, errors():
+        # No key is the first thing to fix: say so before asking for subject fields.
+        store.private_key(s, pending=store.has_pending(s))
         subject = _subject(store, s, cn, org, structure_id, locality, state, not_for_insi)
         pem, warnings = csr_mod.build_csr(store, s, subject)
     _emit_csr(pem, warnings, out_file, qr)
@@ -293,35 +300,90 @@ def renew(
     _emit_csr(pem, warnings, out_file, qr)
 
 
+def _read_password(file: Path, password_file: Path | None) -> bytes:
+    if password_file is not None:
+        with errors():
+            return password_file.read_bytes().rstrip(b"\r\n")
+    if not sys.stdin.isatty():
+        fail(
+            f"{file} is a PKCS#12 file and there is no terminal to ask its password on: give"
+            " it with --password-file FILE",
+            4,
+        )
+    try:
+        return str(typer.prompt("PKCS#12 password", hide_input=True, err=True)).encode()
+    except click.exceptions.Abort:
+        fail("no password given; nothing imported", 4)
+
+
+def _with_file(message: str, file: Path) -> str:
+    return message.replace(" FILE`", f" {file}`").replace(" FILE…`", f" {file}`")
+
+
 @app.command(name="import")
 def import_(
     ctx: typer.Context,
-    slot: str,
-    file: Path,
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            help="[SLOT] FILE…: with a slot, one file for it; without, every certificate of the"
+            " files goes to the slot of its key, in any order.",
+            metavar="[SLOT] FILE…",
+        ),
+    ],
     password_file: Annotated[
         Path | None,
         typer.Option("--password-file", help="PKCS#12 password from this file (automation)."),
     ] = None,
 ) -> None:
-    """Import SLOT's certificate (PEM/DER, with its chain) or a PKCS#12 file (key + certificate)."""
+    """Import certificates (PEM/DER with their chain) or a PKCS#12 file (key + certificate)."""
     from provisioning.certs import is_pkcs12
 
-    s = _slot(slot)
+    first = args[0]
+    is_slot = not Path(first).exists()
+    if is_slot:
+        try:
+            s = parse_slot(first)
+        except ValueError as exc:
+            fail(f"{first}: no such file, and {exc}")
+        if len(args) != 2:
+            fail(f"with a slot, give one file: `import {s.value} FILE`")
+    else:
+        _import_many(ctx, [Path(a) for a in args])
+        return
+    file = Path(args[1])
     with errors():
         data = file.read_bytes()
-    password = None
-    if is_pkcs12(data):
-        if password_file is not None:
-            with errors():
-                password = password_file.read_bytes().rstrip(b"\r\n")
-        else:
-            password = typer.prompt("PKCS#12 password", hide_input=True, err=True).encode()
-    with open_store(ctx) as store, errors():
-        status = store.import_certificate(s, data, password)
+    password = _read_password(file, password_file) if is_pkcs12(data) else None
+    with open_store(ctx) as store:
+        try:
+            status = store.import_certificate(s, data, password)
+        except ProvisioningError as exc:
+            code = next(c for t, c in EXIT_CODES if isinstance(exc, t))
+            fail(f"{file}: " + _with_file(str(exc), file), code)
     out.print(
         f"Imported into [bold]{s.value}[/]: {status.subject} (serial {status.serial}), "
         f"valid until {status.not_after:%Y-%m-%d}, chain {status.chain_state.value}."
     )
+
+
+def _import_many(ctx: typer.Context, files: list[Path]) -> None:
+    from provisioning.order import place_certificates
+
+    with open_store(ctx) as store, errors():
+        placed = place_certificates(store, files)
+    failed = 0
+    for p in placed:
+        if p.error is not None:
+            failed += 1
+            err.print(f"error: {p.file}: {_with_file(p.error, p.file)}", markup=False)
+        elif p.slot is not None and p.status is not None:
+            out.print(
+                f"{p.file.name} → [bold]{p.slot.value}[/]: {p.status.subject}, valid until "
+                f"{p.status.not_after:%Y-%m-%d}, chain {p.status.chain_state.value}"
+            )
+    if failed:
+        raise typer.Exit(4)
 
 
 @app.command()
@@ -363,16 +425,69 @@ def status(
 @app.command()
 def pair(
     ctx: typer.Context,
-    name: Annotated[str, typer.Option("--name", help="Client name, e.g. 'Comptoir 2'.")],
-    role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")],
-    ttl: Annotated[int, typer.Option("--ttl", help="Seconds the code stays valid.")] = 600,
+    name: Annotated[
+        list[str] | None, typer.Option("--name", help="Client name, e.g. 'Comptoir 2' (repeat).")
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", help="N codes named 'Comptoir 1'…'Comptoir N'.")
+    ] = None,
+    role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")] = "counter",
+    ttl: Annotated[int, typer.Option("--ttl", help="Seconds the codes stay valid.")] = 3600,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Enrolment URL counters use (default: https://NAME:PORT, "
+                     "NAME the TLS certificate's first name, PORT the configured enrol_port)."),
+    ] = None,
+    sheet: Annotated[
+        Path | None, typer.Option("--sheet", help="Also write the handover sheet (HTML) here.")
+    ] = None,
 ) -> None:
-    """One-time enrolment code for a LAN client."""
+    """One-time enrolment codes, with the handover sheet (URL, codes, CA fingerprint)."""
+    from provisioning import handover
+
     opts = _options(ctx)
-    with errors(), ClientRegistry(opts.state_dir, clock=opts.clock()) as registry:
-        code = registry.create_pairing_code(name, role, ttl)
-    out.print(f"Pairing code for [bold]{name}[/] ({role}), valid {ttl} s, single use:")
-    out.print(f"[bold]{code}[/]", markup=True)
+    names = list(name or [])
+    if count is not None:
+        if not 1 <= count <= 50:
+            fail("--count must be 1 to 50")
+        names += [f"Comptoir {i}" for i in range(1, count + 1)]
+    if not names:
+        fail("give --name NAME (repeatable) or --count N")
+    if len(set(names)) != len(names):
+        fail("client names must differ")
+    with open_store(ctx) as store, errors():
+        ca = LocalCA(store)
+        ca_cert = ca.ca_certificate
+        enrol_url = url or _default_enrol_url(ca.server_cert_path, opts.enrol_port)
+        with ClientRegistry(opts.state_dir, clock=opts.clock()) as registry:
+            tickets = [
+                handover.Ticket(n, role, registry.create_pairing_code(n, role, ttl)) for n in names
+            ]
+        now = store.now()
+    from datetime import timedelta
+
+    page = handover.Sheet(
+        enrol_url, handover.ca_fingerprint(ca_cert), now + timedelta(seconds=ttl), tickets
+    )
+    if sheet is not None:
+        with errors():
+            sheet.write_text(handover.html_page(page), encoding="utf-8")
+    sys.stdout.write(handover.text(page))
+    if sheet is not None:
+        out.print(f"Printable sheet: {sheet}")
+
+
+def _default_enrol_url(server_pem: Path, port: int) -> str:
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(server_pem.read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    names = [str(v) for v in san.get_values_for_type(x509.DNSName)] + [
+        str(v) for v in san.get_values_for_type(x509.IPAddress)
+    ]
+    host = names[0] if names else "localhost"
+    host = f"[{host}]" if ":" in host else host
+    return f"https://{host}:{port}"
 
 
 @clients_app.callback()
@@ -402,12 +517,21 @@ def clients(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")]
 
 
 @clients_app.command("revoke")
-def clients_revoke(ctx: typer.Context, client_id: int) -> None:
-    """Revoke client ID: its certificate is refused from now on."""
+def clients_revoke(
+    ctx: typer.Context,
+    client: Annotated[str, typer.Argument(help="Client name (as in `clients`), or its #id.")],
+) -> None:
+    """Revoke a client by name (every active one of that name) or id: refused from now on."""
     opts = _options(ctx)
     with errors(), ClientRegistry(opts.state_dir, clock=opts.clock()) as registry:
-        client = registry.revoke(client_id)
-    out.print(f"Client #{client.id} ({client.name}) revoked.")
+        ident = client.removeprefix("#")
+        by_name = [c for c in registry.list() if c.name == client and c.active]
+        if by_name or not ident.isdigit():
+            revoked = registry.revoke_named(client)
+        else:
+            revoked = [registry.revoke(int(ident))]
+    for c in revoked:
+        out.print(f"Client #{c.id} ({c.name}) revoked.")
 
 
 @trust_app.command("add")
@@ -417,8 +541,31 @@ def trust_add(ctx: typer.Context, file: Path) -> None:
         data = file.read_bytes()
     with open_store(ctx) as store, errors():
         added = store.add_trust_anchor(data)
+    from provisioning.health import is_test_anchor
+
     for cert in added:
         out.print(f"Trusted: {cert.subject.rfc4514_string()}")
+        if is_test_anchor(cert):
+            err.print(
+                f"warning: {cert.subject.rfc4514_string()} is a TEST anchor: the national"
+                " services refuse what it certifies; training boxes only (remove with"
+                f" `comptoir provision trust remove {fingerprint(cert)[:16]}`)",
+                markup=False,
+            )
+
+
+@trust_app.command("remove")
+def trust_remove(
+    ctx: typer.Context,
+    fingerprint_prefix: Annotated[
+        str, typer.Argument(help="SHA-256 (or its start) of the anchor.")
+    ],
+) -> None:
+    """Remove a trust anchor added with `trust add`."""
+    with open_store(ctx) as store, errors():
+        removed = store.remove_trust_anchor(fingerprint_prefix)
+    for cert in removed:
+        out.print(f"No longer trusted: {cert.subject.rfc4514_string()}")
 
 
 @trust_app.command("list")
@@ -427,27 +574,139 @@ def trust_list(ctx: typer.Context) -> None:
     with open_store(ctx) as store:
         roots = store.trust_roots()
     for cert in roots:
-        out.print(f"{cert.subject.rfc4514_string()}  (until {cert.not_valid_after_utc:%Y-%m-%d})")
+        out.print(
+            f"{fingerprint(cert)[:16]}  {cert.subject.rfc4514_string()}"
+            f"  (until {cert.not_valid_after_utc:%Y-%m-%d})"
+        )
+
+
+YesOpt = Annotated[
+    bool,
+    typer.Option("--yes-destroy-all-keys", help="Skip the typed confirmation (automation)."),
+]
+
+
+def _confirm_destroy(yes: bool, what: str) -> None:
+    if yes:
+        return
+    try:
+        typed = typer.prompt(
+            f"{what} Type DESTROY to confirm", default="", show_default=False, err=True
+        )
+    except click.exceptions.Abort:
+        fail("not confirmed (no answer); nothing destroyed. Automation: --yes-destroy-all-keys")
+    if typed != "DESTROY":
+        fail("not confirmed; nothing destroyed")
 
 
 @app.command()
-def zeroize(
-    ctx: typer.Context,
-    yes: Annotated[
-        bool,
-        typer.Option("--yes-destroy-all-keys", help="Skip the typed confirmation (automation)."),
-    ] = False,
-) -> None:
-    """Destroy every key in the token. Certificates must be ordered again afterwards."""
-    if not yes:
-        typed = typer.prompt(
-            "This destroys every key of the box. Type DESTROY to confirm",
-            default="",
-            show_default=False,
-            err=True,
-        )
-        if typed != "DESTROY":
-            fail("not confirmed; nothing destroyed")
+def zeroize(ctx: typer.Context, yes: YesOpt = False) -> None:
+    """Destroy every key in the token. Certificates must be ordered again afterwards.
+
+    Also the first step back from a lost token or token PIN: the unusable token is removed,
+    then `init` makes a new one."""
+    from provisioning.paths import StatePaths
+    from provisioning.recover import forget_token, token_fault
+
+    opts = _options(ctx)
+    _confirm_destroy(yes, "This destroys every key of the box.")
+    paths = StatePaths(opts.state_dir)
+    fault = token_fault(paths) if paths.db.exists() else None
+    if fault is not None:
+        with errors():
+            forget_token(paths, fault)
+        out.print(f"Zeroized: {fault}; its records are cleared. Next: `comptoir provision init`.")
+        return
     with open_store(ctx) as store, errors():
         count = store.zeroize()
     out.print(f"Zeroized: {count} token objects destroyed.")
+
+
+@app.command()
+def recover(
+    ctx: typer.Context,
+    name: Annotated[
+        list[str] | None,
+        typer.Option("--name", help="LAN names (default: those of the current TLS certificate)."),
+    ] = None,
+    yes: YesOpt = False,
+) -> None:
+    """A lost token or token PIN: new token, local CA and TLS identity in one step."""
+    from provisioning.paths import StatePaths
+    from provisioning.recover import forget_token, keys_missing_on_token, token_fault
+
+    opts = _options(ctx)
+    paths = StatePaths(opts.state_dir)
+    if not paths.db.exists():
+        fail(f"{paths.root} is not provisioned: run `comptoir provision init`", 3)
+    fault = token_fault(paths)
+    if fault is None:
+        try:
+            missing = keys_missing_on_token(paths.root)
+        except ProvisioningError as exc:
+            fault = str(exc)
+        else:
+            if missing:
+                fault = f"keys of {', '.join(missing)} are gone from the token"
+    if fault is None:
+        fail("the token and its PIN work: nothing to recover (`zeroize` destroys keys on purpose)")
+    _confirm_destroy(yes, f"{fault}. Recovery forgets every key and certificate of the box.")
+    names = name or _current_names(paths.tls_dir / "server.pem")
+    with errors():
+        forget_token(paths, fault)
+        initialize(paths.root, names).close()
+    out.print(
+        f"Recovered: new token, local CA and TLS identity for {', '.join(names)}. Next: "
+        "`comptoir provision prepare` (order the ORG certificates again) and "
+        "`comptoir provision pair` (counters enrol again)."
+    )
+
+
+def _current_names(server_pem: Path) -> list[str]:
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(server_pem.read_bytes())
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (OSError, ValueError, x509.ExtensionNotFound):
+        return ["localhost", "127.0.0.1"]
+    return [str(v) for v in san.get_values_for_type(x509.DNSName)] + [
+        str(v) for v in san.get_values_for_type(x509.IPAddress)
+    ]
+
+
+@app.command()
+def prepare(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Option("--org", help="Structure name (raison sociale).")],
+    structure_id: Annotated[
+        str, typer.Option("--structure-id", help="Identifiant de structure, e.g. 3 + FINESS.")
+    ],
+    insi_cn: Annotated[
+        str, typer.Option("--insi-cn", help="CN of ORG AUTH_CLI: INSI-AUTO or INSI-MANU.")
+    ] = "INSI-AUTO",
+    locality: LocOpt = None,
+    state: StateOpt = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory for the CSRs, QR codes and ORDER.txt.")
+    ] = Path("comptoir-order"),
+) -> None:
+    """First visit: keys and CSRs for every ORG slot, as files and QR codes, and what to order."""
+    from provisioning.order import prepare as prepare_slots
+
+    with open_store(ctx) as store, errors(), out.status("Generating the ORG keys in the token…"):
+        done = prepare_slots(
+            store, out_dir, organization=org, structure_id=structure_id,
+            insi_cn=insi_cn.upper(), locality=locality, state=state,
+        )  # fmt: skip
+    table = Table(title=f"To order from IGC-Santé ({org}, structure {structure_id})")
+    for col in ("slot", "IGC-Santé kind", "CN", "usages", "send"):
+        table.add_column(col, overflow="fold")
+    for p in done:
+        table.add_row(p.slot.value, p.kind, p.common_name, p.usages,
+                      p.csr_file.name if p.csr_file else p.state)  # fmt: skip
+    out.print(table)
+    out.print(
+        f"Written to {out_dir}/: CSRs (.csr.pem), QR codes (.csr.png), ORDER.txt. When the "
+        "certificates come back: `comptoir provision import FILE…`."
+    )

@@ -8,6 +8,7 @@ SHA-256 hashes, expire, and are single use.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import secrets
@@ -221,3 +222,10 @@ class ClientRegistry:
         found = self.get(client_id)
         assert found is not None
         return found
+
+    def revoke_named(self, name: str) -> builtins.list[Client]:
+        """Revokes every active client called ``name`` (the API revokes by name too)."""
+        active = [c for c in self.list() if c.name == name and c.active]
+        if not active:
+            raise ProvisioningError(f"no active client named {name!r} (see `clients`)")
+        return [self.revoke(c.id) for c in active]

@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from provisioning.errors import ProvisioningError
+from provisioning.kinds import INSI_COMMON_NAMES, KINDS, requested_key_usage
 from provisioning.slots import SPECS, Slot
 from provisioning.store import Store
 
-INSI_COMMON_NAMES = ("INSI-AUTO", "INSI-MANU")
 _STRUCTURE_ID = re.compile(r"^[0-9A-Za-z]{1,20}$")
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
@@ -91,6 +91,13 @@ def build_csr(store: Store, slot: Slot, subject: CsrSubject) -> tuple[bytes, lis
     warnings = check_subject(slot, subject)
     key = store.private_key(slot, pending=store.has_pending(slot))
     builder = x509.CertificateSigningRequestBuilder().subject_name(subject.name())
+    # Ask for the usages of the kind (PKCS#9 extensionRequest), so the request says what it
+    # is for: IGC-Santé's profile decides, but a mismatch shows before the order, and the
+    # training authority issues the right profile from it.
+    builder = builder.add_extension(requested_key_usage(slot), critical=True)
+    ekus = KINDS[slot].extended_key_usage
+    if ekus:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(ekus)), critical=False)
     if slot is Slot.SERV_SSL:
         builder = builder.add_extension(
             x509.SubjectAlternativeName([x509.DNSName(subject.common_name)]), critical=False

@@ -8,6 +8,7 @@ call so a technician's import in another process is seen by the running daemon a
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pkcs11 import Mechanism
 
-from provisioning import certs
+from provisioning import certs, kinds
 from provisioning.certs import ChainResult, ChainState
 from provisioning.db import ProvisioningDb, iso
 from provisioning.errors import CertificateError, KeyMismatchError, SlotEmptyError, StoreError
@@ -219,7 +220,12 @@ class Store:
         row = self._row(slot)
         column = "pending_key_id" if pending else "active_key_id"
         if not row.get(column):
-            raise SlotEmptyError(f"slot {slot.value} has no {'pending ' if pending else ''}key")
+            if pending:
+                raise SlotEmptyError(f"slot {slot.value} has no pending key: run `renew`")
+            raise SlotEmptyError(
+                f"slot {slot.value} has no key: run `comptoir provision keygen {slot.value}`"
+                " (or `prepare` for every ORG slot at once)"
+            )
         key_id = bytes.fromhex(row[column])
         pub = self._token.public_key(key_id)
 
@@ -293,6 +299,23 @@ class Store:
         self._db.event(None, "trust.add", ", ".join(c.subject.rfc4514_string() for c in added))
         return added
 
+    def remove_trust_anchor(self, fingerprint_prefix: str) -> list[x509.Certificate]:
+        """Removes the anchors of ``trust/`` whose SHA-256 starts with the prefix given."""
+        prefix = fingerprint_prefix.lower().replace(":", "")
+        if len(prefix) < 8:
+            raise CertificateError("give at least 8 hex digits of the anchor's SHA-256")
+        removed = []
+        for f in sorted(self.paths.trust_dir.glob("*.pem")):
+            found = certs.load_certificates(f.read_bytes())
+            if any(certs.fingerprint(c).startswith(prefix) for c in found):
+                f.unlink()
+                removed.extend(found)
+        if not removed:
+            raise CertificateError(f"no trust anchor {prefix}… in {self.paths.trust_dir}"
+                                   " (`trust list` shows them)")
+        self._db.event(None, "trust.remove", ", ".join(c.subject.rfc4514_string() for c in removed))
+        return removed
+
     def check_chain(self, slot: Slot, now: datetime | None = None) -> ChainResult:
         cert = self.certificate(slot)
         if cert is None:
@@ -305,42 +328,72 @@ class Store:
             return result
         return certs.validate_chain(cert, self.chain(slot), self.trust_roots(), when)
 
+    def slot_for_key(self, cert: x509.Certificate) -> Slot | None:
+        """The IGC-Santé slot whose active or pending key ``cert`` certifies, if any."""
+        for slot in Slot:
+            if not SPECS[slot].igc_sante:
+                continue
+            row = self._row(slot)
+            for column in ("pending_key_id", "active_key_id"):
+                key_id = row.get(column)
+                if key_id and certs.public_keys_match(
+                    cert, self._token.public_key(bytes.fromhex(key_id))
+                ):
+                    return slot
+        return None
+
     def import_certificate(
         self, slot: Slot, data: bytes, password: bytes | None = None
     ) -> SlotStatus:
         """PEM/DER (the slot must hold the matching key) or PKCS#12 (key goes into the token).
 
-        The certificate must be valid now and chain to the trust store; nothing is stored
+        The certificate must be of the slot's kind (key usage, extended key usage, CN rule;
+        :mod:`provisioning.kinds`), valid now and chain to the trust store; nothing is stored
         otherwise. Importing for a pending renewal key promotes it and destroys the old key.
+        Every refusal names the next step (the right slot, ``trust add``, ``keygen``).
         """
         if certs.is_pkcs12(data):
             if password is None:
                 raise CertificateError("a PKCS#12 file needs its password")
             return self._import_pkcs12(slot, data, password)
-        found = certs.load_certificates(data)
-        leaf, extra = found[0], found[1:]
-        self._check_new_certificate(slot, leaf, extra)
+        leaf, extra = certs.split_leaf(certs.load_certificates(data))
         row = self._row(slot)
         for column in ("pending_key_id", "active_key_id"):
             key_id = row.get(column)
             if not key_id:
                 continue
             if certs.public_keys_match(leaf, self._token.public_key(bytes.fromhex(key_id))):
+                self._check_new_certificate(slot, leaf, extra)
                 self._install(slot, leaf, extra, key_id, row)
                 return self.slot_status(slot)
+        owner = self.slot_for_key(leaf)
+        if owner is not None:
+            raise KeyMismatchError(
+                f"this certificate belongs to {owner.value}, not {slot.value}: run "
+                f"`comptoir provision import {owner.value} FILE` (or `import FILE…` without a"
+                " slot)"
+            )
         if not row.get("active_key_id"):
             raise SlotEmptyError(
-                f"slot {slot.value} has no key: generate one and send its CSR first"
+                f"slot {slot.value} has no key and this certificate matches none of the box's"
+                " keys: run `comptoir provision prepare` (or `keygen`), then order the"
+                " certificate with the CSR it writes"
             )
         raise KeyMismatchError(
-            f"the certificate's public key does not match the key of slot {slot.value}"
+            f"the certificate's public key does not match the key of slot {slot.value} nor any"
+            " other key of this box: it was issued for another request"
         )
+
+    def _not_for_insi(self, slot: Slot) -> bool:
+        saved = self.csr_subject(slot)
+        return bool(saved and json.loads(saved).get("not_for_insi"))
 
     def _check_new_certificate(
         self, slot: Slot, leaf: x509.Certificate, extra: list[x509.Certificate]
     ) -> None:
         if not SPECS[slot].igc_sante:
             raise CertificateError(f"slot {slot.value} is managed by the box itself")
+        kinds.check_kind(slot, leaf, self._not_for_insi(slot))
         certs.require_valid_chain(
             certs.validate_chain(leaf, extra + self.chain(slot), self.trust_roots(), self.now())
         )

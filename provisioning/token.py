@@ -53,8 +53,20 @@ def token_label() -> str:
     return os.environ.get(TOKEN_LABEL_ENV, DEFAULT_TOKEN_LABEL)
 
 
-def _uses_softhsm() -> bool:
+def uses_softhsm() -> bool:
     return "softhsm" in Path(module_path()).name
+
+
+def credential_pin_available() -> bool:
+    """Whether systemd hands the daemon the PIN (``LoadCredentialEncrypted=``)."""
+    cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+    return bool(cred_dir) and (Path(str(cred_dir)) / CREDENTIAL_NAME).is_file()
+
+
+RECOVER_HINT = (
+    "run `comptoir provision recover` (the keys are lost: it makes a new token and local CA;"
+    " certificates are ordered again, counters enrol again)"
+)
 
 
 def write_softhsm_conf(paths: StatePaths) -> None:
@@ -70,7 +82,7 @@ def write_softhsm_conf(paths: StatePaths) -> None:
 def token_exists(paths: StatePaths) -> bool:
     """SoftHSM2: a token directory under the state dir. Other modules manage their own tokens
     (``tpm2_ptool addtoken``…), so they are taken as present."""
-    if not _uses_softhsm():
+    if not uses_softhsm():
         return True
     tokens = paths.softhsm_tokens
     return paths.softhsm_conf.exists() and tokens.is_dir() and any(tokens.iterdir())
@@ -82,7 +94,7 @@ def create_token(paths: StatePaths) -> None:
     Without the SO PIN nobody can reset the user PIN: losing ``secrets/`` means re-running
     ``init`` and ordering new certificates, which is what a stolen-box policy wants anyway.
     """
-    if not _uses_softhsm():
+    if not uses_softhsm():
         raise StoreError(
             f"token creation is only automated for SoftHSM2; initialise {module_path()} with its "
             f"own tool, then write the user PIN to {paths.token_pin_file}"
@@ -144,6 +156,11 @@ def read_user_pin(paths: StatePaths) -> str:
     try:
         return paths.token_pin_file.read_text().strip()
     except FileNotFoundError:
+        if paths.db.exists():
+            raise StoreError(
+                f"token PIN file {paths.token_pin_file} is missing, so the token cannot be"
+                f" opened: {RECOVER_HINT}"
+            ) from None
         raise StoreError(
             f"token PIN file {paths.token_pin_file} is missing: run `comptoir provision init`"
         ) from None
@@ -338,8 +355,12 @@ class _Runtime:
                 handle.session.close()
 
     def _open(self, paths: StatePaths) -> TokenHandle:
-        if _uses_softhsm():
-            if not paths.softhsm_conf.exists():
+        if uses_softhsm():
+            if not token_exists(paths):
+                if paths.db.exists():
+                    raise StoreError(
+                        f"the token files in {paths.token_dir} are gone: {RECOVER_HINT}"
+                    )
                 raise StoreError(
                     f"no token in {paths.token_dir}: run `comptoir provision init` first"
                 )
@@ -352,17 +373,17 @@ class _Runtime:
             lib.reinitialize()
             token = lib.get_token(token_label=token_label())
         except pkcs11.NoSuchToken:
-            raise StoreError(
-                f"token '{token_label()}' not found: run `comptoir provision init`"
-            ) from None
+            raise StoreError(f"token '{token_label()}' not found: {RECOVER_HINT}") from None
         except pkcs11.PKCS11Error as exc:
             raise StoreError(f"cannot load PKCS#11 module {module_path()}: {exc}") from exc
         try:
             session = token.open(rw=True, user_pin=pin)
         except pkcs11.PinIncorrect:
-            raise StoreError("the token refused the stored PIN (secrets/ out of step)") from None
+            raise StoreError(
+                f"the token refused the stored PIN (secrets/ out of step): {RECOVER_HINT}"
+            ) from None
         except pkcs11.PinLocked:
-            raise StoreError("the token's user PIN is locked: re-run init") from None
+            raise StoreError(f"the token's user PIN is locked: {RECOVER_HINT}") from None
         except pkcs11.PKCS11Error as exc:
             raise StoreError(f"cannot log in to the token: {type(exc).__name__}") from exc
         finally:

@@ -128,10 +128,14 @@ def test_enrolment_document_is_typed_too(daemon: Daemon) -> None:
 
     with httpx.Client(base_url=daemon.enrol_url, verify=daemon.tls_context()) as http:
         spec = http.get("/openapi.json").json()
-    (_, _, enrol), = _operations(spec)
-    assert enrol["operationId"] == "enrol"
-    assert _closed(spec, enrol["responses"]["200"]["content"]["application/json"]["schema"])
+    operations = {op["operationId"]: op for _, _, op in _operations(spec)}
+    assert set(operations) == {"enrol", "enrol_ca"}
+    for op in operations.values():
+        assert _closed(spec, op["responses"]["200"]["content"]["application/json"]["schema"])
+    enrol = operations["enrol"]
     assert set(enrol["responses"]["422"]["content"]) == {PROBLEM}
+    # A bad CSR is its own problem, not a refused code (issue 10).
+    assert set(enrol["responses"]["400"]["content"]) == {PROBLEM}
 
 
 def _valid(model: type[BaseModel], body: Any) -> None:

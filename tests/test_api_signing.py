@@ -121,3 +121,22 @@ def test_audit_head_anchored_with_org_sign(daemon: Daemon) -> None:
         time.sleep(0.2)
     assert rows and rows[0][1] == "rsa-pkcs1v15-sha256"
     assert daemon.box.audit.verify().ok
+
+
+def test_key_gone_from_the_token_is_the_box_fault_not_the_client(daemon: Daemon) -> None:
+    """Last in the module: it destroys the ORG SIGN key under the running daemon (token files
+    restored from an old backup, say). The answer must blame the box (503 naming `doctor`),
+    not the request (issue 10: it said 400 bad-signing-request)."""
+    from provisioning.slots import Slot
+    from provisioning.store import Store
+
+    with Store.open(daemon.state) as store:  # the daemon's own login, shared in-process
+        key_id = store.db.rows("SELECT active_key_id FROM slots WHERE slot = ?",
+                               (Slot.ORG_SIGN.value,))[0]["active_key_id"]  # fmt: skip
+        store.token.destroy_key(bytes.fromhex(key_id))
+    http = daemon.client("Comptoir G")
+    data = base64.b64encode(b"x").decode()
+    gone = http.post("/v1/store/sign/raw", json={"key": "org-sign", "data_b64": data},
+                     headers=OPERATOR)  # fmt: skip
+    assert gone.status_code == 503, gone.text
+    assert gone.json()["type"] == P + "token-unavailable"

@@ -194,3 +194,31 @@ def stop(directory: DirOption) -> None:
 def env(directory: DirOption) -> None:
     """Print the environment a PC/SC client needs to use the simulated readers."""
     typer.echo(f"export PCSCLITE_CSOCK_NAME={(directory.resolve() / 'pcscd' / 'pcscd.comm')}")
+
+
+authority_app = typer.Typer(
+    no_args_is_help=True, help="Training authority: TEST IGC-Santé certificates for CSRs."
+)
+app.add_typer(authority_app, name="authority")
+
+
+@authority_app.command("issue")
+def authority_issue(
+    requests: Annotated[list[Path], typer.Argument(help="CSR files (from `provision prepare`).")],
+    pki_dir: Annotated[
+        Path, typer.Option("--pki", help="The TEST PKI (created there on first use).")
+    ] = Path("training-pki"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Where the certificates go.")
+    ] = Path("from-igc-sante"),
+) -> None:
+    """Issue TEST ORG certificates (the profile each CSR asks for) like IGC-Santé would."""
+    from drivers.sim.authority import ROOT_FILE, AuthorityError, issue_files
+
+    try:
+        issued = issue_files(pki_dir, requests, out_dir)
+    except (AuthorityError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    for item in issued:
+        typer.echo(f"{item.request.name} → {item.certificate} ({item.slot.value}): {item.subject}")
+    typer.echo(f"TEST root: {out_dir / ROOT_FILE} (comptoir provision trust add, training only)")

@@ -9,6 +9,8 @@ a CSR for a certificate.
 
 from __future__ import annotations
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +23,14 @@ class EnrolRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=4, max_length=64, description="One-time pairing code")
     csr_pem: str = Field(max_length=16384, description="PKCS#10 request, PEM")
+
+
+class CaResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "ca_pem": "-----BEGIN CERTIFICATE-----\n…", "sha256": "53eca018…",
+    }]})
+    ca_pem: str
+    sha256: str = Field(description="SHA-256 of the DER certificate, hex")
 
 
 class EnrolResponse(BaseModel):
@@ -45,7 +55,8 @@ def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> Fa
 
     @router.post(
         "/enrol", summary="Exchange a code for a cert", operation_id="enrol",
-        responses=problems.responses(problems.VALIDATION, problems.PAIRING_REFUSED,
+        responses=problems.responses(problems.VALIDATION, problems.BAD_CSR,
+                                     problems.PAIRING_REFUSED,
                                      problems.RATE_LIMITED, problems.AUDIT_UNAVAILABLE,
                                      problems.INTERNAL),
     )
@@ -56,6 +67,15 @@ def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> Fa
             name=enrolled.name, role=enrolled.role.value,
             certificate_pem=enrolled.certificate_pem, ca_pem=enrolled.ca_pem,
         )
+
+    @router.get("/ca", summary="The box's local CA certificate", operation_id="enrol_ca",
+                responses=problems.responses(problems.INTERNAL))
+    async def ca() -> CaResponse:
+        # Public by nature (every client is given it); served so a counter can compare its
+        # fingerprint with the handover sheet before trusting the box with a pairing code.
+        pem = service.ca_pem()
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        return CaResponse(ca_pem=pem, sha256=cert.fingerprint(hashes.SHA256()).hex())
 
     app.include_router(router)
     return app

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hostd.outcomes import (
     API_PIN_DISABLED,
     AUDIT_UNAVAILABLE,
+    BAD_CSR,
     BAD_SIGNING_REQUEST,
     CARD_BUSY,
     CARD_ERROR,
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "API_PIN_DISABLED",
     "AUDIT_UNAVAILABLE",
+    "BAD_CSR",
     "BAD_REQUEST",
     "BAD_SIGNING_REQUEST",
     "CARD_BUSY",

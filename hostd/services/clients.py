@@ -16,12 +16,12 @@ from typing import Any, Protocol
 
 from hostd.audit import AuditLog
 from hostd.auth import Role
-from hostd.errors import PairingRefused, RateLimited
+from hostd.errors import BadCsr, PairingRefused, RateLimited
 from hostd.services.jobs import Caller, audited
 from provisioning.clients import Client
 
-__all__ = ["AttemptLimiter", "ClientAdmin", "ClientService", "Enrolled", "PairingCode",
-           "PairingRefused", "RateLimited"]
+__all__ = ["AttemptLimiter", "BadCsr", "ClientAdmin", "ClientService", "Enrolled",
+           "PairingCode", "PairingRefused", "RateLimited"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,11 @@ class ClientAdmin(Protocol):
 
     def enrol(self, code: str, csr_pem: bytes) -> Enrolled:
         """Redeems the code (single use) and issues the client certificate."""
+        ...
+
+    def ca_pem(self) -> str:
+        """The local CA certificate: a counter checks its fingerprint (from the handover
+        sheet) before it sends a pairing code."""
         ...
 
 
@@ -87,6 +92,9 @@ class ClientService:
 
     def list_clients(self) -> list[Client]:
         return self._admin.list_clients()
+
+    def ca_pem(self) -> str:
+        return self._admin.ca_pem()
 
     async def revoke(self, name: str, caller: Caller) -> bool:
         return await audited(self._audit, caller, "client.revoke", name,

@@ -12,17 +12,18 @@ trailing newline), so the same code always gives the same bytes.
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
 
+from drivers.apdu import CardConnection
 from hostd import config
 from hostd.app import create_app
 from hostd.audit import AuditLog
 from hostd.auth import EnrolledClient
 from hostd.context import Devices
-from hostd.services.readers import ReaderHub, Transport
+from hostd.services.readers import ReaderHub
 from hostd.services.signing import SigningService
 
 
@@ -52,22 +53,24 @@ class _NoStore:
         _never()
 
 
-def _no_connect(reader: str) -> Transport:
+def _no_connect(reader: str) -> CardConnection:
     _never()
 
 
 def openapi_document() -> dict[str, Any]:
     """The document a running daemon serves at ``/openapi.json`` (the tests compare them)."""
-    audit = AuditLog(sqlite3.connect(":memory:", check_same_thread=False))
-    try:
-        devices = Devices(
-            clients=_NoClients(),
-            hub=ReaderHub(_no_connect, _never),
-            signing=SigningService(_NoStore(), audit),
-        )
-        return create_app(config.from_dict({}), devices, audit).openapi()
-    finally:
-        audit.close()
+    with tempfile.TemporaryDirectory(prefix="comptoir-openapi-") as state:
+        audit = AuditLog.open(Path(state))  # empty and thrown away: no row is ever written
+        try:
+            devices = Devices(
+                clients=_NoClients(),
+                hub=ReaderHub(_no_connect, _never),
+                signing=SigningService(_NoStore(), audit),
+            )
+            settings = config.from_dict({"state_dir": state})
+            return create_app(settings, devices, audit).openapi()
+        finally:
+            audit.close()
 
 
 def render(document: dict[str, Any]) -> str:

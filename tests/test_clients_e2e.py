@@ -16,25 +16,27 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from comptoir_client import Client, errors
-from comptoir_client.api.cards import (
-    certificate_v1_cps_reader_certificates_key_get as cps_certificate,
+from comptoir_client import Client
+from comptoir_client.api.cards import cps_certificate, cps_sign, cps_unlock, vitale_read
+from comptoir_client.api.readers import readers_list
+from comptoir_client.models import (
+    CertificateModel,
+    KeyRole,
+    ReaderModel,
+    SignatureModel,
+    SignRequest,
+    UnlockedModel,
+    UnlockRequest,
+    VitaleReadModel,
 )
-from comptoir_client.api.cards import read_vitale_v1_vitale_reader_read_post as vitale_read
-from comptoir_client.api.cards import sign_v1_cps_reader_sign_post as cps_sign
-from comptoir_client.api.cards import unlock_v1_cps_reader_unlock_post as cps_unlock
-from comptoir_client.api.readers import list_readers_v1_readers_get as readers_list
-from comptoir_client.models import KeyRole, SignRequest, UnlockRequest
 from cryptography import x509
 
+from counter.api_client import ApiProblem, connect, expect
 from hostd.openapi_export import openapi_document
 from tests.api_cards_support import PIN, P, verify
 from tests.hostd_support import (
-    OPERATOR,
     OPERATOR_NAME,
     Daemon,
     cps_card,
@@ -67,34 +69,26 @@ def enrolled(daemon: Daemon, name: str) -> tuple[Path, Path]:
 
 def python_client(daemon: Daemon, name: str) -> Client:
     cert, key = enrolled(daemon, name)
-    return Client(
-        base_url=daemon.api_url,
-        verify_ssl=daemon.tls_context(cert, key),
-        headers=OPERATOR,
-        timeout=httpx.Timeout(30),
-        raise_on_unexpected_status=True,
-    )
+    return connect(daemon.api_url, ca=daemon.ca_path, cert=cert, key=key, operator=OPERATOR_NAME)
 
 
-def wait_for_cards(client: Client, kinds: dict[str, str]) -> list[dict[str, Any]]:
+def wait_for_cards(client: Client, kinds: dict[str, str]) -> list[ReaderModel]:
     """The readers list once the daemon shows each named reader holding its kind of card."""
     deadline = time.monotonic() + CARD_WAIT_S
     while True:
         listed = readers_list.sync(client=client)
         assert isinstance(listed, list)
-        readers = [item.to_dict() for item in listed]
-        seen = {r["name"]: r["card_kind"] for r in readers}
+        seen = {r.name: r.card_kind for r in listed}
         if all(seen.get(name) == kind for name, kind in kinds.items()):
-            return readers
+            return listed
         if time.monotonic() > deadline:
             raise TimeoutError(f"daemon never showed {kinds}; it shows {seen}")
         time.sleep(0.05)
 
 
 def cps_certificate_of(client: Client, reader: str, key: KeyRole) -> x509.Certificate:
-    answer = cps_certificate.sync(reader, key, client=client)
-    assert answer is not None and "certificate_pem" in answer.additional_properties
-    return x509.load_pem_x509_certificate(answer["certificate_pem"].encode())
+    answer = expect(cps_certificate.sync(reader, key, client=client), CertificateModel)
+    return x509.load_pem_x509_certificate(answer.certificate_pem.encode())
 
 
 def test_python_client_lists_readers_reads_vitale_and_signs_with_the_cps(
@@ -104,28 +98,29 @@ def test_python_client_lists_readers_reads_vitale_and_signs_with_the_cps(
         cps_reader = pcsc_rig.insert(0, cps_card(replace(cps_config(daemon.pki), pin=PIN)))
         vitale_reader = pcsc_rig.insert(1, vitale_card())
         readers = wait_for_cards(client, {cps_reader: "cps", vitale_reader: "vitale"})
-        assert {r["name"] for r in readers} >= {cps_reader, vitale_reader}
+        assert {r.name for r in readers} >= {cps_reader, vitale_reader}
+        assert all(r.card_present and r.since is not None for r in readers if r.card_kind)
 
-        card = vitale_read.sync(vitale_reader, client=client)
-        assert card is not None
-        beneficiaries = card["beneficiaries"]
-        twins = [b for b in beneficiaries if b["prenom"] in ("Éloïse", "Noël")]
-        assert [(b["prenom"], b["rang"]) for b in twins] == [("Éloïse", 1), ("Noël", 2)]
-        assert card["insured"]["nir"]["valid"] is True
+        card = expect(vitale_read.sync(vitale_reader, client=client), VitaleReadModel)
+        twins = [b for b in card.beneficiaries if b.prenom in ("Éloïse", "Noël")]
+        assert [(b.prenom, b.rang) for b in twins] == [("Éloïse", 1), ("Noël", 2)]
+        assert twins[0].birth_date == twins[1].birth_date
+        assert card.insured.nir.valid is True and card.nir_problems == []
 
         document = b"Ordonnance 2026-12-01, Mme X"
         body = SignRequest(key=KeyRole.SIGN, data_b64=base64.b64encode(document).decode())
-        # Locked card: the API's problem reaches the caller with its status and slug.
-        with pytest.raises(errors.UnexpectedStatus) as locked:
-            cps_sign.sync(cps_reader, client=client, body=body)
-        assert locked.value.status_code == 403
-        assert json.loads(locked.value.content)["type"] == P + "cps-locked"
+        # Locked card: the client types the answer as the API's problem, slug and all.
+        with pytest.raises(ApiProblem) as locked:
+            expect(cps_sign.sync(cps_reader, client=client, body=body), SignatureModel)
+        assert locked.value.problem.status == 403
+        assert locked.value.problem.type_ == P + "cps-locked"
 
-        unlocked = cps_unlock.sync(cps_reader, client=client, body=UnlockRequest(pin=PIN))
-        assert unlocked is not None and unlocked["unlocked"] is True
-        signed = cps_sign.sync(cps_reader, client=client, body=body)
-        assert signed is not None
-        signature = base64.b64decode(signed["signature_b64"])
+        unlocked = expect(
+            cps_unlock.sync(cps_reader, client=client, body=UnlockRequest(pin=PIN)), UnlockedModel
+        )
+        assert unlocked.unlocked is True and unlocked.tries_left == 3
+        signed = expect(cps_sign.sync(cps_reader, client=client, body=body), SignatureModel)
+        signature = base64.b64decode(signed.signature_b64)
         verify(cps_certificate_of(client, cps_reader, KeyRole.SIGN), signature, document)
 
     rows = [r for r in daemon.box.audit.records() if r.client == "Comptoir Python"]
@@ -154,6 +149,14 @@ def test_typescript_example_compiled_by_tsc_lists_readers_and_gets_a_signature(
         "COMPTOIR_OPERATOR": OPERATOR_NAME,
         "COMPTOIR_PIN": PIN,
     }
+    # A wrong PIN first: the problem reaches TypeScript typed, slug included.
+    wrong = subprocess.run(
+        ["node", str(TS_DIR / "dist" / "example.js")],
+        capture_output=True, text=True, timeout=60, env={**env, "COMPTOIR_PIN": "0000"},
+        check=False,
+    )
+    assert wrong.returncode == 1, wrong.stdout + wrong.stderr
+    assert f"unlock: HTTP 403 {P}wrong-pin" in wrong.stderr and "0000" not in wrong.stderr
     run = subprocess.run(
         ["node", str(TS_DIR / "dist" / "example.js")],
         capture_output=True, text=True, timeout=60, env=env, check=False,

@@ -10,7 +10,9 @@
  */
 import { readFileSync } from "node:fs";
 
-import { createComptoirClient } from "./src/index.js";
+import { type components, createComptoirClient } from "./src/index.js";
+
+type Problem = components["schemas"]["ProblemDetails"];
 
 function setting(name: string): string {
   const value = process.env[name];
@@ -20,8 +22,9 @@ function setting(name: string): string {
   return value;
 }
 
-function problem(step: string, status: number, body: unknown): Error {
-  return new Error(`${step}: HTTP ${status} ${JSON.stringify(body)}`);
+/** Every error answer is typed as RFC 9457 problem details: the slug says what went wrong. */
+function problem(step: string, status: number, body: Problem | undefined): Error {
+  return new Error(`${step}: HTTP ${status} ${body?.type ?? "?"}: ${body?.detail ?? ""}`);
 }
 
 async function main(): Promise<void> {

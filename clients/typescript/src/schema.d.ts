@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Prometheus metrics */
-        get: operations["get_metrics_metrics_get"];
+        get: operations["metrics_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Status page (HTML) */
-        get: operations["status_page_status_get"];
+        get: operations["status_page"];
         put?: never;
         post?: never;
         delete?: never;
@@ -46,7 +46,7 @@ export interface paths {
             cookie?: never;
         };
         /** Audit rows after an id (paged) */
-        get: operations["audit_rows_v1_admin_audit_get"];
+        get: operations["admin_audit_rows"];
         put?: never;
         post?: never;
         delete?: never;
@@ -63,7 +63,7 @@ export interface paths {
             cookie?: never;
         };
         /** Enrolled clients */
-        get: operations["clients_v1_admin_clients_get"];
+        get: operations["admin_clients_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -82,7 +82,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Revoke a client (refused at once) */
-        post: operations["revoke_v1_admin_clients__name__revoke_post"];
+        post: operations["admin_client_revoke"];
         delete?: never;
         options?: never;
         head?: never;
@@ -99,7 +99,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** One-time code for enrolling a new client */
-        post: operations["pairing_code_v1_admin_pairing_codes_post"];
+        post: operations["admin_pairing_code_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -114,7 +114,7 @@ export interface paths {
             cookie?: never;
         };
         /** CPS cards present and their unlock lease */
-        get: operations["list_cps_v1_cps_get"];
+        get: operations["cps_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -131,7 +131,7 @@ export interface paths {
             cookie?: never;
         };
         /** Holder identity and situations d'exercice */
-        get: operations["holder_v1_cps__reader__get"];
+        get: operations["cps_holder"];
         put?: never;
         post?: never;
         delete?: never;
@@ -148,7 +148,7 @@ export interface paths {
             cookie?: never;
         };
         /** Certificate of a CPS key (PEM) */
-        get: operations["certificate_v1_cps__reader__certificates__key__get"];
+        get: operations["cps_certificate"];
         put?: never;
         post?: never;
         delete?: never;
@@ -167,7 +167,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Reset the card now (PIN needed again) */
-        post: operations["lock_v1_cps__reader__lock_post"];
+        post: operations["cps_lock"];
         delete?: never;
         options?: never;
         head?: never;
@@ -184,7 +184,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Sign a SHA-256 digest or data with a CPS key */
-        post: operations["sign_v1_cps__reader__sign_post"];
+        post: operations["cps_sign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -199,7 +199,7 @@ export interface paths {
             cookie?: never;
         };
         /** PIN tries left */
-        get: operations["tries_left_v1_cps__reader__tries_left_get"];
+        get: operations["cps_tries_left"];
         put?: never;
         post?: never;
         delete?: never;
@@ -218,7 +218,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Present the PIN (never spends the last try) */
-        post: operations["unlock_v1_cps__reader__unlock_post"];
+        post: operations["cps_unlock"];
         delete?: never;
         options?: never;
         head?: never;
@@ -232,8 +232,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Reader and card events as server-sent events */
-        get: operations["events_v1_events_get"];
+        /** Reader and card events as server-sent events (resumable with Last-Event-ID) */
+        get: operations["events_stream"];
         put?: never;
         post?: never;
         delete?: never;
@@ -250,7 +250,7 @@ export interface paths {
             cookie?: never;
         };
         /** Readers and the card in each */
-        get: operations["list_readers_v1_readers_get"];
+        get: operations["readers_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -267,7 +267,7 @@ export interface paths {
             cookie?: never;
         };
         /** One reader, its card and its queue */
-        get: operations["get_reader_v1_readers__reader__get"];
+        get: operations["reader_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -284,7 +284,7 @@ export interface paths {
             cookie?: never;
         };
         /** Readers, cards, CPS leases, queues, certificate expiry */
-        get: operations["status_v1_status_get"];
+        get: operations["status_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -303,7 +303,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Detached CMS SignedData (DER, base64) */
-        post: operations["sign_cms_v1_store_sign_cms_post"];
+        post: operations["store_sign_cms"];
         delete?: never;
         options?: never;
         head?: never;
@@ -320,7 +320,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** RSA PKCS#1 v1.5 SHA-256 over data or a digest */
-        post: operations["sign_raw_v1_store_sign_raw_post"];
+        post: operations["store_sign_raw"];
         delete?: never;
         options?: never;
         head?: never;
@@ -337,7 +337,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Signed VIHF (SAML 2.0 assertion) for an operator/patient */
-        post: operations["sign_vihf_v1_store_sign_vihf_post"];
+        post: operations["store_sign_vihf"];
         delete?: never;
         options?: never;
         head?: never;
@@ -354,7 +354,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Enveloped XML-DSig (exclusive C14N, RSA-SHA256) */
-        post: operations["sign_xml_v1_store_sign_xmldsig_post"];
+        post: operations["store_sign_xmldsig"];
         delete?: never;
         options?: never;
         head?: never;
@@ -371,7 +371,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Read a carte Vitale: beneficiaries, NIR checks */
-        post: operations["read_vitale_v1_vitale__reader__read_post"];
+        post: operations["vitale_read"];
         delete?: never;
         options?: never;
         head?: never;
@@ -382,6 +382,245 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AmcContractModel */
+        AmcContractModel: {
+            /** Adherent */
+            adherent: string | null;
+            /** End */
+            end: string | null;
+            /** Name */
+            name: string;
+            /** Organisme */
+            organisme: string;
+            /**
+             * Start
+             * Format: date
+             */
+            start: string;
+        };
+        /** AuditHeadModel */
+        AuditHeadModel: {
+            /**
+             * Head
+             * @description Hash of the last row (hash chain head)
+             */
+            head: string;
+            /** Rows */
+            rows: number;
+            writer: components["schemas"]["AuditWriterModel"];
+        };
+        /**
+         * AuditRecordModel
+         * @example {
+         *       "action": "cps.sign.sign",
+         *       "client": "Comptoir 1",
+         *       "detail": {
+         *         "data_bytes": 2048
+         *       },
+         *       "hash": "9f2c…",
+         *       "id": 1234,
+         *       "operator": "Mme Martin",
+         *       "outcome": "ok",
+         *       "prev_hash": "77ab…",
+         *       "target": "Reader 0",
+         *       "ts": "2026-11-25T10:00:00.123456Z"
+         *     }
+         */
+        AuditRecordModel: {
+            /** Action */
+            action: string;
+            /** Client */
+            client: string;
+            /**
+             * Detail
+             * @description Action-specific facts (never a secret)
+             */
+            detail: {
+                [key: string]: unknown;
+            };
+            /** Hash */
+            hash: string;
+            /** Id */
+            id: number;
+            /** Operator */
+            operator: string;
+            /** Outcome */
+            outcome: string;
+            /** Prev Hash */
+            prev_hash: string;
+            /** Target */
+            target: string;
+            /**
+             * Ts
+             * @description When the row was written, RFC 3339 UTC
+             */
+            ts: string;
+        };
+        /**
+         * AuditWriterModel
+         * @description The audit writer's group commit since start-up: ``rows_per_commit`` is rows per fsync.
+         */
+        AuditWriterModel: {
+            /**
+             * Commit Ms P50
+             * @description Median time of one commit (fsync included)
+             */
+            commit_ms_p50: number;
+            /**
+             * Commits
+             * @description Fsynced commits (groups of rows)
+             */
+            commits: number;
+            /**
+             * Failed Commits
+             * @description Commits that failed (disk full…): rows refused
+             */
+            failed_commits: number;
+            /**
+             * Group Max
+             * @description Largest group, recent commits
+             */
+            group_max: number;
+            /**
+             * Group P50
+             * @description Median rows per commit, recent commits
+             */
+            group_p50: number;
+            /** Rows Per Commit */
+            rows_per_commit: number;
+            /** Rows Written */
+            rows_written: number;
+        };
+        /** BeneficiaryModel */
+        BeneficiaryModel: {
+            birth_date: components["schemas"]["BirthDateModel"];
+            nir: components["schemas"]["NirCheckModel"] | null;
+            /** Nom Naissance */
+            nom_naissance: string | null;
+            /** Nom Usuel */
+            nom_usuel: string;
+            /** Prenom */
+            prenom: string;
+            /** Qualite */
+            qualite: string;
+            /** Qualite Label */
+            qualite_label: string | null;
+            /** Rang */
+            rang: number;
+            /** Rights End */
+            rights_end: string | null;
+        };
+        /** BirthDateModel */
+        BirthDateModel: {
+            /**
+             * Iso
+             * @description YYYY-MM-DD, null for a lunar date
+             */
+            iso: string | null;
+            /** Lunar */
+            lunar: boolean;
+            /**
+             * Text
+             * @description YYYYMMDD exactly as on the card (00 = unknown day/month)
+             */
+            text: string;
+        };
+        /** CardInfoModel */
+        CardInfoModel: {
+            /** Card Type */
+            card_type: string;
+            /** Serial */
+            serial: string;
+            /**
+             * Valid From
+             * Format: date
+             */
+            valid_from: string;
+        };
+        /**
+         * CertificateModel
+         * @example {
+         *       "certificate_pem": "-----BEGIN CERTIFICATE-----\nMIIB…\n-----END CERTIFICATE-----\n",
+         *       "key": "sign"
+         *     }
+         */
+        CertificateModel: {
+            /** Certificate Pem */
+            certificate_pem: string;
+            /**
+             * Key
+             * @enum {string}
+             */
+            key: "auth" | "sign";
+        };
+        /** CertificateStatusModel */
+        CertificateStatusModel: {
+            /** Chain State */
+            chain_state: string;
+            /** Days Left */
+            days_left: number | null;
+            /** Not After */
+            not_after: string | null;
+            /** Renewal Pending */
+            renewal_pending: boolean;
+            /** Slot */
+            slot: string;
+            /** Subject */
+            subject: string | null;
+            /** Title */
+            title: string;
+        };
+        /**
+         * ClientModel
+         * @example {
+         *       "enrolled_at": "2026-11-25T10:00:00Z",
+         *       "fingerprint_sha256": "5c1e…",
+         *       "id": 3,
+         *       "name": "Comptoir 2",
+         *       "not_after": "2027-11-25T10:00:00Z",
+         *       "role": "counter"
+         *     }
+         */
+        ClientModel: {
+            /**
+             * Enrolled At
+             * Format: date-time
+             * @example 2026-11-25T19:00:00Z
+             */
+            enrolled_at: string;
+            /** Fingerprint Sha256 */
+            fingerprint_sha256: string;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Not After
+             * Format: date-time
+             * @example 2026-11-25T19:00:00Z
+             */
+            not_after: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "counter" | "server" | "admin";
+        };
+        /**
+         * CmsModel
+         * @example {
+         *       "cms_b64": "MIAGCSqGSIb3DQEHAqCAMIACAQEx…"
+         *     }
+         */
+        CmsModel: {
+            /**
+             * Cms B64
+             * @description Detached CMS SignedData, DER, base64
+             */
+            cms_b64: string;
+        };
         /** CmsRequest */
         CmsRequest: {
             /**
@@ -405,10 +644,102 @@ export interface components {
             /** System */
             system: string;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+        /** CpsHolderModel */
+        CpsHolderModel: {
+            /** Card Serial */
+            card_serial: string;
+            /** Civilite */
+            civilite: string;
+            /** Nom */
+            nom: string;
+            /** Prenom */
+            prenom: string;
+            /** Profession */
+            profession: string;
+            /** Rpps */
+            rpps: string;
+            /** Situations */
+            situations: components["schemas"]["SituationModel"][];
+            /** Specialty */
+            specialty: string | null;
+        };
+        /**
+         * CpsHolderResponse
+         * @example {
+         *       "holder": {
+         *         "card_serial": "8000000001",
+         *         "civilite": "MME",
+         *         "nom": "MARTIN",
+         *         "prenom": "CLAIRE",
+         *         "profession": "21",
+         *         "rpps": "10100000001",
+         *         "situations": [
+         *           {
+         *             "finess": "750000001",
+         *             "number": 1,
+         *             "role": "titulaire",
+         *             "structure_name": "PHARMACIE DU PORT"
+         *           }
+         *         ]
+         *       },
+         *       "lease": {
+         *         "end_of_day": "2026-11-25T19:00:00Z",
+         *         "idle_seconds_left": 845.2,
+         *         "operator": "Mme Martin",
+         *         "unlocked": true,
+         *         "unlocked_at": "2026-11-25T08:02:00Z",
+         *         "unlocked_by": "Comptoir 1"
+         *       }
+         *     }
+         */
+        CpsHolderResponse: {
+            holder: components["schemas"]["CpsHolderModel"];
+            lease: components["schemas"]["LeaseModel"];
+        };
+        /**
+         * CpsReaderModel
+         * @example {
+         *       "lease": {
+         *         "unlocked": false
+         *       },
+         *       "reader": "Gemalto PC Twin Reader 00 00"
+         *     }
+         */
+        CpsReaderModel: {
+            lease: components["schemas"]["LeaseModel"];
+            /** Reader */
+            reader: string;
+        };
+        /** ExemptionModel */
+        ExemptionModel: {
+            /** Code */
+            code: string;
+            /** End */
+            end: string | null;
+            /**
+             * Start
+             * Format: date
+             */
+            start: string;
+        };
+        /** FieldIssue */
+        FieldIssue: {
+            /**
+             * Loc
+             * @description Where in the request (body, query, path, header)
+             */
+            loc: string[];
+            /** Msg */
+            msg: string;
+        };
+        /** InsuredModel */
+        InsuredModel: {
+            /** Exemptions */
+            exemptions: components["schemas"]["ExemptionModel"][];
+            nir: components["schemas"]["NirCheckModel"];
+            /** Rights */
+            rights: components["schemas"]["RightsPeriodModel"][];
+            scheme: components["schemas"]["SchemeModel"];
         };
         /**
          * KeyRole
@@ -416,6 +747,78 @@ export interface components {
          * @enum {string}
          */
         KeyRole: "auth" | "sign";
+        /**
+         * LeaseModel
+         * @description A CPS's unlock lease; every field but ``unlocked`` is null while the card is locked.
+         * @example {
+         *       "end_of_day": "2026-11-25T19:00:00Z",
+         *       "idle_seconds_left": 845.2,
+         *       "operator": "Mme Martin",
+         *       "unlocked": true,
+         *       "unlocked_at": "2026-11-25T08:02:00Z",
+         *       "unlocked_by": "Comptoir 1"
+         *     }
+         */
+        LeaseModel: {
+            /**
+             * End Of Day
+             * @description The lease ends here at the latest
+             */
+            end_of_day?: string | null;
+            /** Idle Seconds Left */
+            idle_seconds_left?: number | null;
+            /** Operator */
+            operator?: string | null;
+            /** Unlocked */
+            unlocked: boolean;
+            /** Unlocked At */
+            unlocked_at?: string | null;
+            /**
+             * Unlocked By
+             * @description The client whose call opened the lease
+             */
+            unlocked_by?: string | null;
+        };
+        /** NirCheckModel */
+        NirCheckModel: {
+            /**
+             * Problem
+             * @description Why the NIR does not check, for the LGO to flag
+             */
+            problem: string | null;
+            /**
+             * Text
+             * @description The NIR as read (13 characters + key)
+             */
+            text: string;
+            /** Valid */
+            valid: boolean;
+        };
+        /**
+         * PairingCodeModel
+         * @example {
+         *       "code": "482913",
+         *       "name": "Comptoir 2",
+         *       "role": "counter",
+         *       "ttl_s": 600
+         *     }
+         */
+        PairingCodeModel: {
+            /**
+             * Code
+             * @description One-time code, to type on the new client
+             */
+            code: string;
+            /** Name */
+            name: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "counter" | "server" | "admin";
+            /** Ttl S */
+            ttl_s: number;
+        };
         /** PairingRequest */
         PairingRequest: {
             /**
@@ -431,6 +834,77 @@ export interface components {
              * @default 600
              */
             ttl_s: number;
+        };
+        /** Percentiles */
+        Percentiles: {
+            /** P50 */
+            p50: number;
+            /** P99 */
+            p99: number;
+        };
+        /**
+         * ProblemDetails
+         * @description RFC 9457 problem details, answered as ``application/problem+json`` for every error.
+         * @example {
+         *       "detail": "wrong PIN, 2 tries left",
+         *       "instance": "/v1/cps/Reader%200/unlock",
+         *       "status": 403,
+         *       "title": "Wrong PIN",
+         *       "tries_left": 2,
+         *       "type": "urn:comptoir:problem:wrong-pin"
+         *     }
+         */
+        ProblemDetails: {
+            /**
+             * Detail
+             * @description For people; never contains a PIN or submitted values
+             */
+            detail: string;
+            /**
+             * Errors
+             * @description Validation problems only
+             */
+            errors?: components["schemas"]["FieldIssue"][] | null;
+            /**
+             * Instance
+             * @description The request path
+             */
+            instance: string;
+            /** Status */
+            status: number;
+            /** Title */
+            title: string;
+            /**
+             * Tries Left
+             * @description PIN tries left (PIN problems only)
+             */
+            tries_left?: number | null;
+            /**
+             * Type
+             * @description Stable URI, ``urn:comptoir:problem:<slug>``: switch on it
+             */
+            type: string;
+        };
+        /** QueueModel */
+        QueueModel: {
+            /** Completed */
+            completed: number;
+            /**
+             * Depth
+             * @description Jobs waiting for the card
+             */
+            depth: number;
+            /** Failed */
+            failed: number;
+            /** Running */
+            running: boolean;
+            service_ms: components["schemas"]["Percentiles"];
+            /**
+             * Utilisation
+             * @description Share of the uptime the card spent on jobs, 0..1
+             */
+            utilisation: number;
+            wait_ms: components["schemas"]["Percentiles"];
         };
         /** RawRequest */
         RawRequest: {
@@ -452,10 +926,173 @@ export interface components {
             key: string;
         };
         /**
+         * ReaderDetailModel
+         * @example {
+         *       "atr": "3BAC00402A001225006480000310009000",
+         *       "card_kind": "cps",
+         *       "card_present": true,
+         *       "name": "Gemalto PC Twin Reader 00 00",
+         *       "queue": {
+         *         "completed": 412,
+         *         "depth": 0,
+         *         "failed": 3,
+         *         "running": false,
+         *         "service_ms": {
+         *           "p50": 318,
+         *           "p99": 342.7
+         *         },
+         *         "utilisation": 0.2141,
+         *         "wait_ms": {
+         *           "p50": 0.4,
+         *           "p99": 310.2
+         *         }
+         *       },
+         *       "since": "2026-11-25T08:01:02.5Z"
+         *     }
+         */
+        ReaderDetailModel: {
+            /**
+             * Atr
+             * @description ATR of the card, upper-case hex
+             */
+            atr: string | null;
+            /** Card Kind */
+            card_kind: ("cps" | "vitale" | "unknown") | null;
+            /** Card Present */
+            card_present: boolean;
+            /** Name */
+            name: string;
+            queue: components["schemas"]["QueueModel"];
+            /**
+             * Since
+             * @description When the card last went in or out
+             */
+            since: string | null;
+        };
+        /**
+         * ReaderModel
+         * @example {
+         *       "atr": "3BAC00402A001225006480000310009000",
+         *       "card_kind": "cps",
+         *       "card_present": true,
+         *       "name": "Gemalto PC Twin Reader 00 00",
+         *       "since": "2026-11-25T08:01:02.5Z"
+         *     }
+         */
+        ReaderModel: {
+            /**
+             * Atr
+             * @description ATR of the card, upper-case hex
+             */
+            atr: string | null;
+            /** Card Kind */
+            card_kind: ("cps" | "vitale" | "unknown") | null;
+            /** Card Present */
+            card_present: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Since
+             * @description When the card last went in or out
+             */
+            since: string | null;
+        };
+        /**
+         * ReaderStatusModel
+         * @example {
+         *       "atr": "3BAC00402A001225006480000310009000",
+         *       "card_kind": "cps",
+         *       "card_present": true,
+         *       "lease": {
+         *         "end_of_day": "2026-11-25T19:00:00Z",
+         *         "idle_seconds_left": 845.2,
+         *         "operator": "Mme Martin",
+         *         "unlocked": true,
+         *         "unlocked_at": "2026-11-25T08:02:00Z",
+         *         "unlocked_by": "Comptoir 1"
+         *       },
+         *       "name": "Gemalto PC Twin Reader 00 00",
+         *       "queue": {
+         *         "completed": 412,
+         *         "depth": 0,
+         *         "failed": 3,
+         *         "running": false,
+         *         "service_ms": {
+         *           "p50": 318,
+         *           "p99": 342.7
+         *         },
+         *         "utilisation": 0.2141,
+         *         "wait_ms": {
+         *           "p50": 0.4,
+         *           "p99": 310.2
+         *         }
+         *       },
+         *       "since": "2026-11-25T08:01:02.5Z"
+         *     }
+         */
+        ReaderStatusModel: {
+            /**
+             * Atr
+             * @description ATR of the card, upper-case hex
+             */
+            atr: string | null;
+            /** Card Kind */
+            card_kind: ("cps" | "vitale" | "unknown") | null;
+            /** Card Present */
+            card_present: boolean;
+            /** @description CPS readers only */
+            lease?: components["schemas"]["LeaseModel"] | null;
+            /** Name */
+            name: string;
+            queue: components["schemas"]["QueueModel"];
+            /**
+             * Since
+             * @description When the card last went in or out
+             */
+            since: string | null;
+        };
+        /**
+         * RevokedModel
+         * @example {
+         *       "name": "Comptoir 2",
+         *       "revoked": true
+         *     }
+         */
+        RevokedModel: {
+            /** Name */
+            name: string;
+            /**
+             * Revoked
+             * @constant
+             */
+            revoked: true;
+        };
+        /** RightsPeriodModel */
+        RightsPeriodModel: {
+            /** End */
+            end: string | null;
+            /**
+             * Start
+             * Format: date
+             */
+            start: string;
+        };
+        /**
          * Role
          * @enum {string}
          */
         Role: "counter" | "server" | "admin";
+        /** SchemeModel */
+        SchemeModel: {
+            /** Caisse */
+            caisse: string;
+            /** Centre */
+            centre: string;
+            /** Gestion */
+            gestion: string;
+            /** Regime */
+            regime: string;
+        };
         /** SignRequest */
         SignRequest: {
             /**
@@ -471,6 +1108,142 @@ export interface components {
             /** @description auth (CPS_PRIV_AUT) or sign (CPS_PRIV_SIG) */
             key: components["schemas"]["KeyRole"];
         };
+        /**
+         * SignatureModel
+         * @example {
+         *       "algorithm": "RSASSA-PKCS1-v1_5-SHA256",
+         *       "signature_b64": "kq3JZm9vYmFy"
+         *     }
+         */
+        SignatureModel: {
+            /**
+             * Algorithm
+             * @constant
+             */
+            algorithm: "RSASSA-PKCS1-v1_5-SHA256";
+            /** Signature B64 */
+            signature_b64: string;
+        };
+        /** SituationModel */
+        SituationModel: {
+            /** Finess */
+            finess: string | null;
+            /** Number */
+            number: number;
+            /** Role */
+            role: string;
+            /** Siret */
+            siret: string | null;
+            /** Structure Name */
+            structure_name: string;
+        };
+        /**
+         * StatusModel
+         * @example {
+         *       "audit": {
+         *         "head": "9f2c…",
+         *         "rows": 1234,
+         *         "writer": {
+         *           "commit_ms_p50": 2.1,
+         *           "commits": 980,
+         *           "failed_commits": 0,
+         *           "group_max": 14,
+         *           "group_p50": 1,
+         *           "rows_per_commit": 1.259,
+         *           "rows_written": 1234
+         *         }
+         *       },
+         *       "certificates": [
+         *         {
+         *           "chain_state": "valid",
+         *           "days_left": 1096,
+         *           "not_after": "2029-11-25T00:00:00Z",
+         *           "renewal_pending": false,
+         *           "slot": "org-sign",
+         *           "subject": "CN=Pharmacie du Port",
+         *           "title": "ORG signature"
+         *         }
+         *       ],
+         *       "readers": [
+         *         {
+         *           "atr": "3BAC00402A001225006480000310009000",
+         *           "card_kind": "cps",
+         *           "card_present": true,
+         *           "lease": {
+         *             "end_of_day": "2026-11-25T19:00:00Z",
+         *             "idle_seconds_left": 845.2,
+         *             "operator": "Mme Martin",
+         *             "unlocked": true,
+         *             "unlocked_at": "2026-11-25T08:02:00Z",
+         *             "unlocked_by": "Comptoir 1"
+         *           },
+         *           "name": "Gemalto PC Twin Reader 00 00",
+         *           "queue": {
+         *             "completed": 412,
+         *             "depth": 0,
+         *             "failed": 3,
+         *             "running": false,
+         *             "service_ms": {
+         *               "p50": 318,
+         *               "p99": 342.7
+         *             },
+         *             "utilisation": 0.2141,
+         *             "wait_ms": {
+         *               "p50": 0.4,
+         *               "p99": 310.2
+         *             }
+         *           },
+         *           "since": "2026-11-25T08:01:02.5Z"
+         *         }
+         *       ],
+         *       "time": "2026-11-25T10:00:00Z"
+         *     }
+         */
+        StatusModel: {
+            audit: components["schemas"]["AuditHeadModel"];
+            /** Certificates */
+            certificates: components["schemas"]["CertificateStatusModel"][];
+            /** Readers */
+            readers: components["schemas"]["ReaderStatusModel"][];
+            /**
+             * Time
+             * Format: date-time
+             * @example 2026-11-25T19:00:00Z
+             */
+            time: string;
+        };
+        /**
+         * StoreSignatureModel
+         * @example {
+         *       "algorithm": "RSASSA-PKCS1-v1_5-SHA256",
+         *       "certificate_pem": "-----BEGIN CERTIFICATE-----\nMIIB…\n-----END CERTIFICATE-----\n",
+         *       "signature_b64": "kq3JZm9vYmFy"
+         *     }
+         */
+        StoreSignatureModel: {
+            /**
+             * Algorithm
+             * @constant
+             */
+            algorithm: "RSASSA-PKCS1-v1_5-SHA256";
+            /**
+             * Certificate Pem
+             * @description The signing key's certificate
+             */
+            certificate_pem: string;
+            /** Signature B64 */
+            signature_b64: string;
+        };
+        /**
+         * TriesLeftModel
+         * @example {
+         *       "tries_left": 3
+         *     }
+         */
+        TriesLeftModel: {
+            /** Tries Left */
+            tries_left: number;
+        };
         /** UnlockRequest */
         UnlockRequest: {
             /**
@@ -480,18 +1253,39 @@ export interface components {
              */
             pin: string;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
+        /**
+         * UnlockedModel
+         * @example {
+         *       "end_of_day": "2026-11-25T19:00:00Z",
+         *       "idle_seconds_left": 900,
+         *       "operator": "Mme Martin",
+         *       "tries_left": 3,
+         *       "unlocked": true,
+         *       "unlocked_at": "2026-11-25T08:02:00Z",
+         *       "unlocked_by": "Comptoir 1"
+         *     }
+         */
+        UnlockedModel: {
+            /**
+             * End Of Day
+             * @description The lease ends here at the latest
+             */
+            end_of_day?: string | null;
+            /** Idle Seconds Left */
+            idle_seconds_left?: number | null;
+            /** Operator */
+            operator?: string | null;
+            /** Tries Left */
+            tries_left: number;
+            /** Unlocked */
+            unlocked: boolean;
+            /** Unlocked At */
+            unlocked_at?: string | null;
+            /**
+             * Unlocked By
+             * @description The client whose call opened the lease
+             */
+            unlocked_by?: string | null;
         };
         /**
          * VihfRequest
@@ -523,6 +1317,78 @@ export interface components {
             /** Structure Id */
             structure_id: string;
         };
+        /**
+         * VitaleReadModel
+         * @description Everything read from one carte Vitale, in card order; NIR problems are reported, never
+         *     hidden (the LGO shows the card and flags it).
+         * @example {
+         *       "amc": [],
+         *       "beneficiaries": [
+         *         {
+         *           "birth_date": {
+         *             "lunar": true,
+         *             "text": "19790300"
+         *           },
+         *           "nir": {
+         *             "text": "279035121518989",
+         *             "valid": true
+         *           },
+         *           "nom_usuel": "MARTIN",
+         *           "prenom": "CLAIRE",
+         *           "qualite": "00",
+         *           "qualite_label": "assuré",
+         *           "rang": 1
+         *         }
+         *       ],
+         *       "card": {
+         *         "card_type": "V2",
+         *         "serial": "0123456789",
+         *         "valid_from": "2021-03-01"
+         *       },
+         *       "insured": {
+         *         "exemptions": [],
+         *         "nir": {
+         *           "text": "279035121518989",
+         *           "valid": true
+         *         },
+         *         "rights": [
+         *           {
+         *             "start": "2024-01-01"
+         *           }
+         *         ],
+         *         "scheme": {
+         *           "caisse": "751",
+         *           "centre": "0001",
+         *           "gestion": "10",
+         *           "regime": "01"
+         *         }
+         *       },
+         *       "nir_problems": []
+         *     }
+         */
+        VitaleReadModel: {
+            /** Amc */
+            amc: components["schemas"]["AmcContractModel"][];
+            /** Beneficiaries */
+            beneficiaries: components["schemas"]["BeneficiaryModel"][];
+            card: components["schemas"]["CardInfoModel"];
+            insured: components["schemas"]["InsuredModel"];
+            /** Nir Problems */
+            nir_problems: string[];
+        };
+        /**
+         * XmlModel
+         * @example {
+         *       "xml": "<saml2:Assertion …><ds:Signature>…</ds:Signature>…"
+         *     }
+         */
+        XmlModel: {
+            /**
+             * Xml
+             * @description The signed XML document
+             */
+            xml: string;
+        };
         /** XmlRequest */
         XmlRequest: {
             /**
@@ -546,7 +1412,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    get_metrics_metrics_get: {
+    metrics_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -561,12 +1427,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example # TYPE comptoir_card_queue_depth gauge
+                     *     comptoir_card_queue_depth{reader="Reader 0"} 0
+                     */
                     "text/plain": string;
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    status_page_status_get: {
+    status_page: {
         parameters: {
             query?: never;
             header?: never;
@@ -584,9 +1490,45 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
         };
     };
-    audit_rows_v1_admin_audit_get: {
+    admin_audit_rows: {
         parameters: {
             query?: {
                 after?: number;
@@ -604,23 +1546,48 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["AuditRecordModel"][];
                 };
             };
-            /** @description Validation Error */
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    clients_v1_admin_clients_get: {
+    admin_clients_list: {
         parameters: {
             query?: never;
             header?: never;
@@ -635,19 +1602,64 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["ClientModel"][];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-found`: No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    revoke_v1_admin_clients__name__revoke_post: {
+    admin_client_revoke: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
             };
             path: {
                 name: string;
@@ -662,28 +1674,82 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RevokedModel"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `operator-required`: Operator header missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-found`: No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    pairing_code_v1_admin_pairing_codes_post: {
+    admin_pairing_code_create: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
             };
             path?: never;
             cookie?: never;
@@ -700,23 +1766,75 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PairingCodeModel"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `operator-required`: Operator header missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role; `pairing-refused`: Pairing code refused */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-found`: No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    list_cps_v1_cps_get: {
+    cps_list: {
         parameters: {
             query?: never;
             header?: never;
@@ -731,19 +1849,55 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["CpsReaderModel"][];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    holder_v1_cps__reader__get: {
+    cps_holder: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
             };
             path: {
                 reader: string;
@@ -758,28 +1912,109 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CpsHolderResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `operator-required`: Operator header missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `unknown-reader`: No such reader */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `no-card`: No card of that kind in the reader; `card-removed`: The card was removed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `card-protocol-error`: The card gave an unexpected answer; `card-error`: Card error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    certificate_v1_cps__reader__certificates__key__get: {
+    cps_certificate: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
             };
             path: {
                 reader: string;
@@ -795,28 +2030,109 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["CertificateModel"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `operator-required`: Operator header missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `unknown-reader`: No such reader */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `no-card`: No card of that kind in the reader; `card-removed`: The card was removed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `card-protocol-error`: The card gave an unexpected answer; `card-error`: Card error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    lock_v1_cps__reader__lock_post: {
+    cps_lock: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
             };
             path: {
                 reader: string;
@@ -831,28 +2147,109 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["LeaseModel"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `operator-required`: Operator header missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `unknown-reader`: No such reader */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `no-card`: No card of that kind in the reader; `card-removed`: The card was removed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `card-protocol-error`: The card gave an unexpected answer; `card-error`: Card error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    sign_v1_cps__reader__sign_post: {
+    cps_sign: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
             };
             path: {
                 reader: string;
@@ -871,28 +2268,109 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["SignatureModel"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `operator-required`: Operator header missing; `bad-request`: The request cannot be used */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role; `cps-locked`: The CPS is locked */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `unknown-reader`: No such reader */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `no-card`: No card of that kind in the reader; `card-removed`: The card was removed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `card-protocol-error`: The card gave an unexpected answer; `card-error`: Card error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    tries_left_v1_cps__reader__tries_left_get: {
+    cps_tries_left: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
             };
             path: {
                 reader: string;
@@ -907,28 +2385,109 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: number;
-                    };
+                    "application/json": components["schemas"]["TriesLeftModel"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `operator-required`: Operator header missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `unknown-reader`: No such reader */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `no-card`: No card of that kind in the reader; `card-removed`: The card was removed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `card-protocol-error`: The card gave an unexpected answer; `card-error`: Card error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    unlock_v1_cps__reader__unlock_post: {
+    cps_unlock: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
             };
             path: {
                 reader: string;
@@ -947,54 +2506,177 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["UnlockedModel"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `operator-required`: Operator header missing; `bad-request`: The request cannot be used */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role; `wrong-pin`: Wrong PIN; `api-pin-disabled`: PIN only accepted from the PIN pad */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `unknown-reader`: No such reader */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `no-card`: No card of that kind in the reader; `card-removed`: The card was removed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `last-try-refused`: One PIN try left: the cardholder must type it; `pin-blocked`: PIN blocked: the card needs its PUK */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `card-protocol-error`: The card gave an unexpected answer; `card-error`: Card error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    events_v1_events_get: {
+    events_stream: {
         parameters: {
             query?: {
                 max_seconds?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Resume after this event id: the events missed since are sent first, or a `resync` event with the full state when they are no longer kept. */
+                "Last-Event-ID"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description ``text/event-stream``: a ``snapshot`` event (``{readers: [...]}``), then ``reader-added``, ``reader-removed``, ``card-inserted``, ``card-removed``; every event has an ``id``. Reconnecting with ``Last-Event-ID`` replays the missed events, or sends ``resync`` (``{readers: [...], reason}``) when they are no longer kept */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": unknown;
+                    /**
+                     * @example id: 5f3a9c01-42
+                     *     event: card-inserted
+                     *     data: {"event": "card-inserted", "reader": "Reader 0", "at": "2026-11-25T08:00:00Z", "kind": "cps"}
+                     */
+                    "text/event-stream": string;
                 };
             };
-            /** @description Validation Error */
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    list_readers_v1_readers_get: {
+    readers_list: {
         parameters: {
             query?: never;
             header?: never;
@@ -1009,14 +2691,48 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["ReaderModel"][];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    get_reader_v1_readers__reader__get: {
+    reader_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1033,23 +2749,57 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ReaderDetailModel"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `unknown-reader`: No such reader */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    status_v1_status_get: {
+    status_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1064,19 +2814,55 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["StatusModel"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    sign_cms_v1_store_sign_cms_post: {
+    store_sign_cms: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
             };
             path?: never;
             cookie?: never;
@@ -1093,28 +2879,100 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["CmsModel"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `operator-required`: Operator header missing; `bad-request`: The request cannot be used; `bad-signing-request`: The signing request is unusable */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-found`: No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `key-not-provisioned`: That key is not provisioned */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `token-unavailable`: The box's key store did not answer or refused to sign */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    sign_raw_v1_store_sign_raw_post: {
+    store_sign_raw: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
             };
             path?: never;
             cookie?: never;
@@ -1131,28 +2989,100 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["StoreSignatureModel"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `operator-required`: Operator header missing; `bad-request`: The request cannot be used; `bad-signing-request`: The signing request is unusable */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-found`: No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `key-not-provisioned`: That key is not provisioned */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `token-unavailable`: The box's key store did not answer or refused to sign */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    sign_vihf_v1_store_sign_vihf_post: {
+    store_sign_vihf: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
             };
             path?: never;
             cookie?: never;
@@ -1169,28 +3099,100 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["XmlModel"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `operator-required`: Operator header missing; `bad-request`: The request cannot be used; `bad-signing-request`: The signing request is unusable */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-found`: No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `key-not-provisioned`: That key is not provisioned */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `token-unavailable`: The box's key store did not answer or refused to sign */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    sign_xml_v1_store_sign_xmldsig_post: {
+    store_sign_xmldsig: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
             };
             path?: never;
             cookie?: never;
@@ -1207,28 +3209,100 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["XmlModel"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `operator-required`: Operator header missing; `bad-request`: The request cannot be used; `bad-signing-request`: The signing request is unusable */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-found`: No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `key-not-provisioned`: That key is not provisioned */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `token-unavailable`: The box's key store did not answer or refused to sign */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };
     };
-    read_vitale_v1_vitale__reader__read_post: {
+    vitale_read: {
         parameters: {
             query?: never;
             header?: {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
             };
             path: {
                 reader: string;
@@ -1243,18 +3317,97 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["VitaleReadModel"];
                 };
             };
-            /** @description Validation Error */
+            /** @description `operator-required`: Operator header missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `unknown-reader`: No such reader */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `no-card`: No card of that kind in the reader; `card-removed`: The card was removed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `card-protocol-error`: The card gave an unexpected answer; `card-error`: Card error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
         };

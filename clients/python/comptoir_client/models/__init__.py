@@ -1,105 +1,155 @@
 """Contains all the data models used in inputs/outputs"""
 
-from .audit_rows_v1_admin_audit_get_response_200_item import (
-    AuditRowsV1AdminAuditGetResponse200Item,
+from .admin_client_revoke_x_comptoir_priority_type_0 import (
+    AdminClientRevokeXComptoirPriorityType0,
 )
-from .certificate_v1_cps_reader_certificates_key_get_response_certificate_v1_cps_reader_certificates_key_get import (
-    CertificateV1CpsReaderCertificatesKeyGetResponseCertificateV1CpsReaderCertificatesKeyGet,
+from .admin_pairing_code_create_x_comptoir_priority_type_0 import (
+    AdminPairingCodeCreateXComptoirPriorityType0,
 )
-from .clients_v1_admin_clients_get_response_200_item import (
-    ClientsV1AdminClientsGetResponse200Item,
-)
+from .amc_contract_model import AmcContractModel
+from .audit_head_model import AuditHeadModel
+from .audit_record_model import AuditRecordModel
+from .audit_record_model_detail import AuditRecordModelDetail
+from .audit_writer_model import AuditWriterModel
+from .beneficiary_model import BeneficiaryModel
+from .birth_date_model import BirthDateModel
+from .card_info_model import CardInfoModel
+from .certificate_model import CertificateModel
+from .certificate_model_key import CertificateModelKey
+from .certificate_status_model import CertificateStatusModel
+from .client_model import ClientModel
+from .client_model_role import ClientModelRole
+from .cms_model import CmsModel
 from .cms_request import CmsRequest
 from .code_model import CodeModel
-from .get_reader_v1_readers_reader_get_response_get_reader_v1_readers_reader_get import (
-    GetReaderV1ReadersReaderGetResponseGetReaderV1ReadersReaderGet,
+from .cps_certificate_x_comptoir_priority_type_0 import (
+    CpsCertificateXComptoirPriorityType0,
 )
-from .holder_v1_cps_reader_get_response_holder_v1_cps_reader_get import (
-    HolderV1CpsReaderGetResponseHolderV1CpsReaderGet,
+from .cps_holder_model import CpsHolderModel
+from .cps_holder_response import CpsHolderResponse
+from .cps_holder_x_comptoir_priority_type_0 import CpsHolderXComptoirPriorityType0
+from .cps_lock_x_comptoir_priority_type_0 import CpsLockXComptoirPriorityType0
+from .cps_reader_model import CpsReaderModel
+from .cps_sign_x_comptoir_priority_type_0 import CpsSignXComptoirPriorityType0
+from .cps_tries_left_x_comptoir_priority_type_0 import (
+    CpsTriesLeftXComptoirPriorityType0,
 )
-from .http_validation_error import HTTPValidationError
+from .cps_unlock_x_comptoir_priority_type_0 import CpsUnlockXComptoirPriorityType0
+from .exemption_model import ExemptionModel
+from .field_issue import FieldIssue
+from .insured_model import InsuredModel
 from .key_role import KeyRole
-from .list_cps_v1_cps_get_response_200_item import ListCpsV1CpsGetResponse200Item
-from .list_readers_v1_readers_get_response_200_item import (
-    ListReadersV1ReadersGetResponse200Item,
-)
-from .lock_v1_cps_reader_lock_post_response_lock_v1_cps_reader_lock_post import (
-    LockV1CpsReaderLockPostResponseLockV1CpsReaderLockPost,
-)
-from .pairing_code_v1_admin_pairing_codes_post_response_pairing_code_v1_admin_pairing_codes_post import (
-    PairingCodeV1AdminPairingCodesPostResponsePairingCodeV1AdminPairingCodesPost,
-)
+from .lease_model import LeaseModel
+from .nir_check_model import NirCheckModel
+from .pairing_code_model import PairingCodeModel
+from .pairing_code_model_role import PairingCodeModelRole
 from .pairing_request import PairingRequest
+from .percentiles import Percentiles
+from .problem_details import ProblemDetails
+from .queue_model import QueueModel
 from .raw_request import RawRequest
-from .read_vitale_v1_vitale_reader_read_post_response_read_vitale_v1_vitale_reader_read_post import (
-    ReadVitaleV1VitaleReaderReadPostResponseReadVitaleV1VitaleReaderReadPost,
-)
-from .revoke_v1_admin_clients_name_revoke_post_response_revoke_v1_admin_clients_name_revoke_post import (
-    RevokeV1AdminClientsNameRevokePostResponseRevokeV1AdminClientsNameRevokePost,
-)
+from .reader_detail_model import ReaderDetailModel
+from .reader_detail_model_card_kind_type_0 import ReaderDetailModelCardKindType0
+from .reader_model import ReaderModel
+from .reader_model_card_kind_type_0 import ReaderModelCardKindType0
+from .reader_status_model import ReaderStatusModel
+from .reader_status_model_card_kind_type_0 import ReaderStatusModelCardKindType0
+from .revoked_model import RevokedModel
+from .rights_period_model import RightsPeriodModel
 from .role import Role
-from .sign_cms_v1_store_sign_cms_post_response_sign_cms_v1_store_sign_cms_post import (
-    SignCmsV1StoreSignCmsPostResponseSignCmsV1StoreSignCmsPost,
-)
-from .sign_raw_v1_store_sign_raw_post_response_sign_raw_v1_store_sign_raw_post import (
-    SignRawV1StoreSignRawPostResponseSignRawV1StoreSignRawPost,
-)
+from .scheme_model import SchemeModel
 from .sign_request import SignRequest
-from .sign_v1_cps_reader_sign_post_response_sign_v1_cps_reader_sign_post import (
-    SignV1CpsReaderSignPostResponseSignV1CpsReaderSignPost,
+from .signature_model import SignatureModel
+from .situation_model import SituationModel
+from .status_model import StatusModel
+from .store_sign_cms_x_comptoir_priority_type_0 import (
+    StoreSignCmsXComptoirPriorityType0,
 )
-from .sign_vihf_v1_store_sign_vihf_post_response_sign_vihf_v1_store_sign_vihf_post import (
-    SignVihfV1StoreSignVihfPostResponseSignVihfV1StoreSignVihfPost,
+from .store_sign_raw_x_comptoir_priority_type_0 import (
+    StoreSignRawXComptoirPriorityType0,
 )
-from .sign_xml_v1_store_sign_xmldsig_post_response_sign_xml_v1_store_sign_xmldsig_post import (
-    SignXmlV1StoreSignXmldsigPostResponseSignXmlV1StoreSignXmldsigPost,
+from .store_sign_vihf_x_comptoir_priority_type_0 import (
+    StoreSignVihfXComptoirPriorityType0,
 )
-from .status_v1_status_get_response_status_v1_status_get import (
-    StatusV1StatusGetResponseStatusV1StatusGet,
+from .store_sign_xmldsig_x_comptoir_priority_type_0 import (
+    StoreSignXmldsigXComptoirPriorityType0,
 )
-from .tries_left_v1_cps_reader_tries_left_get_response_tries_left_v1_cps_reader_tries_left_get import (
-    TriesLeftV1CpsReaderTriesLeftGetResponseTriesLeftV1CpsReaderTriesLeftGet,
-)
+from .store_signature_model import StoreSignatureModel
+from .tries_left_model import TriesLeftModel
 from .unlock_request import UnlockRequest
-from .unlock_v1_cps_reader_unlock_post_response_unlock_v1_cps_reader_unlock_post import (
-    UnlockV1CpsReaderUnlockPostResponseUnlockV1CpsReaderUnlockPost,
-)
-from .validation_error import ValidationError
-from .validation_error_context import ValidationErrorContext
+from .unlocked_model import UnlockedModel
 from .vihf_request import VihfRequest
+from .vitale_read_model import VitaleReadModel
+from .vitale_read_x_comptoir_priority_type_0 import VitaleReadXComptoirPriorityType0
+from .xml_model import XmlModel
 from .xml_request import XmlRequest
 
 __all__ = (
-    "AuditRowsV1AdminAuditGetResponse200Item",
-    "CertificateV1CpsReaderCertificatesKeyGetResponseCertificateV1CpsReaderCertificatesKeyGet",
-    "ClientsV1AdminClientsGetResponse200Item",
+    "AdminClientRevokeXComptoirPriorityType0",
+    "AdminPairingCodeCreateXComptoirPriorityType0",
+    "AmcContractModel",
+    "AuditHeadModel",
+    "AuditRecordModel",
+    "AuditRecordModelDetail",
+    "AuditWriterModel",
+    "BeneficiaryModel",
+    "BirthDateModel",
+    "CardInfoModel",
+    "CertificateModel",
+    "CertificateModelKey",
+    "CertificateStatusModel",
+    "ClientModel",
+    "ClientModelRole",
+    "CmsModel",
     "CmsRequest",
     "CodeModel",
-    "GetReaderV1ReadersReaderGetResponseGetReaderV1ReadersReaderGet",
-    "HTTPValidationError",
-    "HolderV1CpsReaderGetResponseHolderV1CpsReaderGet",
+    "CpsCertificateXComptoirPriorityType0",
+    "CpsHolderModel",
+    "CpsHolderResponse",
+    "CpsHolderXComptoirPriorityType0",
+    "CpsLockXComptoirPriorityType0",
+    "CpsReaderModel",
+    "CpsSignXComptoirPriorityType0",
+    "CpsTriesLeftXComptoirPriorityType0",
+    "CpsUnlockXComptoirPriorityType0",
+    "ExemptionModel",
+    "FieldIssue",
+    "InsuredModel",
     "KeyRole",
-    "ListCpsV1CpsGetResponse200Item",
-    "ListReadersV1ReadersGetResponse200Item",
-    "LockV1CpsReaderLockPostResponseLockV1CpsReaderLockPost",
-    "PairingCodeV1AdminPairingCodesPostResponsePairingCodeV1AdminPairingCodesPost",
+    "LeaseModel",
+    "NirCheckModel",
+    "PairingCodeModel",
+    "PairingCodeModelRole",
     "PairingRequest",
+    "Percentiles",
+    "ProblemDetails",
+    "QueueModel",
     "RawRequest",
-    "ReadVitaleV1VitaleReaderReadPostResponseReadVitaleV1VitaleReaderReadPost",
-    "RevokeV1AdminClientsNameRevokePostResponseRevokeV1AdminClientsNameRevokePost",
+    "ReaderDetailModel",
+    "ReaderDetailModelCardKindType0",
+    "ReaderModel",
+    "ReaderModelCardKindType0",
+    "ReaderStatusModel",
+    "ReaderStatusModelCardKindType0",
+    "RevokedModel",
+    "RightsPeriodModel",
     "Role",
-    "SignCmsV1StoreSignCmsPostResponseSignCmsV1StoreSignCmsPost",
-    "SignRawV1StoreSignRawPostResponseSignRawV1StoreSignRawPost",
+    "SchemeModel",
     "SignRequest",
-    "SignV1CpsReaderSignPostResponseSignV1CpsReaderSignPost",
-    "SignVihfV1StoreSignVihfPostResponseSignVihfV1StoreSignVihfPost",
-    "SignXmlV1StoreSignXmldsigPostResponseSignXmlV1StoreSignXmldsigPost",
-    "StatusV1StatusGetResponseStatusV1StatusGet",
-    "TriesLeftV1CpsReaderTriesLeftGetResponseTriesLeftV1CpsReaderTriesLeftGet",
+    "SignatureModel",
+    "SituationModel",
+    "StatusModel",
+    "StoreSignCmsXComptoirPriorityType0",
+    "StoreSignRawXComptoirPriorityType0",
+    "StoreSignVihfXComptoirPriorityType0",
+    "StoreSignXmldsigXComptoirPriorityType0",
+    "StoreSignatureModel",
+    "TriesLeftModel",
     "UnlockRequest",
-    "UnlockV1CpsReaderUnlockPostResponseUnlockV1CpsReaderUnlockPost",
-    "ValidationError",
-    "ValidationErrorContext",
+    "UnlockedModel",
     "VihfRequest",
+    "VitaleReadModel",
+    "VitaleReadXComptoirPriorityType0",
+    "XmlModel",
     "XmlRequest",
 )

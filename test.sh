@@ -6,6 +6,7 @@ source scripts/setup.sh
 apt_install "${APT_RUNTIME[@]}" "${APT_TEST[@]}"
 setup_venv
 setup_npm
+setup_client_tools
 
 PY=.venv/bin
 echo "== ruff";  "$PY/ruff" check .

@@ -3,7 +3,8 @@
 Each part runs as it would on a box, as its own process: the simulated readers and cards
 (``comptoir sim run``), the technician's provisioning (``comptoir provision …``), the daemon
 (``comptoir serve``), and two counter PCs that enrol with a one-time code and then use the one
-CPS at the same time over mTLS. Everything binds to 127.0.0.1.
+CPS at the same time over mTLS through the generated client (``comptoir_client``), as an LGO
+would. Everything binds to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -13,18 +14,38 @@ import contextlib
 import os
 import shutil
 import socket
-import ssl
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Annotated, Any, TypeVar
 
 import httpx
 import typer
+from comptoir_client import Client
+from comptoir_client.api.cards import (
+    cps_certificate,
+    cps_holder,
+    cps_sign,
+    cps_unlock,
+    vitale_read,
+)
+from comptoir_client.api.readers import status_get
+from comptoir_client.models import (
+    CertificateModel,
+    CpsHolderResponse,
+    KeyRole,
+    LeaseModel,
+    ProblemDetails,
+    SignatureModel,
+    SignRequest,
+    StatusModel,
+    UnlockedModel,
+    UnlockRequest,
+    VitaleReadModel,
+)
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -32,6 +53,7 @@ from cryptography.x509.oid import NameOID
 from rich.console import Console
 from rich.table import Table
 
+from counter.api_client import ApiProblem, connect, expect, tls_context
 from counter.demo_cards import DEMO_CPS, DEMO_PIN, DEMO_VITALE, run_card_demo
 from drivers.errors import CardError
 from drivers.sim import testpki
@@ -39,9 +61,11 @@ from drivers.sim.make_sample_cards import PKI_DIR
 
 DEFAULT_API_PORT = 18443
 DEFAULT_ENROL_PORT = 18444
-OPERATOR = {"X-Comptoir-Operator": "Mme Durand (pr%C3%A9paratrice)"}
+OPERATOR = "Mme Durand (préparatrice)"
 START_TIMEOUT_S = 30.0
 SIGNATURES_PER_COUNTER = 6
+
+T = TypeVar("T")
 
 
 class DemoError(Exception):
@@ -118,7 +142,8 @@ def provision_box(console: Console, state: Path, work: Path) -> None:
 
 def _enrol(
     state: Path, work: Path, name: str, ca: Path, ports: tuple[int, int]
-) -> tuple[httpx.Client, Path]:
+) -> tuple[Client, Path]:
+    """What ``comptoir enrol`` does on a counter PC, then its client of the mTLS API."""
     code = _comptoir(
         "provision", "--state-dir", str(state), "pair", "--name", name, "--role", "counter"
     )
@@ -135,7 +160,8 @@ def _enrol(
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
         .sign(key, hashes.SHA256())
     )
-    with httpx.Client(verify=_ssl(ca), timeout=10) as http:
+    # The enrolment listener is not part of the mTLS API (nor of its generated client).
+    with httpx.Client(verify=tls_context(ca), timeout=10) as http:
         answer = http.post(
             f"https://127.0.0.1:{ports[1]}/v1/enrol",
             json={"code": token, "csr_pem": csr.public_bytes(serialization.Encoding.PEM).decode()},
@@ -152,27 +178,17 @@ def _enrol(
             serialization.NoEncryption(),
         )
     )
-    client = httpx.Client(
-        base_url=f"https://127.0.0.1:{ports[0]}",
-        verify=_ssl(ca, cert_path, key_path),
-        timeout=60,
-        headers=OPERATOR,
+    client = connect(
+        f"https://127.0.0.1:{ports[0]}", ca=ca, cert=cert_path, key=key_path, operator=OPERATOR
     )
     return client, cert_path
 
 
-def _ssl(ca: Path, cert: Path | None = None, key: Path | None = None) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=str(ca))
-    if cert is not None and key is not None:
-        ctx.load_cert_chain(str(cert), str(key))
-    return ctx
-
-
-def _check(response: httpx.Response) -> dict[str, Any]:
-    if response.status_code >= 400:
-        raise DemoError(f"{response.request.method} {response.request.url.path}: {response.text}")
-    body: dict[str, Any] = response.json()
-    return body
+def _ok(answer: T | ProblemDetails | None, model: type[T]) -> T:
+    try:
+        return expect(answer, model)
+    except ApiProblem as exc:
+        raise DemoError(str(exc)) from exc
 
 
 def counters_share_the_cps(
@@ -181,18 +197,30 @@ def counters_share_the_cps(
     cps_reader, vitale_reader = readers
     console.rule("Two counters enrol, then use the one CPS at the same time")
     ca = state / "tls" / "ca.pem"
-    counters = [_enrol(state, work, name, ca, ports) for name in ("Comptoir 1", "Comptoir 2")]
+    with contextlib.ExitStack() as stack:
+        counters = [_enrol(state, work, name, ca, ports) for name in ("Comptoir 1", "Comptoir 2")]
+        for client, _ in counters:
+            stack.enter_context(client)
+        _share(console, counters, cps_reader, vitale_reader)
+
+
+def _share(
+    console: Console, counters: list[tuple[Client, Path]], cps_reader: str, vitale_reader: str
+) -> None:
     for (_, cert_path), name in zip(counters, ("Comptoir 1", "Comptoir 2"), strict=True):
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
         console.print(f"{name} enrolled: {cert.subject.rfc4514_string()}")
     first, second = counters[0][0], counters[1][0]
-    reader = quote(cps_reader, safe="")
     pin = DEMO_PIN.decode()
-    unlock = _check(first.post(f"/v1/cps/{reader}/unlock", json={"pin": pin}))
-    console.print(f"Comptoir 1 unlocked the CPS (tries left {unlock.get('tries_left')})")
-    holder = _check(second.get(f"/v1/cps/{reader}"))["holder"]
-    console.print(f"Comptoir 2 sees the holder: {holder['prenom']} {holder['nom']}")
-    cert_pem = _check(second.get(f"/v1/cps/{reader}/certificates/sign"))["certificate_pem"]
+    unlock = _ok(
+        cps_unlock.sync(cps_reader, client=first, body=UnlockRequest(pin=pin)), UnlockedModel
+    )
+    console.print(f"Comptoir 1 unlocked the CPS (tries left {unlock.tries_left})")
+    holder = _ok(cps_holder.sync(cps_reader, client=second), CpsHolderResponse).holder
+    console.print(f"Comptoir 2 sees the holder: {holder.prenom} {holder.nom}")
+    cert_pem = _ok(
+        cps_certificate.sync(cps_reader, KeyRole.SIGN, client=second), CertificateModel
+    ).certificate_pem
     public = x509.load_pem_x509_certificate(cert_pem.encode()).public_key()
     assert isinstance(public, rsa.RSAPublicKey)
 
@@ -200,17 +228,13 @@ def counters_share_the_cps(
     lock = threading.Lock()
     t0 = time.monotonic()
 
-    def sign_many(name: str, client: httpx.Client) -> None:
+    def sign_many(name: str, client: Client) -> None:
         for i in range(SIGNATURES_PER_COUNTER):
             document = f"{name} — facture {i + 1}".encode()
             start = time.monotonic()
-            answer = _check(
-                client.post(
-                    f"/v1/cps/{reader}/sign",
-                    json={"key": "sign", "data_b64": base64.b64encode(document).decode()},
-                )
-            )
-            signature = base64.b64decode(answer["signature_b64"])
+            body = SignRequest(key=KeyRole.SIGN, data_b64=base64.b64encode(document).decode())
+            answer = _ok(cps_sign.sync(cps_reader, client=client, body=body), SignatureModel)
+            signature = base64.b64decode(answer.signature_b64)
             public.verify(signature, document, padding.PKCS1v15(), hashes.SHA256())
             with lock:
                 rows.append((name, i + 1, start - t0, time.monotonic() - t0))
@@ -232,25 +256,23 @@ def counters_share_the_cps(
     if len(rows) != 2 * SIGNATURES_PER_COUNTER:
         raise DemoError("not every signature came back")
 
-    read = _check(second.post(f"/v1/vitale/{quote(vitale_reader, safe='')}/read"))
-    names = ", ".join(f"{b['prenom']} {b['nom_usuel']}" for b in read["beneficiaries"])
+    read = _ok(vitale_read.sync(vitale_reader, client=second), VitaleReadModel)
+    names = ", ".join(f"{b.prenom} {b.nom_usuel}" for b in read.beneficiaries)
     console.print(f"Comptoir 2 read the carte Vitale: {names}")
-    status = _check(first.get("/v1/status"))
+    status = _ok(status_get.sync(client=first), StatusModel)
     table = Table(title="GET /v1/status: the card queues")
     for col in ("reader", "card", "jobs done", "wait p50 ms", "service p50 ms", "lease"):
         table.add_column(col)
-    for r in status["readers"]:
-        if not r.get("card_kind"):
+    for r in status.readers:
+        if not r.card_kind:
             continue
-        q = r["queue"]
-        lease = r.get("lease") or {}
+        q = r.queue
+        unlocked = isinstance(r.lease, LeaseModel) and r.lease.unlocked
         table.add_row(
-            r["name"], r["card_kind"], str(q["completed"]), f"{q['wait_ms']['p50']:.1f}",
-            f"{q['service_ms']['p50']:.1f}", "unlocked" if lease.get("unlocked") else "-",
+            r.name, str(r.card_kind), str(q.completed), f"{q.wait_ms.p50:.1f}",
+            f"{q.service_ms.p50:.1f}", "unlocked" if unlocked else "-",
         )  # fmt: skip
     console.print(table)
-    for client, _ in counters:
-        client.close()
 
 
 def run_demo(console: Console, directory: Path, keep_running: bool, ports: tuple[int, int]) -> None:

@@ -40,18 +40,36 @@ setup_venv() {
   fi
   echo "setup: preparing the Python environment in .venv"
   [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -c "$ROOT/requirements.lock" -e "$ROOT[dev,demo]"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -c "$ROOT/requirements.lock" -e "$ROOT[dev,counter]"
   echo "$want" >"$stamp"
 }
 
 setup_npm() {
   # tests/mpy: the terminal firmware on a real MicroPython interpreter (WebAssembly, Node).
   # tests/browser: playwright-core driving the system's Chromium (no browser download).
+  # clients/typescript: the generated TypeScript client's generator, tsc, openapi-fetch, undici.
   local dir
-  for dir in "$ROOT/tests/mpy" "$ROOT/tests/browser"; do
+  for dir in "$ROOT/tests/mpy" "$ROOT/tests/browser" "$ROOT/clients/typescript"; do
     if [[ -f "$dir/package-lock.json" ]] && ! (cd "$dir" && npm ls --silent >/dev/null 2>&1); then
       echo "setup: installing npm test tools in ${dir#"$ROOT"/}"
       (cd "$dir" && npm ci --silent --no-audit --no-fund)
     fi
   done
+}
+
+setup_client_tools() {
+  # openapi-python-client (scripts/gen_clients.sh) in a venv of its own: every release caps
+  # typer below the daemon's pin, and the generator is a build tool, not a dependency of the
+  # code. Pinned in full by clients/python/generator.lock (same ruff as the project's).
+  local venv="$ROOT/.venv-clientgen"
+  local lock="$ROOT/clients/python/generator.lock"
+  local stamp="$venv/.stamp" want
+  want="$(sha256sum "$lock" | cut -c1-16)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    return
+  fi
+  echo "setup: preparing the client generator's environment in .venv-clientgen"
+  [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$lock"
+  echo "$want" >"$stamp"
 }

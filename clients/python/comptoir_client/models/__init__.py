@@ -1,0 +1,155 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .admin_client_revoke_x_comptoir_priority_type_0 import (
+    AdminClientRevokeXComptoirPriorityType0,
+)
+from .admin_pairing_code_create_x_comptoir_priority_type_0 import (
+    AdminPairingCodeCreateXComptoirPriorityType0,
+)
+from .amc_contract_model import AmcContractModel
+from .audit_head_model import AuditHeadModel
+from .audit_record_model import AuditRecordModel
+from .audit_record_model_detail import AuditRecordModelDetail
+from .audit_writer_model import AuditWriterModel
+from .beneficiary_model import BeneficiaryModel
+from .birth_date_model import BirthDateModel
+from .card_info_model import CardInfoModel
+from .certificate_model import CertificateModel
+from .certificate_model_key import CertificateModelKey
+from .certificate_status_model import CertificateStatusModel
+from .client_model import ClientModel
+from .client_model_role import ClientModelRole
+from .cms_model import CmsModel
+from .cms_request import CmsRequest
+from .code_model import CodeModel
+from .cps_certificate_x_comptoir_priority_type_0 import (
+    CpsCertificateXComptoirPriorityType0,
+)
+from .cps_holder_model import CpsHolderModel
+from .cps_holder_response import CpsHolderResponse
+from .cps_holder_x_comptoir_priority_type_0 import CpsHolderXComptoirPriorityType0
+from .cps_lock_x_comptoir_priority_type_0 import CpsLockXComptoirPriorityType0
+from .cps_reader_model import CpsReaderModel
+from .cps_sign_x_comptoir_priority_type_0 import CpsSignXComptoirPriorityType0
+from .cps_tries_left_x_comptoir_priority_type_0 import (
+    CpsTriesLeftXComptoirPriorityType0,
+)
+from .cps_unlock_x_comptoir_priority_type_0 import CpsUnlockXComptoirPriorityType0
+from .exemption_model import ExemptionModel
+from .field_issue import FieldIssue
+from .insured_model import InsuredModel
+from .key_role import KeyRole
+from .lease_model import LeaseModel
+from .nir_check_model import NirCheckModel
+from .pairing_code_model import PairingCodeModel
+from .pairing_code_model_role import PairingCodeModelRole
+from .pairing_request import PairingRequest
+from .percentiles import Percentiles
+from .problem_details import ProblemDetails
+from .queue_model import QueueModel
+from .raw_request import RawRequest
+from .reader_detail_model import ReaderDetailModel
+from .reader_detail_model_card_kind_type_0 import ReaderDetailModelCardKindType0
+from .reader_model import ReaderModel
+from .reader_model_card_kind_type_0 import ReaderModelCardKindType0
+from .reader_status_model import ReaderStatusModel
+from .reader_status_model_card_kind_type_0 import ReaderStatusModelCardKindType0
+from .revoked_model import RevokedModel
+from .rights_period_model import RightsPeriodModel
+from .role import Role
+from .scheme_model import SchemeModel
+from .sign_request import SignRequest
+from .signature_model import SignatureModel
+from .situation_model import SituationModel
+from .status_model import StatusModel
+from .store_sign_cms_x_comptoir_priority_type_0 import (
+    StoreSignCmsXComptoirPriorityType0,
+)
+from .store_sign_raw_x_comptoir_priority_type_0 import (
+    StoreSignRawXComptoirPriorityType0,
+)
+from .store_sign_vihf_x_comptoir_priority_type_0 import (
+    StoreSignVihfXComptoirPriorityType0,
+)
+from .store_sign_xmldsig_x_comptoir_priority_type_0 import (
+    StoreSignXmldsigXComptoirPriorityType0,
+)
+from .store_signature_model import StoreSignatureModel
+from .tries_left_model import TriesLeftModel
+from .unlock_request import UnlockRequest
+from .unlocked_model import UnlockedModel
+from .vihf_request import VihfRequest
+from .vitale_read_model import VitaleReadModel
+from .vitale_read_x_comptoir_priority_type_0 import VitaleReadXComptoirPriorityType0
+from .xml_model import XmlModel
+from .xml_request import XmlRequest
+
+__all__ = (
+    "AdminClientRevokeXComptoirPriorityType0",
+    "AdminPairingCodeCreateXComptoirPriorityType0",
+    "AmcContractModel",
+    "AuditHeadModel",
+    "AuditRecordModel",
+    "AuditRecordModelDetail",
+    "AuditWriterModel",
+    "BeneficiaryModel",
+    "BirthDateModel",
+    "CardInfoModel",
+    "CertificateModel",
+    "CertificateModelKey",
+    "CertificateStatusModel",
+    "ClientModel",
+    "ClientModelRole",
+    "CmsModel",
+    "CmsRequest",
+    "CodeModel",
+    "CpsCertificateXComptoirPriorityType0",
+    "CpsHolderModel",
+    "CpsHolderResponse",
+    "CpsHolderXComptoirPriorityType0",
+    "CpsLockXComptoirPriorityType0",
+    "CpsReaderModel",
+    "CpsSignXComptoirPriorityType0",
+    "CpsTriesLeftXComptoirPriorityType0",
+    "CpsUnlockXComptoirPriorityType0",
+    "ExemptionModel",
+    "FieldIssue",
+    "InsuredModel",
+    "KeyRole",
+    "LeaseModel",
+    "NirCheckModel",
+    "PairingCodeModel",
+    "PairingCodeModelRole",
+    "PairingRequest",
+    "Percentiles",
+    "ProblemDetails",
+    "QueueModel",
+    "RawRequest",
+    "ReaderDetailModel",
+    "ReaderDetailModelCardKindType0",
+    "ReaderModel",
+    "ReaderModelCardKindType0",
+    "ReaderStatusModel",
+    "ReaderStatusModelCardKindType0",
+    "RevokedModel",
+    "RightsPeriodModel",
+    "Role",
+    "SchemeModel",
+    "SignRequest",
+    "SignatureModel",
+    "SituationModel",
+    "StatusModel",
+    "StoreSignCmsXComptoirPriorityType0",
+    "StoreSignRawXComptoirPriorityType0",
+    "StoreSignVihfXComptoirPriorityType0",
+    "StoreSignXmldsigXComptoirPriorityType0",
+    "StoreSignatureModel",
+    "TriesLeftModel",
+    "UnlockRequest",
+    "UnlockedModel",
+    "VihfRequest",
+    "VitaleReadModel",
+    "VitaleReadXComptoirPriorityType0",
+    "XmlModel",
+    "XmlRequest",
+)

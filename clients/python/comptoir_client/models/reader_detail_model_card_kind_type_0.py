@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+
+class ReaderDetailModelCardKindType0(StrEnum):
+    CPS = "cps"
+    UNKNOWN = "unknown"
+    VITALE = "vitale"
+
+    def __str__(self) -> str:
+        return str(self.value)

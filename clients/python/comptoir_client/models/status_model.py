@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+
+if TYPE_CHECKING:
+    from ..models.audit_head_model import AuditHeadModel
+    from ..models.certificate_status_model import CertificateStatusModel
+    from ..models.reader_status_model import ReaderStatusModel
+
+
+T = TypeVar("T", bound="StatusModel")
+
+
+@_attrs_define
+class StatusModel:
+    """
+    Attributes:
+        audit (AuditHeadModel):
+        certificates (list[CertificateStatusModel]):
+        readers (list[ReaderStatusModel]):
+        time (datetime.datetime):  Example: 2026-11-25T19:00:00Z.
+    """
+
+    audit: AuditHeadModel
+    certificates: list[CertificateStatusModel]
+    readers: list[ReaderStatusModel]
+    time: datetime.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        audit = self.audit.to_dict()
+
+        certificates = []
+        for certificates_item_data in self.certificates:
+            certificates_item = certificates_item_data.to_dict()
+            certificates.append(certificates_item)
+
+        readers = []
+        for readers_item_data in self.readers:
+            readers_item = readers_item_data.to_dict()
+            readers.append(readers_item)
+
+        time = self.time.isoformat()
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "audit": audit,
+                "certificates": certificates,
+                "readers": readers,
+                "time": time,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.audit_head_model import AuditHeadModel
+        from ..models.certificate_status_model import CertificateStatusModel
+        from ..models.reader_status_model import ReaderStatusModel
+
+        d = dict(src_dict)
+        audit = AuditHeadModel.from_dict(d.pop("audit"))
+
+        certificates = []
+        _certificates = d.pop("certificates")
+        for certificates_item_data in _certificates:
+            certificates_item = CertificateStatusModel.from_dict(certificates_item_data)
+
+            certificates.append(certificates_item)
+
+        readers = []
+        _readers = d.pop("readers")
+        for readers_item_data in _readers:
+            readers_item = ReaderStatusModel.from_dict(readers_item_data)
+
+            readers.append(readers_item)
+
+        time = datetime.datetime.fromisoformat(d.pop("time"))
+
+        status_model = cls(
+            audit=audit,
+            certificates=certificates,
+            readers=readers,
+            time=time,
+        )
+
+        return status_model

@@ -20,12 +20,21 @@ for (const f of readdirSync(join(root, "appliance"))) {
 mp.runPython("import sys; sys.path.insert(0, '/app')");
 
 let passed = 0, failed = 0;
+// Every case file first: a case may import another's helpers.
+for (const f of readdirSync(join(here, "cases"))) {
+  if (f.endsWith(".py")) mp.FS.writeFile(`/app/${f}`, readFileSync(join(here, "cases", f)));
+}
 const cases = readdirSync(join(here, "cases")).filter((f) => /^test_.*\.py$/.test(f)).sort();
 for (const file of cases) {
   const mod = file.replace(/\.py$/, "");
-  mp.FS.writeFile(`/app/${file}`, readFileSync(join(here, "cases", file)));
   out = [];
-  mp.runPython(`import ${mod}\nprint("\\n".join(n for n in dir(${mod}) if n.startswith("test_")))`);
+  try {
+    mp.runPython(`import ${mod}\nprint("\\n".join(n for n in dir(${mod}) if n.startswith("test_")))`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL import ${mod}\n${String(e)}\n${out.join("\n")}`);
+    continue;
+  }
   const names = out.filter((l) => l.startsWith("test_"));
   for (const name of names) {
     out = [];

@@ -1,9 +1,8 @@
 """The ``hal`` over MicroPython's ``machine`` on a Raspberry Pi Pico (RP2040) terminal.
 
-Wiring (docs/terminal.md has the drawing): link to the box over the Pico's USB CDC port;
+Wiring (docs/terminal.md has the table): link to the box over the Pico's USB CDC port;
 keypad rows GP2..GP5 (outputs), columns GP6..GP9 (inputs with pull-ups); LCD backpack on I2C0
-(SDA GP20, SCL GP21); QR scanner module on UART1 (TX GP8 is not used: the scanner only talks;
-RX GP9 is taken by the keypad, so the scanner sits on UART0 GP1 at 9600 baud).
+(SDA GP20, SCL GP21); QR scanner module's TX on UART0 RX (GP1) at 9600 baud.
 Only this module imports ``machine``: it is type-checked against the pinned
 micropython-rp2-rpi-pico-stubs, never imported on CPython.
 """
@@ -86,9 +85,12 @@ class MachineWdt(hal.Wdt):
 class PicoBoard(hal.Board):
     def __init__(self, scanner: bool = True) -> None:
         self.uart = UsbCdc()
-        self.scanner = MachineUart(machine.UART(0, baudrate=9600, rx=machine.Pin(1))) if scanner else None
-        self.rows = [GpioPin(machine.Pin(n, machine.Pin.OUT, value=1)) for n in (2, 3, 4, 5)]
-        self.cols = [GpioPin(machine.Pin(n, machine.Pin.IN, machine.Pin.PULL_UP)) for n in (6, 7, 8, 9)]
+        self.scanner = None
+        if scanner:
+            self.scanner = MachineUart(machine.UART(0, baudrate=9600, rx=machine.Pin(1)))
+        pin = machine.Pin
+        self.rows = [GpioPin(pin(n, pin.OUT, value=1)) for n in (2, 3, 4, 5)]
+        self.cols = [GpioPin(pin(n, pin.IN, pin.PULL_UP)) for n in (6, 7, 8, 9)]
         self.i2c = MachineI2c(machine.I2C(0, sda=machine.Pin(20), scl=machine.Pin(21), freq=100000))
         self.wdt = MachineWdt()
         self._last = time.ticks_ms()
@@ -119,8 +121,8 @@ class PicoBoard(hal.Board):
         if key is None:
             try:
                 os.remove(KEY_FILE)
-            except OSError:
-                pass
+            except OSError:  # no file: nothing to forget (MicroPython has no contextlib)
+                return
             return
         with open(KEY_FILE, "wb") as f:
             f.write(key)

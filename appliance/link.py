@@ -126,7 +126,7 @@ class Link:
         self._exchange = exchange or x25519.x25519
         self.state = IDLE
         self.peer: dict[str, object] = {}  # host: the terminal's identity once it replied
-        self.rejected = 0  # frames refused (bad checksum or tag, replays, wrong state)
+        self.refused = 0  # frames refused after deframing (checksum, tag, replay, wrong state)
         self.retransmissions = 0
         self._deframer = p.Deframer()
         self._out = bytearray()
@@ -195,6 +195,12 @@ class Link:
 
     def _plain(self, ftype: int, body: bytes) -> None:
         self._out.extend(p.encode_plain(ftype, body))
+
+    @property
+    def rejected(self) -> int:
+        """Everything the line brought that was not accepted: undecodable pieces and refused
+        frames."""
+        return self.refused + self._deframer.dropped
 
     @property
     def up(self) -> bool:
@@ -268,12 +274,12 @@ class Link:
         elif self.state == PAIRING:
             self._host_pairing(frame, now)
         else:
-            self.rejected += 1
+            self.refused += 1
 
     def _on_hello_reply(self, body: bytes, now: int) -> None:
         n = p.NONCE_LEN
         if len(body) < n + 1 + p.TAG_LEN:
-            self.rejected += 1
+            self.refused += 1
             return
         t_nonce, flag = body[:n], body[n]
         proof, ident = body[n + 1 : n + 1 + p.TAG_LEN], body[n + 1 + p.TAG_LEN :]
@@ -281,7 +287,7 @@ class Link:
             peer = json.loads(ident)
             serial = str(peer["serial"])
         except (ValueError, KeyError, TypeError):
-            self.rejected += 1
+            self.refused += 1
             return
         self.peer = peer
         ltk = self.lookup(serial) if self.lookup is not None else None
@@ -307,7 +313,7 @@ class Link:
         pr = self._pair
         body = bytes(frame.body)
         if pr is None:
-            self.rejected += 1
+            self.refused += 1
         elif frame.ftype == p.PAIR_COMMIT and pr.step == p.PAIR_START and len(body) == 64:
             pr.terminal_pk, pr.commit = body[:32], body[32:]
             pr.host_nonce = self._rand(p.NONCE_LEN)
@@ -338,7 +344,7 @@ class Link:
             else:
                 self._pair_failed("bad key confirmation", now)
         else:
-            self.rejected += 1
+            self.refused += 1
 
     def _pair_failed(self, reason: str, now: int) -> None:
         self._pair = None
@@ -394,7 +400,7 @@ class Link:
         elif frame.ftype == p.PAIR_NONCE and len(body) == p.NONCE_LEN:
             self._terminal_pair_nonce(body)
         else:
-            self.rejected += 1
+            self.refused += 1
 
     def _terminal_pair_start(self, host_pk: bytes, now: int) -> None:
         pr = self._pair
@@ -415,7 +421,7 @@ class Link:
     def _terminal_pair_nonce(self, host_nonce: bytes) -> None:
         pr = self._pair
         if pr is None:
-            self.rejected += 1
+            self.refused += 1
             return
         if not pr.host_nonce:
             shared = bytes(self._exchange(pr.private, pr.host_pk))
@@ -433,7 +439,7 @@ class Link:
             code = p.pair_code(pr.host_pk, pr.terminal_pk, host_nonce, pr.terminal_nonce)
             self._emit("pair_code", info=code)
         elif pr.host_nonce != host_nonce:  # the code on screen was computed with the first one
-            self.rejected += 1
+            self.refused += 1
             return
         if pr.answer:
             self._plain(p.PAIR_DONE, pr.answer)
@@ -484,7 +490,7 @@ class Link:
                     raise p.FrameError("no session")
                 frame = p.open_sealed(self._recv_keys(), inner)
         except p.FrameError:
-            self.rejected += 1
+            self.refused += 1
             return
         if ftype in p.PLAIN_TYPES:
             if self.role == HOST:
@@ -493,13 +499,13 @@ class Link:
                 self._terminal_plain(frame, now)
             return
         if frame.seq <= self._rx_seq:  # replayed or reordered
-            self.rejected += 1
+            self.refused += 1
             return
         if self.state == AWAIT_READY and frame.ftype == p.READY:
             self.state = UP
             self._emit("up")
         elif self.state != UP:
-            self.rejected += 1
+            self.refused += 1
             return
         self._rx_seq = frame.seq
         self._last_rx = now
@@ -520,7 +526,7 @@ class Link:
         elif frame.msg < self._expect_msg:  # already delivered; our ACK was lost
             self._transmit(p.ACK, 0, struct.pack(">H", frame.msg), now)
         else:
-            self.rejected += 1
+            self.refused += 1
 
     def tick(self, now: int) -> list[Event]:
         """Timers: retransmission, heartbeat, silence, handshake retries."""

@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -32,7 +33,9 @@ class SimulatedTerminal:
         self.key: bytes | None = None
         self.screen: list[str] = ["", ""]
         self.screens: list[list[str]] = []
-        self.watchdog: dict[str, int] = {}
+        self.stats: dict[str, int] = {}
+        self.wire_rx: list[bytes] = []  # box -> terminal, while tapped
+        self.wire_tx: list[bytes] = []  # terminal -> box, while tapped
         self._proc: subprocess.Popen[str] | None = None
         self._master = -1
         self._slave = -1
@@ -114,6 +117,18 @@ class SimulatedTerminal:
         """Cut the cable's conductors without powering off (nothing in, nothing out)."""
         self._command("mute on" if on else "mute off")
 
+    def tap(self, on: bool) -> None:
+        """Record every byte on the cable (``wire_rx``, ``wire_tx``), as a probe on the line."""
+        self._command("tap on" if on else "tap off")
+
+    def inject_to_box(self, data: bytes) -> None:
+        """Bytes on the line towards the box, from a device spliced into the cable."""
+        self._command("inject " + data.hex())
+
+    def inject_to_terminal(self, data: bytes) -> None:
+        """Bytes on the line towards the terminal (written on the box's side of the pty)."""
+        os.write(self._slave, data)
+
     # -- what it shows --------------------------------------------------------------------
 
     def _read(self, stream: IO[str] | None) -> None:
@@ -129,14 +144,18 @@ class SimulatedTerminal:
                     self.screens.append(self.screen)
                 elif "key" in msg:
                     self.key = bytes.fromhex(msg["key"]) if msg["key"] else None
-                elif "watchdog" in msg:
-                    self.watchdog = msg["watchdog"]
+                elif "stats" in msg:
+                    self.stats = msg["stats"]
+                elif "rx" in msg:
+                    self.wire_rx.append(bytes.fromhex(msg["rx"]))
+                elif "tx" in msg:
+                    self.wire_tx.append(bytes.fromhex(msg["tx"]))
                 self._cond.notify_all()
 
-    def wait_for(self, predicate: object, timeout_s: float = 10.0) -> None:
+    def wait_for(self, predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
         deadline = time.monotonic() + timeout_s
         with self._cond:
-            while not predicate():  # type: ignore[operator]
+            while not predicate():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(f"terminal screen stayed {self.screen!r}")

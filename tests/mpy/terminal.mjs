@@ -9,8 +9,10 @@
 //   press KEYS        press each key in turn (held 60 ms, released 60 ms), through the matrix
 //   scan TEXT         the QR scanner module reads TEXT
 //   mute on|off       the cable stops carrying bytes (both ways) / carries them again
+//   tap on|off        report every byte on the cable: {"rx": hex} (box -> terminal), {"tx": hex}
+//   inject HEX        put bytes on the cable towards the box (a device spliced into the line)
 // stdout (one JSON object per line): {"screen": [line1, line2]}, {"key": "<hex or empty>"},
-//   {"ready": true}, {"watchdog": {"feeds": n, "longest_gap_ms": n}}
+//   {"ready": true}, {"stats": {"feeds": n, "longest_gap_ms": n, "rejected": n}}
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 import { readFileSync, readdirSync, createReadStream, writeSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -25,6 +27,7 @@ const fd = Number(args.fd);
 const baud = Number(args.baud || 115200);
 const msPerByte = (10 * 1000) / baud; // 8N1: ten bit times per byte
 let muted = false;
+let tapped = false;
 
 const emit = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 const mp = await loadMicroPython({
@@ -44,6 +47,7 @@ let txFree = 0;
 globalThis.comptoirTx = (hex) => {
   if (muted) return;
   const data = Buffer.from(hex, "hex");
+  if (tapped) emit({ tx: hex });
   const now = performance.now();
   txFree = Math.max(now, txFree) + data.length * msPerByte;
   setTimeout(() => {
@@ -94,9 +98,10 @@ class Bridge:
                 self.shown = lines
                 js.comptoirEmit(json.dumps({"screen": lines}))
             n += 1
-            if n % 50 == 0:
+            if n % 25 == 0:
                 wdt = self.board.wdt
-                js.comptoirEmit(json.dumps({"watchdog": {"feeds": wdt.feeds, "longest_gap_ms": wdt.longest_gap}}))
+                stats = {"feeds": wdt.feeds, "longest_gap_ms": wdt.longest_gap, "rejected": self.terminal.link.rejected}
+                js.comptoirEmit(json.dumps({"stats": stats}))
             await asyncio.sleep_ms(20)
 
 bridge = Bridge(${JSON.stringify(args.serial)}, binascii.unhexlify(${JSON.stringify(args.seed)}), binascii.unhexlify(${JSON.stringify(args.key || "")}) or None)
@@ -112,12 +117,15 @@ input.on("data", (chunk) => {
   const now = performance.now();
   rxFree = Math.max(now, rxFree) + chunk.length * msPerByte;
   const hex = chunk.toString("hex");
+  if (tapped) emit({ rx: hex });
   setTimeout(() => mp.runPython(`bridge.rx("${hex}")`), rxFree - now);
 });
 input.on("error", () => {}); // EIO while no one holds the other side: stay powered
 
 createInterface({ input: process.stdin }).on("line", (line) => {
   if (line.startsWith("mute ")) muted = line === "mute on";
+  else if (line.startsWith("tap ")) tapped = line === "tap on";
+  else if (line.startsWith("inject ")) writeSync(fd, Buffer.from(line.slice(7), "hex"));
   else mp.runPython(`bridge.command(${JSON.stringify(line)})`);
 });
 process.stdin.on("end", () => process.exit(0)); // the simulator's owner went away

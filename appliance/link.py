@@ -255,7 +255,10 @@ class Link:
         self._next_hello = now + HELLO_RETRY_MS
 
     def start_pairing(self, now: int) -> None:
-        """Host: open the pairing window with the terminal on this port."""
+        """Host: open the pairing window with the terminal on this port (once it has said who
+        it is in a HELLO_REPLY: the key is filed under that serial)."""
+        if "serial" not in self.peer:
+            raise p.FrameError("the terminal has not identified itself yet")
         private, public = self._new_keypair()
         if self.state == UP:
             self._emit("down", info="pairing")
@@ -278,9 +281,14 @@ class Link:
 
     def _on_hello_reply(self, body: bytes, now: int) -> None:
         n = p.NONCE_LEN
-        if len(body) < n + 1 + p.TAG_LEN:
+        if len(body) < 2 * n + 1 + p.TAG_LEN:
             self.refused += 1
             return
+        if not p.equal(body[:n], self._host_nonce):
+            # An answer to an earlier HELLO (ours or a previous owner's of the port): stale.
+            self.refused += 1
+            return
+        body = body[n:]
         t_nonce, flag = body[:n], body[n]
         proof, ident = body[n + 1 : n + 1 + p.TAG_LEN], body[n + 1 + p.TAG_LEN :]
         try:
@@ -334,7 +342,8 @@ class Link:
             code = p.pair_code(pr.host_pk, pr.terminal_pk, pr.host_nonce, body)
             self._emit("pair_code", info=code)
         elif frame.ftype == p.PAIR_DONE and pr.step == p.PAIR_DONE and body:
-            expected = p.pair_confirmation(pr.ltk, pr.host_nonce, pr.terminal_nonce)
+            serial = str(self.peer.get("serial", "")).encode()
+            expected = p.pair_confirmation(pr.ltk, pr.host_nonce, pr.terminal_nonce, serial)
             if body[0] == 1 and p.equal(body[1:], expected):
                 self._pair = None
                 self._emit("paired", body=pr.ltk, info=self.peer.get("serial"))
@@ -387,10 +396,10 @@ class Link:
                 proof = p.hello_proof(self.ltk, body, t_nonce, ident)
                 self._keys = p.SessionKeys(self.ltk, body, t_nonce, ident)
                 self.state = AWAIT_READY
-                self._plain(p.HELLO_REPLY, t_nonce + b"\x01" + proof + ident)
+                self._plain(p.HELLO_REPLY, body + t_nonce + b"\x01" + proof + ident)
             else:
                 self.state = IDLE
-                self._plain(p.HELLO_REPLY, t_nonce + b"\x00" + b"\x00" * p.TAG_LEN + ident)
+                self._plain(p.HELLO_REPLY, body + t_nonce + b"\x00" + bytes(p.TAG_LEN) + ident)
         elif frame.ftype == p.REFUSED:
             self._reset_session()
             self.state = REFUSED
@@ -452,7 +461,9 @@ class Link:
         if pr is None or not pr.host_nonce or pr.answer:
             return
         if accepted:
-            pr.answer = b"\x01" + p.pair_confirmation(pr.ltk, pr.host_nonce, pr.terminal_nonce)
+            serial = str(self.identity.get("serial", "")).encode()
+            confirmation = p.pair_confirmation(pr.ltk, pr.host_nonce, pr.terminal_nonce, serial)
+            pr.answer = b"\x01" + confirmation
             self.ltk = pr.ltk
             self._emit("paired", body=pr.ltk)
         else:

@@ -46,7 +46,7 @@ MAX_ENCODED = MAX_INNER + MAX_INNER // 254 + 2
 
 # Plain frames (no key yet): handshake and pairing.
 HELLO = 0x01  # host -> terminal: nonce
-HELLO_REPLY = 0x02  # terminal -> host: nonce, identity, proof of the long-term key
+HELLO_REPLY = 0x02  # terminal -> host: host nonce echoed, nonce, proof of the key, identity
 REFUSED = 0x03  # host -> terminal: reason (unpaired, bad proof)
 PAIR_START = 0x04  # host -> terminal: host public key
 PAIR_COMMIT = 0x05  # terminal -> host: terminal public key, commitment to its nonce
@@ -348,6 +348,7 @@ def pair_ltk(
     return _hmac(shared, b"comptoir-ltk" + host_pk + terminal_pk + host_nonce + terminal_nonce)
 
 
-def pair_confirmation(ltk: bytes, host_nonce: bytes, terminal_nonce: bytes) -> bytes:
-    """Sent by the terminal once the technician confirmed: proves it derived the same key."""
-    return _hmac(ltk, b"comptoir-confirm" + host_nonce + terminal_nonce)[:TAG_LEN]
+def pair_confirmation(ltk: bytes, host_nonce: bytes, terminal_nonce: bytes, serial: bytes) -> bytes:
+    """Sent by the terminal once the technician confirmed: proves it derived the same key, and
+    binds the serial the box will file the key under (the serial itself travelled in clear)."""
+    return _hmac(ltk, b"comptoir-confirm" + host_nonce + terminal_nonce + serial)[:TAG_LEN]

@@ -349,7 +349,17 @@ class TerminalPort(threading.Thread):
         or ("failed", reason)."""
         waiter: queue.Queue[tuple[str, str]] = queue.Queue()
         self._pair_waiters.append(waiter)
-        self.call(self.link.start_pairing)
+
+        def start(now: int) -> None:
+            try:
+                self.link.start_pairing(now)
+            except p.FrameError as exc:
+                self._tell_pairing("failed", str(exc))
+
+        deadline = time.monotonic() + 10
+        while not self.link.peer and time.monotonic() < deadline:
+            time.sleep(0.02)  # the terminal answers the HELLO within a few frames
+        self.call(start)
         try:
             yield waiter
         finally:

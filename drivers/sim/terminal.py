@@ -34,6 +34,7 @@ class SimulatedTerminal:
         self.screen: list[str] = ["", ""]
         self.screens: list[list[str]] = []
         self.stats: dict[str, int] = {}
+        self.last_press: tuple[str, float] = ("", 0.0)  # key, time.monotonic() it went down
         self.wire_rx: list[bytes] = []  # box -> terminal, while tapped
         self.wire_tx: list[bytes] = []  # terminal -> box, while tapped
         self._proc: subprocess.Popen[str] | None = None
@@ -139,7 +140,9 @@ class SimulatedTerminal:
             except ValueError:
                 continue
             with self._cond:
-                if "screen" in msg:
+                if "pressed" in msg:
+                    self.last_press = (msg["pressed"], time.monotonic())
+                elif "screen" in msg:
                     self.screen = [s.rstrip() for s in msg["screen"]]
                     self.screens.append(self.screen)
                 elif "key" in msg:

@@ -12,7 +12,7 @@
 //   tap on|off        report every byte on the cable: {"rx": hex} (box -> terminal), {"tx": hex}
 //   inject HEX        put bytes on the cable towards the box (a device spliced into the line)
 // stdout (one JSON object per line): {"screen": [line1, line2]}, {"key": "<hex or empty>"},
-//   {"ready": true}, {"stats": {"feeds": n, "longest_gap_ms": n, "rejected": n}}
+//   {"pressed": key} (the finger lands), {"ready": true}, {"stats": {"feeds": n, "longest_gap_ms": n, "rejected": n}}
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 import { readFileSync, readdirSync, createReadStream, writeSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -25,7 +25,7 @@ const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
 const fd = Number(args.fd);
 const baud = Number(args.baud || 115200);
-const msPerByte = (10 * 1000) / baud; // 8N1: ten bit times per byte
+const msPerByte = baud > 0 ? (10 * 1000) / baud : 0; // 8N1: ten bit times per byte; 0: unpaced
 let muted = false;
 let tapped = false;
 
@@ -86,6 +86,7 @@ class Bridge:
         while True:
             if self.keys:
                 self.board.matrix.held = self.keys.pop(0)
+                js.comptoirEmit(json.dumps({"pressed": self.board.matrix.held}))
                 await asyncio.sleep_ms(60)
                 self.board.matrix.held = ""
             await asyncio.sleep_ms(60)

@@ -10,7 +10,6 @@ setup_npm
 PY=.venv/bin
 echo "== ruff";  "$PY/ruff" check .
 echo "== mypy";  "$PY/mypy"
-echo "== mypy (terminal board modules, MicroPython rp2 stubs)"; scripts/board.sh typecheck
 if [[ -f tests/mpy/run.mjs ]]; then
   echo "== MicroPython (WebAssembly, Node)"; node tests/mpy/run.mjs
 fi

@@ -476,6 +476,15 @@ class Link:
         """Terminal: a code is on screen and waits for the technician."""
         return self._pair is not None and bool(self._pair.host_nonce) and not self._pair.answer
 
+    def reset(self) -> None:
+        """The port is gone: drop the session (its keys die with it) and wait for a new start."""
+        if self._inflight is not None:
+            _wipe(self._inflight[2])
+        for _t, body in self._pending:
+            _wipe(body)
+        self._reset_session()
+        self.state = IDLE
+
     def forget(self) -> None:
         """Terminal: drop the long-term key (unpaired on the keypad or by a factory reset)."""
         self.ltk = None

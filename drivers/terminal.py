@@ -240,8 +240,7 @@ class TerminalPort(threading.Thread):
 
     def _lost(self) -> None:
         was_up = self.link.up
-        self.link.state = L.IDLE
-        self.link._reset_session()  # the cable is gone: this session's keys die with it
+        self.link.reset()  # the cable is gone: this session's keys die with it
         if was_up:
             self._emit("down", "port closed")
         self._answer_pin(PinReply(PinOutcome.ABSENT))

@@ -193,6 +193,7 @@ class TerminalPort(threading.Thread):
         self._pair_waiters: list[queue.Queue[tuple[str, str]]] = []
         self.serial = ""
         self.gone = False  # the port disappeared: the manager forgets this thread
+        self.busy = False  # another program holds the port (its exclusive lock)
 
     @staticmethod
     def _now() -> int:
@@ -208,9 +209,12 @@ class TerminalPort(threading.Thread):
     def run(self) -> None:
         while not self._halt.is_set():
             try:
-                with serial.Serial(self.port, self.baud, timeout=0.005) as port:
+                # Exclusive (flock): a second owner (the CLI while the daemon runs) is refused
+                # instead of both reading half of the frames.
+                with serial.Serial(self.port, self.baud, timeout=0.005, exclusive=True) as port:
                     self._session(port)
             except (serial.SerialException, OSError) as exc:
+                self.busy = "lock" in str(exc)
                 log.info("terminal port %s: %s", self.port, type(exc).__name__)
             self._lost()
             if not os.path.exists(self.port):

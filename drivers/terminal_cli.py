@@ -117,6 +117,9 @@ def pair(
     keys = _store(state_dir)
     manager, answering, _ = _answering(keys, port, 5.0)
     try:
+        busy = [p.port for p in manager.ports() if p.busy]
+        if not answering and busy:
+            _fail(f"{busy[0]} is held by another program (stop the daemon while pairing)")
         if not answering:
             _fail("no terminal answers on the ports (is it plugged in and flashed?)")
         if len(answering) > 1:

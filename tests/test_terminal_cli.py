@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import serial
 
 from drivers.sim.terminal import SimulatedTerminal
 from drivers.terminal import TerminalKeyStore
@@ -87,5 +88,11 @@ def test_refused_pairing_and_errors_are_one_line(
         done = comptoir(*args, state=tmp_path)
         assert done.returncode == 1
         assert done.stderr.strip() == message
+    with serial.Serial(str(terminal.link_path), exclusive=True):  # the daemon holds the port
+        busy = comptoir("pair", "--port", glob, state=tmp_path)
+    assert busy.returncode == 1
+    assert busy.stderr.strip() == (
+        f"error: {terminal.link_path} is held by another program (stop the daemon while pairing)"
+    )
     missing = comptoir("unpair", "X", state=tmp_path / "absent")
     assert missing.stderr.strip() == f"error: state directory {tmp_path / 'absent'} does not exist"

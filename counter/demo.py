@@ -279,6 +279,9 @@ def run_demo(console: Console, directory: Path, keep_running: bool, ports: tuple
         config.write_text(
             f'state_dir = "{state}"\n\n[server]\nlisten = "127.0.0.1"\n'
             f"port = {api_port}\nenrol_port = {enrol_port}\n"
+            # The demo's counters also send the PIN in the API; a box takes it only from the
+            # terminal's keypad (api_pin defaults to false).
+            "\n[cps]\napi_pin = true\n"
         )
         console.rule("The daemon: comptoir serve (mTLS API and enrolment listener)")
         with _process(["serve", "--config", str(config)], directory / "serve.log", env) as srv:

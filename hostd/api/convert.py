@@ -90,6 +90,7 @@ def status(box: BoxStatus) -> m.StatusModel:
         ],
         certificates=[certificate_status(c) for c in box.certificates],
         audit=m.AuditHeadModel(rows=box.audit_rows, head=box.audit_head),
+        terminals=[m.TerminalStatusModel(**_plain(t)) for t in box.terminals],
     )
 
 

@@ -137,6 +137,15 @@ class CertificateStatusModel(_Model):
     renewal_pending: bool
 
 
+class TerminalStatusModel(_Model):
+    serial: str = Field(description="The terminal's board serial (RP2040 unique id)")
+    counter: str = Field(description="The counter it serves (configuration), empty if unbound")
+    client: str = Field(description="The enrolled client allowed to use it")
+    paired: bool
+    connected: bool
+    firmware: str = Field(description="Firmware version reported at the handshake")
+
+
 class AuditHeadModel(_Model):
     rows: int
     head: str = Field(description="Hash of the last row (hash chain head)")
@@ -152,11 +161,15 @@ class StatusModel(_Model):
             "renewal_pending": False,
         }],
         "audit": {"rows": 1234, "head": "9f2c…"},
+        "terminals": [{"serial": "E66141040317", "counter": "Comptoir 1",
+                       "client": "comptoir-1", "paired": True, "connected": True,
+                       "firmware": "0.2.0"}],
     })
     time: UtcTime
     readers: list[ReaderStatusModel]
     certificates: list[CertificateStatusModel]
     audit: AuditHeadModel
+    terminals: list[TerminalStatusModel] = Field(default_factory=list)
 
 
 # -- CPS --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from hostd.context import AppContext
 from hostd.scheduler import QueueFigures
 from hostd.services.cps import LeaseStatus
 from hostd.services.readers import CardKind, ReaderSnapshot
+from hostd.services.terminals import TerminalView
 from provisioning.store import SlotStatus
 
 
@@ -32,6 +33,7 @@ class BoxStatus:
     certificates: tuple[SlotStatus, ...]
     audit_rows: int
     audit_head: str
+    terminals: tuple[TerminalView, ...] = ()
 
 
 def reader_status(ctx: AppContext, name: str) -> ReaderStatus:
@@ -54,4 +56,5 @@ def box_status(ctx: AppContext) -> BoxStatus:
         certificates=tuple(ctx.devices.certificates()),
         audit_rows=head_id,
         audit_head=head_hash,
+        terminals=ctx.devices.terminals.views() if ctx.devices.terminals else (),
     )

@@ -6,8 +6,10 @@
     comptoir terminal rename SERIAL NAME
     comptoir terminal firmware DIR         build the firmware image (scripts/board.sh image)
 
-The commands open the terminal ports themselves; the keys live in ``terminals.json`` under the
-state directory. Every failure prints one ``error:`` line on stderr and exits non-zero.
+The commands open the terminal ports themselves (the daemon holds them while it runs: stop it
+to pair); the keys live in ``terminals.json`` under the state directory, the ports come from
+``[terminals] ports`` (both read by the one config reader). Every failure prints one
+``error:`` line on stderr and exits non-zero.
 """
 
 from __future__ import annotations
@@ -22,31 +24,24 @@ import typer
 from rich.console import Console
 
 from drivers.terminal import (
-    DEFAULT_PORT_GLOBS,
     TerminalError,
     TerminalEvent,
     TerminalKeyStore,
     TerminalManager,
     TerminalPort,
 )
-from provisioning.paths import STATE_DIR_ENV, default_state_dir
+from hostd.cli_options import ConfigOption, StateOption, settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 ROOT = Path(__file__).resolve().parents[1]
 
-StateDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--state-dir", help=f"State directory (default: ${STATE_DIR_ENV} or /var/lib/comptoir)."
-    ),
-]
 Ports = Annotated[
     list[str] | None,
     typer.Option(
         "--port",
-        help="Port or glob where terminals are (repeat; default: udev's MicroPython names).",
+        help="Port or glob where terminals are (repeat; default: [terminals] ports).",
     ),
 ]
 
@@ -56,19 +51,22 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _store(state_dir: Path | None) -> TerminalKeyStore:
-    root = state_dir or default_state_dir()
+def _store(
+    config: Path | None, state_dir: Path | None
+) -> tuple[TerminalKeyStore, tuple[str, ...]]:
+    found = settings(config, state_dir, "error")
+    root = found.state_dir
     if not root.is_dir():
         _fail(f"state directory {root} does not exist")
-    return TerminalKeyStore(root / "terminals.json")
+    return TerminalKeyStore(root / "terminals.json"), found.terminals.ports
 
 
 def _answering(
-    keys: TerminalKeyStore, ports: list[str] | None, wait_s: float
+    keys: TerminalKeyStore, ports: tuple[str, ...], wait_s: float
 ) -> tuple[TerminalManager, list[TerminalPort], list[TerminalEvent]]:
     events: list[TerminalEvent] = []
     manager = TerminalManager(
-        keys, on_event=events.append, port_globs=tuple(ports or DEFAULT_PORT_GLOBS)
+        keys, on_event=events.append, port_globs=ports
     )
     manager.start()
     deadline = time.monotonic() + wait_s
@@ -82,14 +80,15 @@ def _answering(
 
 @app.command("list")
 def list_terminals(
-    state_dir: StateDir = None,
+    config: ConfigOption = None,
+    state_dir: StateOption = None,
     port: Ports = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for answers.")] = 3.0,
 ) -> None:
     """Paired terminals, and the terminals answering on the ports now."""
-    keys = _store(state_dir)
+    keys, globs = _store(config, state_dir)
     paired = keys.entries()
-    manager, answering, _ = _answering(keys, port, min(max(wait, 0.5), 30))
+    manager, answering, _ = _answering(keys, tuple(port or globs), min(max(wait, 0.5), 30))
     try:
         seen = {p.serial: p for p in answering}
         for serial_no in sorted(set(paired) | set(seen)):
@@ -108,14 +107,15 @@ def list_terminals(
 
 @app.command()
 def pair(
-    state_dir: StateDir = None,
+    config: ConfigOption = None,
+    state_dir: StateOption = None,
     port: Ports = None,
     name: Annotated[str, typer.Option(help="A name for the terminal (its counter).")] = "",
     timeout: Annotated[float, typer.Option(help="Seconds the pairing window stays open.")] = 120.0,
 ) -> None:
     """Pair the terminal plugged into the box: both show a code, confirm it on the terminal."""
-    keys = _store(state_dir)
-    manager, answering, _ = _answering(keys, port, 5.0)
+    keys, globs = _store(config, state_dir)
+    manager, answering, _ = _answering(keys, tuple(port or globs), 5.0)
     try:
         busy = [p.port for p in manager.ports() if p.busy]
         if not answering and busy:
@@ -146,18 +146,20 @@ def pair(
 
 
 @app.command()
-def unpair(serial: str, state_dir: StateDir = None) -> None:
+def unpair(serial: str, config: ConfigOption = None, state_dir: StateOption = None) -> None:
     """Forget a terminal's key: it gets nothing but a refusal from now on."""
-    if not _store(state_dir).remove(serial):
+    if not _store(config, state_dir)[0].remove(serial):
         _fail(f"terminal {serial} is not paired")
     out.print(f"unpaired terminal {serial}")
 
 
 @app.command()
-def rename(serial: str, name: str, state_dir: StateDir = None) -> None:
+def rename(
+    serial: str, name: str, config: ConfigOption = None, state_dir: StateOption = None
+) -> None:
     """Give a paired terminal a name (its counter)."""
     try:
-        _store(state_dir).rename(serial, name)
+        _store(config, state_dir)[0].rename(serial, name)
     except TerminalError as exc:
         _fail(str(exc))
     out.print(f"terminal {serial} is now {name!r}")

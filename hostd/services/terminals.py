@@ -14,22 +14,7 @@ from dataclasses import dataclass
 
 from drivers.terminal import PinOutcome, TerminalEvent, TerminalKeyStore, TerminalManager
 from hostd.config import TerminalSettings
-
-
-class TerminalNotBound(Exception):
-    """The terminal is not configured for the calling counter (or not configured at all)."""
-
-
-class TerminalAbsent(Exception):
-    """The terminal is not connected (unplugged, not paired, or lost during the entry)."""
-
-
-class PinEntryCancelled(Exception):
-    """The person cancelled the PIN entry on the terminal."""
-
-
-class PinEntryTimedOut(Exception):
-    """Nobody finished typing the PIN in time."""
+from hostd.errors import PinEntryCancelled, PinEntryTimedOut, TerminalAbsent, TerminalNotBound
 
 
 @dataclass(frozen=True)

@@ -208,6 +208,7 @@ def start_daemon(base: Path, env: dict[str, str]) -> Daemon:
     cfg.write_text(
         f'state_dir = "{state}"\n[server]\nlisten = "127.0.0.1"\nport = 0\nenrol_port = 0\n'
         "[enrolment]\nattempts_per_minute = 1000\n[scheduler]\ndeadline_s = 120\n"
+        "[cps]\napi_pin = true\n"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", "from hostd.cli import main; main()", "serve", "--config",

@@ -58,6 +58,7 @@ from counter.demo_cards import DEMO_CPS, DEMO_PIN, DEMO_VITALE, run_card_demo
 from drivers.errors import CardError
 from drivers.sim import testpki
 from drivers.sim.make_sample_cards import PKI_DIR
+from drivers.sim.terminal import SimulatedTerminal
 
 DEFAULT_API_PORT = 18443
 DEFAULT_ENROL_PORT = 18444
@@ -140,6 +141,25 @@ def provision_box(console: Console, state: Path, work: Path) -> None:
     console.print(_comptoir("provision", "--state-dir", str(state), "status").rstrip())
 
 
+def pair_terminal(console: Console, state: Path, terminal: SimulatedTerminal) -> None:
+    """The technician pairs Comptoir 1's terminal: both screens show a code, # confirms."""
+    console.rule("Technician: pair Comptoir 1's PIN pad terminal (comptoir terminal pair)")
+
+    def technician() -> None:
+        with contextlib.suppress(TimeoutError):
+            terminal.wait_for(lambda: terminal.screen[0].startswith("Appairage "), 60)
+            console.print(f"the terminal shows: {terminal.screen[0]!r} / {terminal.screen[1]!r}"
+                          " — the same code: the technician presses #")
+            terminal.press("#")
+
+    presser = threading.Thread(target=technician, daemon=True)
+    presser.start()
+    out = _comptoir("terminal", "pair", "--state-dir", str(state), "--port",
+                    str(terminal.link_path), "--name", "Comptoir 1")
+    presser.join(timeout=5)
+    console.print(out.rstrip())
+
+
 def _enrol(
     state: Path, work: Path, name: str, ca: Path, ports: tuple[int, int]
 ) -> tuple[Client, Path]:
@@ -192,7 +212,8 @@ def _ok(answer: T | ProblemDetails | None, model: type[T]) -> T:
 
 
 def counters_share_the_cps(
-    console: Console, state: Path, work: Path, readers: tuple[str, str], ports: tuple[int, int]
+    console: Console, state: Path, work: Path, readers: tuple[str, str], ports: tuple[int, int],
+    terminal: SimulatedTerminal,
 ) -> None:
     cps_reader, vitale_reader = readers
     console.rule("Two counters enrol, then use the one CPS at the same time")
@@ -201,21 +222,39 @@ def counters_share_the_cps(
         counters = [_enrol(state, work, name, ca, ports) for name in ("Comptoir 1", "Comptoir 2")]
         for client, _ in counters:
             stack.enter_context(client)
-        _share(console, counters, cps_reader, vitale_reader)
+        _share(console, counters, cps_reader, vitale_reader, terminal)
 
 
 def _share(
-    console: Console, counters: list[tuple[Client, Path]], cps_reader: str, vitale_reader: str
+    console: Console, counters: list[tuple[Client, Path]], cps_reader: str, vitale_reader: str,
+    terminal: SimulatedTerminal,
 ) -> None:
     for (_, cert_path), name in zip(counters, ("Comptoir 1", "Comptoir 2"), strict=True):
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
         console.print(f"{name} enrolled: {cert.subject.rfc4514_string()}")
     first, second = counters[0][0], counters[1][0]
-    pin = DEMO_PIN.decode()
+    terminal.wait_for(lambda: terminal.screen[0] == "Comptoir 1", START_TIMEOUT_S)
+    console.print(f"Comptoir 1's terminal is connected and shows {terminal.screen!r}")
+
+    def pharmacist() -> None:
+        # The person at the counter types the PIN on the terminal's keypad; only stars show.
+        with contextlib.suppress(TimeoutError):
+            terminal.wait_screen("Code PIN", START_TIMEOUT_S)
+            console.print(f"the terminal asks: {terminal.screen!r}")
+            terminal.press(DEMO_PIN.decode() + "#")
+
+    typing = threading.Thread(target=pharmacist, daemon=True)
+    typing.start()
+    # The counter PC names its terminal; it never sees the PIN, only the outcome.
     unlock = _ok(
-        cps_unlock.sync(cps_reader, client=first, body=UnlockRequest(pin=pin)), UnlockedModel
+        cps_unlock.sync(cps_reader, client=first, body=UnlockRequest(terminal=terminal.serial)),
+        UnlockedModel,
     )
-    console.print(f"Comptoir 1 unlocked the CPS (tries left {unlock.tries_left})")
+    typing.join(timeout=5)
+    typed = [s[0] for s in terminal.screens if s[0].endswith("****")]
+    console.print(f"the pharmacist typed on the keypad; the terminal showed {typed[-1:]!r}")
+    console.print(f"Comptoir 1 unlocked the CPS from its terminal (tries left "
+                  f"{unlock.tries_left}); the terminal shows {terminal.screen!r}")
     holder = _ok(cps_holder.sync(cps_reader, client=second), CpsHolderResponse).holder
     console.print(f"Comptoir 2 sees the holder: {holder.prenom} {holder.nom}")
     cert_pem = _ok(
@@ -286,7 +325,7 @@ def run_demo(console: Console, directory: Path, keep_running: bool, ports: tuple
         "sim", "run", "--dir", str(sim_dir), "--readers", "2",
         "--insert", f"0={DEMO_CPS}", "--insert", f"2={DEMO_VITALE}",
     ]  # fmt: skip
-    with _process(sim_args, directory / "sim.log") as sim:
+    with contextlib.ExitStack() as stack, _process(sim_args, directory / "sim.log") as sim:
         _wait_for("the card simulator", lambda: (sim_dir / "sim.sock").exists())
         if sim.poll() is not None:
             raise DemoError(f"the simulator stopped: see {directory / 'sim.log'}")
@@ -300,10 +339,18 @@ def run_demo(console: Console, directory: Path, keep_running: bool, ports: tuple
         cps_reader, vitale_reader = readers[0], readers[2]
         run_card_demo(console, cps_reader, vitale_reader)
         provision_box(console, state, work)
+        terminal = SimulatedTerminal(work / "ttyCOMPTOIR-1")
+        terminal.plug()
+        stack.callback(terminal.unplug)
+        pair_terminal(console, state, terminal)
         config = work / "comptoir.toml"
         config.write_text(
             f'state_dir = "{state}"\n\n[server]\nlisten = "127.0.0.1"\n'
             f"port = {api_port}\nenrol_port = {enrol_port}\n"
+            # The PIN comes only from the terminal's keypad (api_pin is false by default).
+            f'\n[terminals]\nports = ["{terminal.link_path}"]\n'
+            f'[terminals.bind."{terminal.serial}"]\ncounter = "Comptoir 1"\n'
+            'client = "Comptoir 1"\n'
         )
         console.rule("The daemon: comptoir serve (mTLS API and enrolment listener)")
         with _process(["serve", "--config", str(config)], directory / "serve.log", env) as srv:
@@ -311,7 +358,8 @@ def run_demo(console: Console, directory: Path, keep_running: bool, ports: tuple
             if srv.poll() is not None:
                 raise DemoError(f"comptoir serve stopped: {_tail(directory / 'serve.log')}")
             console.print(f"listening on https://127.0.0.1:{api_port} (mTLS) and :{enrol_port}")
-            counters_share_the_cps(console, state, work, (cps_reader, vitale_reader), ports)
+            counters_share_the_cps(console, state, work, (cps_reader, vitale_reader), ports,
+                                   terminal)
             console.rule("Audit log")
             console.print(_comptoir("audit", "verify", "--state-dir", str(state)).rstrip())
             if keep_running:

@@ -30,7 +30,7 @@ _HOUSEKEEPING_S = 1.0
 
 def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI:
     deadline = settings.scheduler.deadline_s
-    cps = CpsService(devices.hub, audit, settings.cps, deadline)
+    cps = CpsService(devices.hub, audit, settings.cps, deadline, terminals=devices.terminals)
     devices.hub.add_session_listener(cps.session_ended)
     ctx = AppContext(settings, audit, devices, cps, VitaleService(devices.hub, audit, deadline))
 

@@ -21,6 +21,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("hostd.commands:serve_app", "Runs the LAN daemon: mTLS API and enrolment."),
     "provision": ("provisioning.cli:app", "Keys, certificates and LAN clients."),
     "audit": ("hostd.commands:audit_app", "Verify and export the audit log."),
+    "terminal": ("hostd.terminal_commands:app", "Counter terminals: pair, list, firmware."),
     "sim": ("drivers.sim.cli:app", "Simulated readers and cards (demo, training, tests)."),
     "demo": ("counter.demo:app", "The appliance on simulated readers and cards (a tour)."),
     "config": ("hostd.config_template:config_app", "Write a commented configuration file."),

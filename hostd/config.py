@@ -47,8 +47,9 @@ class ServerSettings(_Section):
 
 
 class CpsSettings(_Section):
-    api_pin: bool = True
-    """Whether a PIN may arrive in an API request (else only from the terminal's PIN pad)."""
+    api_pin: bool = False
+    """Whether a PIN may arrive in an API request. Off on a box: the PIN comes from the counter
+    terminal's keypad and never crosses a counter PC (the demo and tests turn it on)."""
     idle_timeout_s: float = Field(default=900.0, gt=0, le=86400)
     """An unlocked CPS with no operation for this long is reset and needs the PIN again."""
     end_of_day: str = "20:00"
@@ -76,12 +77,29 @@ class EnrolmentSettings(_Section):
     """Enrolment attempts accepted per minute from all peers: guessing a code stays slow."""
 
 
+class TerminalBinding(_Section):
+    counter: str = Field(min_length=1, max_length=16)
+    """The counter's name, shown on the terminal's idle screen (16 characters: one LCD line)."""
+    client: str = Field(min_length=1)
+    """The enrolled LAN client (that counter's PC) allowed to start an unlock on it."""
+
+
+class TerminalSettings(_Section):
+    ports: tuple[str, ...] = ("/dev/serial/by-id/usb-MicroPython_*",)
+    """Globs of the serial ports where terminals are looked for (udev's stable names)."""
+    pin_timeout_s: float = Field(default=30.0, ge=5, le=120)
+    """How long the person has to type the PIN (each key gives this time again)."""
+    bind: dict[str, TerminalBinding] = Field(default_factory=dict)
+    """Terminal serial -> its counter and that counter's client ([terminals.bind.SERIAL])."""
+
+
 class Settings(_Section):
     state_dir: Path = DEFAULT_STATE_DIR
     server: ServerSettings = ServerSettings()
     cps: CpsSettings = CpsSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     enrolment: EnrolmentSettings = EnrolmentSettings()
+    terminals: TerminalSettings = TerminalSettings()
 
 
 def load(path: Path, *, state_dir: Path | None = None) -> Settings:

@@ -13,6 +13,7 @@ from hostd.services.clients import ClientAdmin
 from hostd.services.cps import CpsService
 from hostd.services.readers import ReaderHub
 from hostd.services.signing import SigningService
+from hostd.services.terminals import TerminalService
 from hostd.services.vitale import VitaleService
 from provisioning.store import SlotStatus
 
@@ -33,6 +34,8 @@ class Devices:
     signing: SigningService | None = None
     admin: ClientAdmin | None = None
     head_signer: HeadSigner | None = None
+    terminals: TerminalService | None = None
+    """The counter terminals (PIN pads), when the box has any configured or paired."""
     certificates: Callable[[], list[SlotStatus]] = field(default=lambda: [])
     """Certificates whose expiry the status page shows (ORG keys, TLS server, local CA)."""
 

@@ -26,3 +26,19 @@ class BadCsr(Exception):
 
 class RateLimited(Exception):
     """Too many enrolment attempts in the last minute."""
+
+
+class TerminalNotBound(Exception):
+    """The terminal is not configured for the calling counter (or not configured at all)."""
+
+
+class TerminalAbsent(Exception):
+    """The terminal is not connected (unplugged, not paired, or lost during the entry)."""
+
+
+class PinEntryCancelled(Exception):
+    """The person cancelled the PIN entry on the terminal."""
+
+
+class PinEntryTimedOut(Exception):
+    """Nobody finished typing the PIN in time."""

@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from drivers import errors as card
 from hostd import auth
 from hostd.audit import AuditUnavailable
-from hostd.errors import BadCsr, KeyNotProvisioned, PairingRefused, PinNotAllowed, RateLimited
+from hostd.errors import (
+    BadCsr,
+    KeyNotProvisioned,
+    PairingRefused,
+    PinEntryCancelled,
+    PinEntryTimedOut,
+    PinNotAllowed,
+    RateLimited,
+    TerminalAbsent,
+    TerminalNotBound,
+)
 from hostd.scheduler import DeadlineExceeded, SchedulerStopped
 from hostd.services.readers import NoCard, UnknownReader
 from provisioning.errors import ProvisioningError, StoreError
@@ -43,6 +53,11 @@ LAST_TRY_REFUSED = ProblemKind(423, "last-try-refused",
 PIN_BLOCKED = ProblemKind(423, "pin-blocked", "PIN blocked: the card needs its PUK")
 CPS_LOCKED = ProblemKind(403, "cps-locked", "The CPS is locked")
 API_PIN_DISABLED = ProblemKind(403, "api-pin-disabled", "PIN only accepted from the PIN pad")
+TERMINAL_NOT_BOUND = ProblemKind(403, "terminal-not-bound", "Not this counter's terminal")
+TERMINAL_ABSENT = ProblemKind(503, "terminal-absent", "The terminal is not connected")
+PIN_ENTRY_CANCELLED = ProblemKind(409, "pin-entry-cancelled",
+                                  "PIN entry cancelled on the terminal")
+PIN_ENTRY_TIMEOUT = ProblemKind(409, "pin-entry-timeout", "Nobody typed the PIN in time")
 CARD_REMOVED = ProblemKind(409, "card-removed", "The card was removed")
 READER_UNAVAILABLE = ProblemKind(503, "reader-unavailable", "Reader unavailable")
 CARD_PROTOCOL_ERROR = ProblemKind(502, "card-protocol-error",
@@ -74,6 +89,10 @@ MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
     (card.PinBlocked, PIN_BLOCKED),
     (card.SecurityNotSatisfied, CPS_LOCKED),
     (PinNotAllowed, API_PIN_DISABLED),
+    (TerminalNotBound, TERMINAL_NOT_BOUND),
+    (TerminalAbsent, TERMINAL_ABSENT),
+    (PinEntryCancelled, PIN_ENTRY_CANCELLED),
+    (PinEntryTimedOut, PIN_ENTRY_TIMEOUT),
     (card.CardRemoved, CARD_REMOVED),
     (card.ReaderUnavailable, READER_UNAVAILABLE),
     (card.CardProtocolError, CARD_PROTOCOL_ERROR),

@@ -16,6 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from drivers.apdu import CardConnection
+from drivers.terminal import TerminalEvent, TerminalKeyStore, TerminalManager
 from hostd.api.enrol import create_enrol_app
 from hostd.app import create_app
 from hostd.audit import AuditLog
@@ -32,6 +33,7 @@ from hostd.provisioned import (
 from hostd.server import StartupError, TlsFiles, make_listeners, run_loop
 from hostd.services.readers import ReaderHub
 from hostd.services.signing import SigningService
+from hostd.services.terminals import TerminalService
 from provisioning.ca import LocalCA
 from provisioning.clients import ClientRegistry
 from provisioning.errors import ProvisioningError
@@ -88,6 +90,7 @@ def open_box(
         closers.append(clients.close)
         signer = StoreSigner(store)
         hub = ReaderHub(connect, card_application)
+        terminals = open_terminals(settings, closers)
 
         devices = Devices(
             clients=clients,
@@ -97,6 +100,7 @@ def open_box(
             admin=clients,
             head_signer=signer.head_signer(),
             certificates=signer.certificates,
+            terminals=terminals,
         )
         api_app = create_app(settings, devices, audit)
         enrol_app = create_enrol_app(clients, audit, settings.enrolment.attempts_per_minute)
@@ -105,6 +109,23 @@ def open_box(
             close()
         raise
     return Box(api_app, enrol_app, tls, audit, devices, closers)
+
+
+def open_terminals(settings: Settings, closers: list[Callable[[], None]]) -> TerminalService:
+    """The counter terminals: keys paired by ``comptoir terminal pair`` (terminals.json in the
+    state directory), ports watched from the configuration's globs, one thread per port."""
+    keys = TerminalKeyStore(settings.state_dir / "terminals.json")
+    service: list[TerminalService] = []
+
+    def on_event(event: TerminalEvent) -> None:
+        if service:
+            service[0].on_event(event)
+
+    manager = TerminalManager(keys, on_event=on_event, port_globs=settings.terminals.ports)
+    service.append(TerminalService(settings.terminals, keys, manager))
+    manager.start()
+    closers.append(manager.stop)
+    return service[0]
 
 
 def serve(settings: Settings) -> None:

@@ -139,6 +139,7 @@ def start_daemon(
     org_sign: bool = True,
     scheduler: dict[str, Any] | None = None,
     watcher: bool = True,
+    terminals: dict[str, Any] | None = None,
 ) -> Daemon:
     state = base / "state"
     pki = testpki.TestPki.create()
@@ -152,9 +153,11 @@ def start_daemon(
         {
             "state_dir": str(state),
             "server": {"listen": "127.0.0.1", "port": 0, "enrol_port": 0},
-            "cps": cps or {},
+            "cps": {"api_pin": True, **(cps or {})},  # a box: false (PIN from the terminal)
             "scheduler": scheduler or {},
             "enrolment": {"attempts_per_minute": 1000},
+            # No terminal port unless a test gives one: a box's default glob is real hardware.
+            "terminals": terminals or {"ports": []},
         }
     )
     box = open_box(settings, watcher=watcher)

@@ -38,6 +38,10 @@ def test_demo_runs_the_whole_appliance_on_simulated_devices(tmp_path: Path) -> N
     rows = [line for line in out.splitlines() if line.startswith("│ Comptoir ")]
     assert sum("Comptoir 1" in r for r in rows) == 6 and sum("Comptoir 2" in r for r in rows) == 6
     assert "audit log OK" in out
+    # The technician paired Comptoir 1's terminal; the pharmacist unlocked the CPS on its keypad.
+    assert "paired terminal" in out and "(Comptoir 1)" in out
+    assert "Comptoir 1 unlocked the CPS from its terminal (tries left 3)" in out
+    assert "Code PIN : ****" in out
     # The PIN is typed once, by the demo "person", and is never printed or logged.
     pin = re.compile(r"(?<!\d)1234(?!\d)")
     assert not pin.search(out)

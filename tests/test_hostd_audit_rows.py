@@ -46,7 +46,7 @@ def build(tmp_path: Path, card: CpsApplication, deadline_s: float = 5.0) -> tupl
         CpsService, ReaderHub, AuditLog]:
     audit = AuditLog.open(tmp_path)
     hub = ReaderHub(lambda _r: Direct(card), lambda _k, t: CpsCard(t))
-    svc = CpsService(hub, audit, CpsSettings(), deadline_s)
+    svc = CpsService(hub, audit, CpsSettings(api_pin=True), deadline_s)  # a box: PIN pad only
     hub.add_session_listener(svc.session_ended)
     hub.on_card_inserted(READER, ATR)
     return svc, hub, audit

@@ -53,7 +53,8 @@ def config() -> Any:
 def service(tmp_path: Path, card: CpsApplication, clock: Clock,
             **settings: Any) -> tuple[CpsService, ReaderHub]:
     hub = ReaderHub(lambda _r: Direct(card), lambda _k, t: CpsCard(t))
-    svc = CpsService(hub, AuditLog.open(tmp_path), CpsSettings(**settings), 5.0,
+    cps = CpsSettings(**{"api_pin": True, **settings})  # a box: false (PIN from the terminal)
+    svc = CpsService(hub, AuditLog.open(tmp_path), cps, 5.0,
                      clock=lambda: clock.mono, wall=lambda: clock.wall)
     hub.add_session_listener(svc.session_ended)
     hub.on_card_inserted(READER, ATR)

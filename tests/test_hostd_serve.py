@@ -43,7 +43,8 @@ def comptoir(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str
 def write_config(path: Path, state: Path, extra: str = "") -> Path:
     path.write_text(
         f'state_dir = "{state}"\n[server]\nlisten = "127.0.0.1"\nport = 0\nenrol_port = 0\n'
-        + extra
+        # The tests send the PIN in the API (a box takes it from the terminal's keypad only).
+        "[cps]\napi_pin = true\n" + extra
     )
     return path
 

@@ -65,9 +65,10 @@ def test_status_page_shows_readers_cards_and_certificates(
     page = _open(daemon, cert, key, shot)
     assert "error" not in page, page.get("error")
     assert page["status"] == 200 and page["title"] == "Comptoir"
-    assert page["headings"] == ["Comptoir", "Lecteurs", "Certificats"]
+    assert page["headings"] == ["Comptoir", "Lecteurs", "Certificats", "Terminaux"]
     assert page["scripts"] == 0
-    readers, certificates = page["tables"]
+    readers, certificates, terminals = page["tables"]
+    assert terminals == [["Série", "Comptoir", "Appairé", "Liaison", "Firmware"]]  # none here
     rows = {row[0]: row for row in readers[1:]}
     assert rows[reader][1] == "cps" and rows[reader][2] == "verrouillée"
     slots = {row[0] for row in certificates[1:]}

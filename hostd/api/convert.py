@@ -95,6 +95,7 @@ def status(box: BoxStatus) -> m.StatusModel:
             rows_per_commit=round(box.audit_writer.rows_per_commit, 3),
             group_p50=box.audit_writer.group_p50, group_max=box.audit_writer.group_max,
             commit_ms_p50=round(box.audit_writer.commit_p50_ms, 3))),
+        terminals=[m.TerminalStatusModel(**_plain(t)) for t in box.terminals],
     )
 
 

@@ -137,6 +137,15 @@ class CertificateStatusModel(_Model):
     renewal_pending: bool
 
 
+class TerminalStatusModel(_Model):
+    serial: str = Field(description="The terminal's board serial (RP2040 unique id)")
+    counter: str = Field(description="The counter it serves (configuration), empty if unbound")
+    client: str = Field(description="The enrolled client allowed to use it")
+    paired: bool
+    connected: bool
+    firmware: str = Field(description="Firmware version reported at the handshake")
+
+
 class AuditWriterModel(_Model):
     """The audit writer's group commit since start-up: ``rows_per_commit`` is rows per fsync."""
 
@@ -167,11 +176,15 @@ class StatusModel(_Model):
         "audit": {"rows": 1234, "head": "9f2c…", "writer": {
             "commits": 980, "rows_written": 1234, "failed_commits": 0, "rows_per_commit": 1.259,
             "group_p50": 1, "group_max": 14, "commit_ms_p50": 2.1}},
+        "terminals": [{"serial": "E66141040317", "counter": "Comptoir 1",
+                       "client": "comptoir-1", "paired": True, "connected": True,
+                       "firmware": "0.2.0"}],
     })
     time: UtcTime
     readers: list[ReaderStatusModel]
     certificates: list[CertificateStatusModel]
     audit: AuditHeadModel
+    terminals: list[TerminalStatusModel] = Field(default_factory=list)
 
 
 # -- CPS --------------------------------------------------------------------------------------

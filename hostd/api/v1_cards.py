@@ -32,8 +32,17 @@ MAX_SIGN_DATA = 1 << 20
 
 
 class UnlockRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    pin: SecretStr = Field(description="The cardholder's PIN, 4 to 8 digits. Never logged.")
+    """Exactly one of ``terminal`` (the PIN is typed on that counter terminal's keypad; the
+    counter PC learns only the outcome) or ``pin`` (only where ``[cps] api_pin = true``)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"terminal": "E66141040317"}]})
+    terminal: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="Serial of this counter's terminal: the box prompts for the PIN there.")
+    pin: SecretStr | None = Field(
+        None, description="The cardholder's PIN, 4 to 8 digits, when the box allows API PINs. "
+        "Never logged; never spends the last try.")
 
 
 class SignRequest(BaseModel):
@@ -66,14 +75,20 @@ async def list_cps(ctx: Ctx, _who: Reader) -> list[CpsReaderModel]:
 
 
 @router.post(
-    "/cps/{reader}/unlock", summary="Present the PIN (never spends the last try)",
+    "/cps/{reader}/unlock", summary="Unlock the CPS: PIN typed on the counter terminal",
     operation_id="cps_unlock",
     responses=p.api_responses(*_CPS, p.BAD_REQUEST, p.WRONG_PIN, p.LAST_TRY_REFUSED,
-                              p.PIN_BLOCKED, p.API_PIN_DISABLED),
+                              p.PIN_BLOCKED, p.API_PIN_DISABLED, p.TERMINAL_NOT_BOUND,
+                              p.TERMINAL_ABSENT, p.PIN_ENTRY_CANCELLED, p.PIN_ENTRY_TIMEOUT),
 )
 async def unlock(
     reader: str, body: UnlockRequest, ctx: Ctx, caller: CardCaller
 ) -> UnlockedModel:
+    if (body.terminal is None) == (body.pin is None):
+        raise ApiProblem(BAD_REQUEST, "give exactly one of terminal or pin")
+    if body.terminal is not None:
+        return convert.unlocked(await ctx.cps.unlock_at_terminal(reader, body.terminal, caller))
+    assert body.pin is not None
     secret = body.pin.get_secret_value()
     if not (4 <= len(secret) <= 8 and secret.isascii() and secret.isdigit()):
         raise ApiProblem(BAD_REQUEST, "pin: must be 4 to 8 digits")

@@ -21,9 +21,10 @@ from drivers.cards.cps_model import CpsBackend, CpsHolder, KeyRole
 from drivers.errors import LastTryRefused, PinBlocked, SecurityNotSatisfied, WrongPin
 from hostd.audit import AuditLog
 from hostd.config import CpsSettings
-from hostd.errors import PinNotAllowed
+from hostd.errors import PinNotAllowed, TerminalAbsent
 from hostd.services.jobs import Caller, audited, await_job
 from hostd.services.readers import CardKind, CardSession, NoCard, ReaderHub, UnknownReader
+from hostd.services.terminals import TerminalService
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,9 @@ class CpsService:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+        terminals: TerminalService | None = None,
     ) -> None:
+        self._terminals = terminals
         self._hub = hub
         self._audit = audit
         self._settings = settings
@@ -202,6 +205,59 @@ class CpsService:
         finally:
             for i in range(len(pin)):
                 pin[i] = 0
+        return self._open_lease(reader, caller, tries)
+
+    async def unlock_at_terminal(self, reader: str, terminal: str, caller: Caller) -> Unlocked:
+        """The PIN typed on the counter's own terminal: the box prompts there, the person types,
+        the box builds VERIFY; the counter PC never sees a digit. A person at the keypad may
+        spend the last try (the terminal showed how many are left); the card is not held
+        while the person types, so other counters keep signing meanwhile."""
+        terminals = self._terminals
+        if terminals is None:
+            raise TerminalAbsent("this box has no counter terminals")
+        terminals.check_bound(terminal, caller.client)
+        await self.expire_leases()
+        async def job(action: str, work: Callable[[CpsBackend], int]) -> int:
+            worker = self._hub.card_worker(reader, CardKind.CPS)
+            future = worker.submit(
+                caller.client, action, lambda s: work(_cps(s)),
+                timeout_s=self._deadline_s, priority=caller.priority,
+            )
+            result: int = await await_job(future, caller, self._deadline_s)
+            return result
+
+        async def operation() -> int:
+            before = await job("cps.tries-left", lambda card: card.tries_left())
+            if before == 0:
+                raise PinBlocked("the CPS PIN is blocked: unblock it with the PUK")
+            pin = await terminals.read_pin(terminal, before)
+            try:
+                def verify(card: CpsBackend) -> int:
+                    card.verify_pin(pin, from_person=True)  # wipes the digits
+                    return card.tries_left()
+
+                return await job("cps.unlock", verify)
+            finally:
+                for i in range(len(pin)):
+                    pin[i] = 0
+
+        try:
+            tries = await audited(
+                self._audit, caller, "cps.unlock", reader, operation(),
+                lambda left: {"terminal": terminal, "tries_left": left},
+            )
+        except WrongPin as exc:
+            self.session_ended(reader)
+            terminals.show(terminal, "wrong_pin", tries_left=exc.tries_left)
+            raise
+        except PinBlocked:
+            self.session_ended(reader)
+            terminals.show(terminal, "error", text="PIN bloque")
+            raise
+        terminals.show(terminal, "result", text="PIN correct", detail="CPS ouverte")
+        return self._open_lease(reader, caller, tries)
+
+    def _open_lease(self, reader: str, caller: Caller, tries: int) -> Unlocked:
         now = self._wall()
         lease = UnlockLease(
             reader, caller.client, caller.operator, now,

@@ -15,6 +15,7 @@ from hostd.context import AppContext
 from hostd.scheduler import QueueFigures
 from hostd.services.cps import LeaseStatus
 from hostd.services.readers import CardKind, ReaderSnapshot
+from hostd.services.terminals import TerminalView
 from provisioning.store import SlotStatus
 
 
@@ -35,6 +36,7 @@ class BoxStatus:
     audit_head: str
     audit_writer: WriterFigures
     """Group commit: rows written since start-up and the fsynced commits they took."""
+    terminals: tuple[TerminalView, ...] = ()
 
 
 def reader_status(ctx: AppContext, name: str) -> ReaderStatus:
@@ -58,4 +60,5 @@ def box_status(ctx: AppContext) -> BoxStatus:
         audit_rows=head_id,
         audit_head=head_hash,
         audit_writer=ctx.audit.writer_figures(),
+        terminals=ctx.devices.terminals.views() if ctx.devices.terminals else (),
     )

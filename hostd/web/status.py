@@ -46,6 +46,11 @@ def render(status: StatusModel) -> str:
               c.days_left if c.days_left is not None else ""])
         for c in status.certificates
     )
+    terminals = "".join(
+        _row([t.serial, t.counter or "—", "oui" if t.paired else "non",
+              "connecté" if t.connected else "absent", t.firmware or ""])
+        for t in status.terminals
+    )
     return (
         "<!doctype html><html lang='fr'><head><meta charset='utf-8'>"
         "<meta http-equiv='refresh' content='10'><title>Comptoir</title>"
@@ -54,7 +59,9 @@ def render(status: StatusModel) -> str:
         "<h2>Lecteurs</h2><table><tr><th>Lecteur</th><th>Carte</th><th>CPS</th>"
         "<th>File</th><th>Occupation</th><th>Attente p99 (ms)</th></tr>"
         f"{readers}</table><h2>Certificats</h2><table><tr><th>Clé</th><th>Sujet</th>"
-        f"<th>Expire</th><th>Jours</th></tr>{certs}</table></body></html>"
+        f"<th>Expire</th><th>Jours</th></tr>{certs}</table>"
+        "<h2>Terminaux</h2><table><tr><th>Série</th><th>Comptoir</th><th>Appairé</th>"
+        f"<th>Liaison</th><th>Firmware</th></tr>{terminals}</table></body></html>"
     )
 
 

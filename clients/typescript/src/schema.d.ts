@@ -217,7 +217,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Present the PIN (never spends the last try) */
+        /** Unlock the CPS: PIN typed on the counter terminal */
         post: operations["cps_unlock"];
         delete?: never;
         options?: never;
@@ -1196,6 +1196,16 @@ export interface components {
          *           "since": "2026-11-25T08:01:02.5Z"
          *         }
          *       ],
+         *       "terminals": [
+         *         {
+         *           "client": "comptoir-1",
+         *           "connected": true,
+         *           "counter": "Comptoir 1",
+         *           "firmware": "0.2.0",
+         *           "paired": true,
+         *           "serial": "E66141040317"
+         *         }
+         *       ],
          *       "time": "2026-11-25T10:00:00Z"
          *     }
          */
@@ -1205,6 +1215,8 @@ export interface components {
             certificates: components["schemas"]["CertificateStatusModel"][];
             /** Readers */
             readers: components["schemas"]["ReaderStatusModel"][];
+            /** Terminals */
+            terminals?: components["schemas"]["TerminalStatusModel"][];
             /**
              * Time
              * Format: date-time
@@ -1234,6 +1246,33 @@ export interface components {
             /** Signature B64 */
             signature_b64: string;
         };
+        /** TerminalStatusModel */
+        TerminalStatusModel: {
+            /**
+             * Client
+             * @description The enrolled client allowed to use it
+             */
+            client: string;
+            /** Connected */
+            connected: boolean;
+            /**
+             * Counter
+             * @description The counter it serves (configuration), empty if unbound
+             */
+            counter: string;
+            /**
+             * Firmware
+             * @description Firmware version reported at the handshake
+             */
+            firmware: string;
+            /** Paired */
+            paired: boolean;
+            /**
+             * Serial
+             * @description The terminal's board serial (RP2040 unique id)
+             */
+            serial: string;
+        };
         /**
          * TriesLeftModel
          * @example {
@@ -1244,14 +1283,25 @@ export interface components {
             /** Tries Left */
             tries_left: number;
         };
-        /** UnlockRequest */
+        /**
+         * UnlockRequest
+         * @description Exactly one of ``terminal`` (the PIN is typed on that counter terminal's keypad; the
+         *     counter PC learns only the outcome) or ``pin`` (only where ``[cps] api_pin = true``).
+         * @example {
+         *       "terminal": "E66141040317"
+         *     }
+         */
         UnlockRequest: {
             /**
              * Pin
-             * Format: password
-             * @description The cardholder's PIN, 4 to 8 digits. Never logged.
+             * @description The cardholder's PIN, 4 to 8 digits, when the box allows API PINs. Never logged; never spends the last try.
              */
-            pin: string;
+            pin?: string | null;
+            /**
+             * Terminal
+             * @description Serial of this counter's terminal: the box prompts for the PIN there.
+             */
+            terminal?: string | null;
         };
         /**
          * UnlockedModel
@@ -2527,7 +2577,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `forbidden`: Not allowed for this client's role; `wrong-pin`: Wrong PIN; `api-pin-disabled`: PIN only accepted from the PIN pad */
+            /** @description `forbidden`: Not allowed for this client's role; `wrong-pin`: Wrong PIN; `api-pin-disabled`: PIN only accepted from the PIN pad; `terminal-not-bound`: Not this counter's terminal */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2545,7 +2595,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `no-card`: No card of that kind in the reader; `card-removed`: The card was removed */
+            /** @description `no-card`: No card of that kind in the reader; `card-removed`: The card was removed; `pin-entry-cancelled`: PIN entry cancelled on the terminal; `pin-entry-timeout`: Nobody typed the PIN in time */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2590,7 +2640,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping; `terminal-absent`: The terminal is not connected */
             503: {
                 headers: {
                     [name: string]: unknown;

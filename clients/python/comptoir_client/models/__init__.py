@@ -75,6 +75,7 @@ from .store_sign_xmldsig_x_comptoir_priority_type_0 import (
     StoreSignXmldsigXComptoirPriorityType0,
 )
 from .store_signature_model import StoreSignatureModel
+from .terminal_status_model import TerminalStatusModel
 from .tries_left_model import TriesLeftModel
 from .unlock_request import UnlockRequest
 from .unlocked_model import UnlockedModel
@@ -144,6 +145,7 @@ __all__ = (
     "StoreSignVihfXComptoirPriorityType0",
     "StoreSignXmldsigXComptoirPriorityType0",
     "StoreSignatureModel",
+    "TerminalStatusModel",
     "TriesLeftModel",
     "UnlockRequest",
     "UnlockedModel",

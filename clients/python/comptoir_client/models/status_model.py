@@ -6,10 +6,13 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.audit_head_model import AuditHeadModel
     from ..models.certificate_status_model import CertificateStatusModel
     from ..models.reader_status_model import ReaderStatusModel
+    from ..models.terminal_status_model import TerminalStatusModel
 
 
 T = TypeVar("T", bound="StatusModel")
@@ -23,12 +26,14 @@ class StatusModel:
         certificates (list[CertificateStatusModel]):
         readers (list[ReaderStatusModel]):
         time (datetime.datetime):  Example: 2026-11-25T19:00:00Z.
+        terminals (list[TerminalStatusModel] | Unset):
     """
 
     audit: AuditHeadModel
     certificates: list[CertificateStatusModel]
     readers: list[ReaderStatusModel]
     time: datetime.datetime
+    terminals: list[TerminalStatusModel] | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         audit = self.audit.to_dict()
@@ -45,6 +50,13 @@ class StatusModel:
 
         time = self.time.isoformat()
 
+        terminals: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.terminals, Unset):
+            terminals = []
+            for terminals_item_data in self.terminals:
+                terminals_item = terminals_item_data.to_dict()
+                terminals.append(terminals_item)
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -55,6 +67,8 @@ class StatusModel:
                 "time": time,
             }
         )
+        if terminals is not UNSET:
+            field_dict["terminals"] = terminals
 
         return field_dict
 
@@ -63,6 +77,7 @@ class StatusModel:
         from ..models.audit_head_model import AuditHeadModel
         from ..models.certificate_status_model import CertificateStatusModel
         from ..models.reader_status_model import ReaderStatusModel
+        from ..models.terminal_status_model import TerminalStatusModel
 
         d = dict(src_dict)
         audit = AuditHeadModel.from_dict(d.pop("audit"))
@@ -83,11 +98,21 @@ class StatusModel:
 
         time = datetime.datetime.fromisoformat(d.pop("time"))
 
+        _terminals = d.pop("terminals", UNSET)
+        terminals: list[TerminalStatusModel] | Unset = UNSET
+        if _terminals is not UNSET:
+            terminals = []
+            for terminals_item_data in _terminals:
+                terminals_item = TerminalStatusModel.from_dict(terminals_item_data)
+
+                terminals.append(terminals_item)
+
         status_model = cls(
             audit=audit,
             certificates=certificates,
             readers=readers,
             time=time,
+            terminals=terminals,
         )
 
         return status_model

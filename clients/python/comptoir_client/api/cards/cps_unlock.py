@@ -132,7 +132,7 @@ def sync_detailed(
     x_comptoir_operator: None | str | Unset = UNSET,
     x_comptoir_priority: CpsUnlockXComptoirPriorityType0 | None | Unset = UNSET,
 ) -> Response[ProblemDetails | UnlockedModel]:
-    """Present the PIN (never spends the last try)
+    """Unlock the CPS: PIN typed on the counter terminal
 
     Args:
         reader (str):
@@ -142,7 +142,9 @@ def sync_detailed(
             request's card work behind every waiting interactive job (background work of a counter's
             LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
             always batch.
-        body (UnlockRequest):
+        body (UnlockRequest): Exactly one of ``terminal`` (the PIN is typed on that counter
+            terminal's keypad; the
+            counter PC learns only the outcome) or ``pin`` (only where ``[cps] api_pin = true``).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -174,7 +176,7 @@ def sync(
     x_comptoir_operator: None | str | Unset = UNSET,
     x_comptoir_priority: CpsUnlockXComptoirPriorityType0 | None | Unset = UNSET,
 ) -> ProblemDetails | UnlockedModel | None:
-    """Present the PIN (never spends the last try)
+    """Unlock the CPS: PIN typed on the counter terminal
 
     Args:
         reader (str):
@@ -184,7 +186,9 @@ def sync(
             request's card work behind every waiting interactive job (background work of a counter's
             LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
             always batch.
-        body (UnlockRequest):
+        body (UnlockRequest): Exactly one of ``terminal`` (the PIN is typed on that counter
+            terminal's keypad; the
+            counter PC learns only the outcome) or ``pin`` (only where ``[cps] api_pin = true``).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -211,7 +215,7 @@ async def asyncio_detailed(
     x_comptoir_operator: None | str | Unset = UNSET,
     x_comptoir_priority: CpsUnlockXComptoirPriorityType0 | None | Unset = UNSET,
 ) -> Response[ProblemDetails | UnlockedModel]:
-    """Present the PIN (never spends the last try)
+    """Unlock the CPS: PIN typed on the counter terminal
 
     Args:
         reader (str):
@@ -221,7 +225,9 @@ async def asyncio_detailed(
             request's card work behind every waiting interactive job (background work of a counter's
             LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
             always batch.
-        body (UnlockRequest):
+        body (UnlockRequest): Exactly one of ``terminal`` (the PIN is typed on that counter
+            terminal's keypad; the
+            counter PC learns only the outcome) or ``pin`` (only where ``[cps] api_pin = true``).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -251,7 +257,7 @@ async def asyncio(
     x_comptoir_operator: None | str | Unset = UNSET,
     x_comptoir_priority: CpsUnlockXComptoirPriorityType0 | None | Unset = UNSET,
 ) -> ProblemDetails | UnlockedModel | None:
-    """Present the PIN (never spends the last try)
+    """Unlock the CPS: PIN typed on the counter terminal
 
     Args:
         reader (str):
@@ -261,7 +267,9 @@ async def asyncio(
             request's card work behind every waiting interactive job (background work of a counter's
             LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
             always batch.
-        body (UnlockRequest):
+        body (UnlockRequest): Exactly one of ``terminal`` (the PIN is typed on that counter
+            terminal's keypad; the
+            counter PC learns only the outcome) or ``pin`` (only where ``[cps] api_pin = true``).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

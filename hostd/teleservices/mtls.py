@@ -136,6 +136,9 @@ def _config(
             f"TIMEOUTconnect = {connect_timeout_s}",
             "TIMEOUTidle = 60",
             "TIMEOUTclose = 0",
+            # Small request/answer exchanges: no Nagle delay on either side of the tunnel.
+            "socket = l:TCP_NODELAY=1",
+            "socket = r:TCP_NODELAY=1",
         ]
     return "\n".join(lines) + "\n"
 

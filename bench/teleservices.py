@@ -203,7 +203,7 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
         mapped = host in (SERVER, SERVER.encode())  # anyio passes the name as bytes
         return real_getaddrinfo("127.0.0.1" if mapped else host, *rest, **kw)
 
-    socket.getaddrinfo = loopback  # type: ignore[assignment]
+    socket.getaddrinfo = loopback
     base_tls = f"https://{SERVER}:{rig.server.port}"
 
     # Full handshakes: first request of a fresh tunnel.
@@ -231,7 +231,7 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
             newconn = []
             for _ in range(args.samples):
                 async with tunnel.http_client("insi") as http:
-                    newconn.append(await timed(lambda h=http: search(h, base))())
+                    newconn.append(await timed(lambda: search(http, base))())
             out["newconn"] = newconn
             async with tunnel.http_client("insi") as http:
                 await search(http, base)
@@ -277,7 +277,7 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
         r = asyncio.run(phases())
     finally:
         tunnel.stop()
-        socket.getaddrinfo = real_getaddrinfo  # type: ignore[assignment]
+        socket.getaddrinfo = real_getaddrinfo
 
     print("TLS handshake + first INSi call (certificate mode)")
     print(f"  stunnel + token, full handshake   {ms(full)}")

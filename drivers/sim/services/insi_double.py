@@ -99,6 +99,7 @@ class Counters:
     calls: int = 0
     certificate_mode: int = 0
     cpx_mode: int = 0
+    xmlsec_s: float = 0.0  # time spent in xmlsec1 (a subprocess per CPx call)
     faults: dict[str, int] = field(default_factory=dict)
 
 
@@ -143,9 +144,12 @@ class InsiDouble:
         assertion = security.find(f"{{{SAML_NS}}}Assertion")
         if assertion is None:
             raise Fault(True, "droits insuffisants: pas d'assertion", "desir_560")
+        started = time.perf_counter()
         problem = xmlsec.verify_assertion(
             etree.tostring(assertion), self._root, [self._personnes]
         )
+        with self._lock:
+            self.counters.xmlsec_s += time.perf_counter() - started
         if problem:
             raise Fault(True, f"droits insuffisants: signature refusée ({problem})",
                         "desir_560")

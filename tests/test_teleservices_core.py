@@ -219,6 +219,10 @@ def test_tunnel_authenticates_with_the_token_key_which_signs_each_full_handshake
 
             answers = asyncio.run(calls())
         assert all("CN=INSI-AUTO" in a for a in answers)
+        # The token PIN went through a pipe: not in any file of the runtime directory.
+        for path in (tmp_path / "run").iterdir():
+            if path.is_file():
+                assert key.pin.encode() not in path.read_bytes(), path
         full = sum(1 for r in double.requests if not r.session_reused)
         connections = 4
         assert 1 <= full <= connections

@@ -3,16 +3,16 @@
 Python's ``ssl`` only takes key files. The component chosen is **stunnel** (Debian
 ``stunnel4``) in client mode with OpenSSL's PKCS#11 engine (Debian
 ``libengine-pkcs11-openssl``, libp11): the handshake's CertificateVerify is one ``C_Sign``
-on the token, the key object is never read. Why stunnel rather than curl/pycurl with the same
-engine inside the daemon (both were tried, see docs/teleservices.md):
+on the token, the key object is never read. What was tried (docs/teleservices.md):
 
-- the PyPI pycurl wheel bundles its own OpenSSL, which cannot load Debian's engine; building
-  pycurl against the system libcurl works but puts libp11 in the daemon's process, where it
-  would ``C_Initialize``/``C_Login``/``C_Finalize`` the very module the daemon's own
-  python-pkcs11 session uses (login state is per process; one ``C_Finalize`` ends every
-  session of the process);
-- stunnel is a long-running, packaged TLS proxy: one process, one token session, TLS session
-  resumption and keep-alive connections, so most calls cost no token signature at all.
+- ``curl --engine pkcs11 --key-type ENG --key 'pkcs11:…'`` works, but a process per call;
+- the PyPI pycurl wheel bundles its own OpenSSL (3.6), which fails to load Debian's engine
+  ("DSO support routines::could not load the shared library"). A pycurl built against the
+  system libcurl was not tried: it would put libp11 inside the daemon, next to the daemon's
+  own python-pkcs11 session on the same module, where libp11's ``C_Finalize`` on engine
+  release ends every session of the process (PKCS#11 state is per process);
+- stunnel: a packaged, long-running TLS proxy; one process with its own token session, TLS
+  session resumption and keep-alive connections, so most calls cost no token signature.
 
 The daemon speaks plain HTTP to a Unix socket per service in a 0700 directory; stunnel makes
 the mTLS connection, verifies the server's chain (the configured trust anchors) and host name,

@@ -75,8 +75,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, handle: Handler, context: ssl.SSLContext) -> None:
-        super().__init__(("127.0.0.1", 0), _RequestHandler)
+    def __init__(self, handle: Handler, context: ssl.SSLContext, port: int) -> None:
+        super().__init__(("127.0.0.1", port), _RequestHandler)
         self.handle = handle
         self.context = context
         self.requests: list[DoubleRequest] = []
@@ -96,7 +96,7 @@ class HttpsDouble:
     """Start with :meth:`start`, stop with :meth:`stop`; ``port`` is ephemeral on 127.0.0.1."""
 
     def __init__(
-        self, handle: Handler, cert_chain: Path, key: Path, client_roots: Path
+        self, handle: Handler, cert_chain: Path, key: Path, client_roots: Path, port: int = 0
     ) -> None:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -104,7 +104,7 @@ class HttpsDouble:
         ctx.load_cert_chain(cert_chain, key)
         ctx.verify_mode = ssl.CERT_REQUIRED
         ctx.load_verify_locations(client_roots)
-        self._server = _Server(handle, ctx)
+        self._server = _Server(handle, ctx, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )

@@ -17,7 +17,6 @@ What it checks, in the order a request meets them:
 
 from __future__ import annotations
 
-import argparse
 import base64
 import re
 import threading
@@ -323,25 +322,3 @@ def _resultat(found: list[Identity]) -> Any:
 
 def serve(double: InsiDouble, cert_chain: Path, key: Path, client_roots: Path) -> HttpsDouble:
     return HttpsDouble(double.handle, cert_chain, key, client_roots).start()
-
-
-def main() -> None:
-    """Run the double on 127.0.0.1 for manual tries: ``python -m drivers.sim.services.insi_double
-    --pki DIR --server-chain F --server-key F`` (the PKI directory of ``TestPki.save``)."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--pki", type=Path, required=True)
-    parser.add_argument("--server-chain", type=Path, required=True)
-    parser.add_argument("--server-key", type=Path, required=True)
-    args = parser.parse_args()
-    root, personnes = args.pki / "root.crt.pem", args.pki / "personnes.crt.pem"
-    server = serve(InsiDouble(root, personnes), args.server_chain, args.server_key, root)
-    print(f"INSi double on https://127.0.0.1:{server.port}{PATH}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
-
-
-if __name__ == "__main__":
-    main()

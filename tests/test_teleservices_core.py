@@ -5,6 +5,7 @@ authentication through stunnel with the key kept in SoftHSM2 (the token's signat
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -261,6 +262,47 @@ def test_tunnel_refuses_a_server_outside_the_trust_store(tmp_path: Path, pki: te
             with pytest.raises(httpx.HTTPError):
                 asyncio.run(call())
         assert double.requests == []
+    finally:
+        double.stop()
+        store.close()
+
+
+def test_timeouts_and_retries_are_bounded(tmp_path: Path, pki: testpki.TestPki) -> None:
+    def slow(request: DoubleRequest) -> DoubleResponse:
+        time.sleep(1.5)  # longer than the read timeout below
+        return DoubleResponse(200, "application/soap+xml", b"")
+
+    store = ts.box_store(tmp_path / "state", pki)
+    files = ts.server_files(tmp_path / "srv", pki, "insi.double.test")
+    double = HttpsDouble(slow, files.chain, files.key, files.client_roots).start()
+    tunnel = mtls.TokenTlsTunnel(
+        tmp_path / "run", mtls.store_key(store, Slot.ORG_AUTH_CLI),
+        [mtls.Endpoint("insi", "127.0.0.1", double.port, "insi.double.test")],
+        mtls.trust_pem(store),
+    )
+    policy = soap.CallPolicy(connect_timeout_s=2, read_timeout_s=0.4, attempts=3,
+                             backoff_s=0.05, deadline_s=5)
+    env = soap.envelope("urn:act", etree.Element("{urn:x}Ping"))
+    try:
+        with tunnel:
+            async def call(idempotent: bool) -> float:
+                async with tunnel.http_client("insi") as http:
+                    client = soap.SoapClient(http, tunnel.base_url("insi"), policy)
+                    start = time.monotonic()
+                    with pytest.raises(soap.SoapTransportError, match="attempt"):
+                        await client.call("/x", env, idempotent=idempotent)
+                    return time.monotonic() - start
+
+            sent = len(double.requests)
+            elapsed = asyncio.run(call(idempotent=False))
+            assert elapsed < 1.2  # one attempt: a submission is never sent twice
+            time.sleep(1.6)
+            assert len(double.requests) - sent == 1
+            sent = len(double.requests)
+            elapsed = asyncio.run(call(idempotent=True))
+            assert elapsed < 3.0  # three attempts of 0.4 s plus backoff
+            time.sleep(1.6)
+            assert len(double.requests) - sent == 3
     finally:
         double.stop()
         store.close()

@@ -36,7 +36,7 @@ def render(ctx: AppContext) -> str:
         add("comptoir_card_service_seconds_sum", state.name, f.service_sum_s)
         add("comptoir_card_wait_p99_seconds", state.name, f.wait_p99_ms / 1000)
         add("comptoir_card_present", state.name, 1 if state.atr else 0)
-        add("comptoir_cps_unlocked", state.name, 1 if ctx.cps.lease(state.name)["unlocked"] else 0)
+        add("comptoir_cps_unlocked", state.name, 0 if ctx.cps.lease(state.name) is None else 1)
     lines: list[str] = []
     for name, (kind, help_text, samples) in series.items():
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", *samples]
@@ -46,4 +46,17 @@ def render(ctx: AppContext) -> str:
         "# TYPE comptoir_audit_rows gauge",
         f"comptoir_audit_rows {head_id}",
     ]
+    writer = ctx.audit.writer_figures()
+    # rows per fsync = rate(rows_written) / rate(commits) over any window.
+    for name, kind, help_text, value in (
+        ("comptoir_audit_commits_total", "counter", "Fsynced audit commits (groups)",
+         writer.commits),
+        ("comptoir_audit_rows_written_total", "counter", "Audit rows committed since start",
+         writer.rows),
+        ("comptoir_audit_failed_commits_total", "counter", "Audit commits that failed",
+         writer.failed_commits),
+        ("comptoir_audit_group_size_max", "gauge", "Largest recent group commit (rows)",
+         writer.group_max),
+    ):
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
     return "\n".join(lines) + "\n"

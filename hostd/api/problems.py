@@ -1,4 +1,4 @@
-"""RFC 9457 problem details: the one mapping from exceptions to HTTP answers.
+"""RFC 9457 problem details: exceptions to HTTP answers, by the one table in ``hostd.outcomes``.
 
 Each error has a stable ``type`` URI that LGO code can switch on (docs/hostd.md lists them);
 ``detail`` is for people. Validation errors never echo the submitted values: a PIN sent in a
@@ -8,7 +8,6 @@ malformed body must not come back in the error (FastAPI's default does echo ``in
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,27 +16,87 @@ from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from drivers import errors as card
-from hostd import auth
-from hostd.audit import AuditUnavailable
-from hostd.scheduler import DeadlineExceeded, SchedulerStopped
-from hostd.services.clients import PairingRefused, RateLimited
-from hostd.services.cps import PinNotAllowed
-from hostd.services.readers import NoCard, UnknownReader
-from hostd.services.signing import KeyNotProvisioned
-from provisioning.errors import ProvisioningError
+# The kinds and the exception table live in hostd.outcomes (the audit log stores the same
+# slugs); they are re-exported here for the routers.
+from hostd.outcomes import (
+    API_PIN_DISABLED,
+    AUDIT_UNAVAILABLE,
+    BAD_SIGNING_REQUEST,
+    CARD_BUSY,
+    CARD_ERROR,
+    CARD_PROTOCOL_ERROR,
+    CARD_REMOVED,
+    CLIENT_REVOKED,
+    CPS_LOCKED,
+    FORBIDDEN,
+    INTERNAL,
+    KEY_NOT_PROVISIONED,
+    LAST_TRY_REFUSED,
+    MAPPING,
+    NO_CARD,
+    NOT_AUTHENTICATED,
+    OPERATOR_REQUIRED,
+    PAIRING_REFUSED,
+    PIN_BLOCKED,
+    RATE_LIMITED,
+    READER_UNAVAILABLE,
+    SHUTTING_DOWN,
+    TOKEN_UNAVAILABLE,
+    UNKNOWN_READER,
+    WRONG_PIN,
+    ProblemKind,
+    kind_of,
+)
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "API_PIN_DISABLED",
+    "AUDIT_UNAVAILABLE",
+    "BAD_REQUEST",
+    "BAD_SIGNING_REQUEST",
+    "CARD_BUSY",
+    "CARD_ERROR",
+    "CARD_PROBLEMS",
+    "CARD_PROTOCOL_ERROR",
+    "CARD_REMOVED",
+    "CLIENT_REVOKED",
+    "COMMON_PROBLEMS",
+    "CPS_LOCKED",
+    "FORBIDDEN",
+    "INTERNAL",
+    "KEY_NOT_PROVISIONED",
+    "LAST_TRY_REFUSED",
+    "MAPPING",
+    "MEDIA_TYPE",
+    "NOT_AUTHENTICATED",
+    "NOT_FOUND",
+    "NO_CARD",
+    "OPERATOR_REQUIRED",
+    "PAIRING_REFUSED",
+    "PIN_BLOCKED",
+    "RATE_LIMITED",
+    "READER_UNAVAILABLE",
+    "SHUTTING_DOWN",
+    "TELEMETRY_OFF",
+    "TOKEN_UNAVAILABLE",
+    "TYPE_BASE",
+    "UNKNOWN_READER",
+    "VALIDATION",
+    "WRONG_PIN",
+    "ApiProblem",
+    "ProblemKind",
+    "api_responses",
+    "example",
+    "install",
+    "kind_of",
+    "kinds",
+    "problem_response",
+    "responses",
+]
+
 TYPE_BASE = "urn:comptoir:problem:"
 MEDIA_TYPE = "application/problem+json"
-
-
-@dataclass(frozen=True)
-class ProblemKind:
-    status: int
-    slug: str
-    title: str
 
 
 class ApiProblem(Exception):
@@ -53,35 +112,6 @@ class ApiProblem(Exception):
 BAD_REQUEST = ProblemKind(400, "bad-request", "The request cannot be used")
 NOT_FOUND = ProblemKind(404, "not-found", "No such resource")
 
-# Order matters: subclasses before their bases (CardError last among card errors).
-_MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
-    (auth.NotAuthenticated, ProblemKind(401, "not-authenticated", "Client certificate needed")),
-    (auth.ClientRevoked, ProblemKind(401, "client-revoked", "Client revoked or not enrolled")),
-    (auth.Forbidden, ProblemKind(403, "forbidden", "Not allowed for this client's role")),
-    (auth.MissingOperator, ProblemKind(400, "operator-required", "Operator header missing")),
-    (UnknownReader, ProblemKind(404, "unknown-reader", "No such reader")),
-    (NoCard, ProblemKind(409, "no-card", "No card of that kind in the reader")),
-    (card.WrongPin, ProblemKind(403, "wrong-pin", "Wrong PIN")),
-    (card.LastTryRefused, ProblemKind(423, "last-try-refused",
-                                      "One PIN try left: the cardholder must type it")),
-    (card.PinBlocked, ProblemKind(423, "pin-blocked", "PIN blocked: the card needs its PUK")),
-    (card.SecurityNotSatisfied, ProblemKind(403, "cps-locked", "The CPS is locked")),
-    (PinNotAllowed, ProblemKind(403, "api-pin-disabled", "PIN only accepted from the PIN pad")),
-    (card.CardRemoved, ProblemKind(409, "card-removed", "The card was removed")),
-    (card.ReaderUnavailable, ProblemKind(503, "reader-unavailable", "Reader unavailable")),
-    (card.CardProtocolError, ProblemKind(502, "card-protocol-error",
-                                         "The card gave an unexpected answer")),
-    (card.CardError, ProblemKind(502, "card-error", "Card error")),
-    (KeyNotProvisioned, ProblemKind(409, "key-not-provisioned", "That key is not provisioned")),
-    (PairingRefused, ProblemKind(403, "pairing-refused", "Pairing code refused")),
-    (RateLimited, ProblemKind(429, "rate-limited", "Too many attempts, wait a minute")),
-    (ProvisioningError, ProblemKind(400, "bad-signing-request", "The signing request is unusable")),
-    (DeadlineExceeded, ProblemKind(503, "card-busy", "The card stayed busy past the deadline")),
-    (SchedulerStopped, ProblemKind(503, "shutting-down", "The daemon is stopping")),
-    (AuditUnavailable, ProblemKind(507, "audit-unavailable",
-                                   "Audit log not writable (disk full?): result withheld")),
-)
-
 TELEMETRY_OFF: TelemetryConfig = {
     "tracing": False, "metrics": False, "logs": False, "operation_spans": False,
 }
@@ -91,13 +121,68 @@ submitted values* (a PIN in a malformed unlock body) if a provider were ever con
 their per-request checks were a visible share of the overhead bench/shared_cps.py measures."""
 
 VALIDATION = ProblemKind(422, "invalid-request", "The request does not match the API")
-INTERNAL = ProblemKind(500, "internal-error", "Internal error")
 
 
 def kinds() -> list[ProblemKind]:
     """Every problem kind, for the docs and the tests."""
-    listed = [kind for _, kind in _MAPPING]
+    listed = [kind for _, kind in MAPPING]
     return [*listed, BAD_REQUEST, NOT_FOUND, VALIDATION, INTERNAL]
+
+
+def example(kind: ProblemKind, detail: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A problem body as the API answers it, for the OpenAPI examples."""
+    return {
+        "type": TYPE_BASE + kind.slug, "title": kind.title, "status": kind.status,
+        "detail": detail or kind.title, "instance": "/v1/…", **extra,
+    }
+
+
+CARD_PROBLEMS = (UNKNOWN_READER, NO_CARD, CARD_REMOVED, READER_UNAVAILABLE, CARD_PROTOCOL_ERROR,
+                 CARD_ERROR, CARD_BUSY, SHUTTING_DOWN, AUDIT_UNAVAILABLE)
+"""What any card operation can answer besides its own problems."""
+COMMON_PROBLEMS = (NOT_AUTHENTICATED, CLIENT_REVOKED, FORBIDDEN, VALIDATION, INTERNAL)
+"""What every route of the mTLS API can answer (added to each operation's documentation)."""
+
+
+def responses(*problem_kinds: ProblemKind) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: its problems, grouped by status, each with an example.
+
+    The schema is :class:`~hostd.api.models.ProblemDetails` under
+    ``application/problem+json`` (``hostd.api.openapi`` moves it there from FastAPI's default
+    ``application/json``)."""
+    from hostd.api.models import ProblemDetails
+
+    by_status: dict[int, list[ProblemKind]] = {}
+    for kind in problem_kinds:
+        if kind not in by_status.setdefault(kind.status, []):
+            by_status[kind.status].append(kind)
+    out: dict[int | str, dict[str, Any]] = {}
+    for status, listed in sorted(by_status.items()):
+        out[status] = {
+            "model": ProblemDetails,
+            "description": "; ".join(f"`{k.slug}`: {k.title}" for k in listed),
+            "content": {MEDIA_TYPE: {"examples": {
+                k.slug: {"summary": k.title, "value": _example_for(k)} for k in listed
+            }}},
+        }
+    return out
+
+
+def api_responses(*problem_kinds: ProblemKind) -> dict[int | str, dict[str, Any]]:
+    """A route of the mTLS API: its own problems and :data:`COMMON_PROBLEMS`."""
+    return responses(*COMMON_PROBLEMS, *problem_kinds)
+
+
+def _example_for(kind: ProblemKind) -> dict[str, Any]:
+    if kind in (WRONG_PIN,):
+        return example(kind, "wrong PIN, 2 tries left", tries_left=2)
+    if kind in (LAST_TRY_REFUSED,):
+        return example(kind, "one PIN try left: the PIN must be typed by the cardholder",
+                       tries_left=1)
+    if kind is VALIDATION:
+        return example(kind, "body.pin: Field required",
+                       errors=[{"loc": ["body", "pin"], "msg": "Field required"}])
+    return example(kind)
 
 
 def problem_response(
@@ -112,13 +197,6 @@ def problem_response(
         **extra,
     }
     return JSONResponse(body, status_code=kind.status, media_type=MEDIA_TYPE)
-
-
-def kind_of(exc: BaseException) -> ProblemKind | None:
-    for exc_type, kind in _MAPPING:
-        if isinstance(exc, exc_type):
-            return kind
-    return None
 
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
@@ -158,6 +236,6 @@ def install(app: FastAPI) -> None:
     # Known errors are registered one by one so Starlette's ExceptionMiddleware answers them;
     # only truly unexpected ones reach the catch-all (logged with their traceback).
     app.add_exception_handler(ApiProblem, _handle)
-    for exc_type, _ in _MAPPING:
+    for exc_type, _ in MAPPING:
         app.add_exception_handler(exc_type, _handle)
     app.add_exception_handler(Exception, _handle)

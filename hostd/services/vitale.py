@@ -11,7 +11,7 @@ from typing import Any
 
 from drivers.cards.vitale_model import VitaleRead
 from hostd.audit import AuditLog
-from hostd.services.jobs import AuditRow, Caller, audited, await_job
+from hostd.services.jobs import Caller, audited, await_job
 from hostd.services.readers import CardKind, ReaderHub
 
 
@@ -21,23 +21,19 @@ class VitaleService:
         self._audit = audit
         self._deadline_s = deadline_s
 
-    async def read(self, reader: str, caller: Caller) -> dict[str, Any]:
+    async def read(self, reader: str, caller: Caller) -> VitaleRead:
         def detail(read: Any) -> dict[str, Any]:
             return {"beneficiaries": len(getattr(read, "beneficiaries", ()) or ())}
-
-        row = AuditRow(self._audit, caller, "vitale.read", reader, detail)
 
         async def operation() -> Any:
             worker = self._hub.card_worker(reader, CardKind.VITALE)
             future = worker.submit(
-                caller.client, "vitale.read", row.wrap(lambda s: s.app.read()),
-                timeout_s=self._deadline_s,
+                caller.client, "vitale.read", lambda s: s.app.read(),
+                timeout_s=self._deadline_s, priority=caller.priority,
             )
             return await await_job(future, caller, self._deadline_s)
 
-        result = await audited(row, operation())
+        result = await audited(self._audit, caller, "vitale.read", reader, operation(), detail)
         if not isinstance(result, VitaleRead):
             raise TypeError(f"Vitale read returned {type(result).__name__}")
-        # The card's own JSON form: birth dates as read with ``iso``/``lunar``, every NIR with
-        # its check, and the list of NIR problems for the LGO to flag.
-        return result.to_dict()
+        return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hostd.audit import AuditLog, HeadSigner
 from hostd.auth import ClientDirectory
@@ -15,6 +15,9 @@ from hostd.services.readers import ReaderHub
 from hostd.services.signing import SigningService
 from hostd.services.vitale import VitaleService
 from provisioning.store import SlotStatus
+
+if TYPE_CHECKING:  # the téléservice clients load httpx: only on boxes that use them
+    from hostd.services.teleservices import TeleserviceParts, TeleservicesService
 
 
 class Watcher(Protocol):
@@ -35,6 +38,8 @@ class Devices:
     head_signer: HeadSigner | None = None
     certificates: Callable[[], list[SlotStatus]] = field(default=lambda: [])
     """Certificates whose expiry the status page shows (ORG keys, TLS server, local CA)."""
+    teleservices: TeleserviceParts | None = None
+    """INSi/DMP: the TLS tunnel with the box's key, the VIHF signer (``[teleservices]``)."""
 
 
 @dataclass
@@ -44,3 +49,4 @@ class AppContext:
     devices: Devices
     cps: CpsService
     vitale: VitaleService
+    teleservices: TeleservicesService | None = None

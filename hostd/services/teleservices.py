@@ -23,6 +23,7 @@ import hmac
 import os
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,22 +34,16 @@ from drivers.cards.cps_model import KeyRole
 from drivers.cards.vitale_model import VitaleRead
 from hostd.audit import AuditLog
 from hostd.services.cps import CpsService
-from hostd.services.jobs import AuditRow, Caller
+from hostd.outcomes import CANCELLED, OK, outcome_of
+from hostd.services.jobs import Caller, record
 from hostd.services.readers import CardKind, ReaderHub
 from hostd.teleservices import cps_assertion, dmp, insi, mtls, soap
+from hostd.teleservices.errors import NoCpsForCpx, TeleserviceUnavailable
 from hostd.teleservices.ins_traits import Traits
 from hostd.teleservices.settings import TeleserviceSettings
 from provisioning.signing import vihf
 
 PSEUDONYM_KEY_FILE = "audit-pseudonym.key"
-
-
-class TeleserviceUnavailable(Exception):
-    """INSi/DMP are not configured on this box, or the TLS tunnel is down."""
-
-
-class NoCpsForCpx(Exception):
-    """CPx mode needs exactly one CPS in a reader (or the reader named in the request)."""
 
 
 def load_pseudonym_key(secrets_dir: Path) -> bytes:
@@ -64,6 +59,16 @@ def load_pseudonym_key(secrets_dir: Path) -> bytes:
 
 def ins_ref(key: bytes, ins: str) -> str:
     return hmac.new(key, ins.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class TeleserviceParts:
+    """What the wiring builds from the store; the app adds the CPS and Vitale services."""
+
+    settings: TeleserviceSettings
+    tunnel: mtls.TokenTlsTunnel
+    sign_vihf: dmp.VihfSigner
+    pseudonym_key: bytes = field(repr=False)
 
 
 class TeleservicesService:
@@ -120,18 +125,23 @@ class TeleservicesService:
 
     # -- audit -----------------------------------------------------------------------------------
 
-    async def _audited(self, row: AuditRow, work: Any, detail: dict[str, Any],
-                       on_ok: Callable[[Any], dict[str, Any]]) -> Any:
+    async def _audited(self, caller: Caller, action: str, target: str, work: Any,
+                       detail: dict[str, Any], on_ok: Callable[[Any], dict[str, Any]]) -> Any:
+        """Like ``jobs.audited`` (outcome = the problem slug the API answers), plus the
+        service's fault codes and the search's own figures in the row's detail."""
         try:
             result = await work
+        except asyncio.CancelledError:
+            await record(self._audit, caller, action, target, CANCELLED, detail)
+            raise
         except soap.SoapFault as fault:
-            await asyncio.to_thread(row.append, "error:SoapFault",
-                                    detail | {"codes": list(fault.service_codes)})
+            await record(self._audit, caller, action, target, outcome_of(fault),
+                         detail | {"codes": list(fault.service_codes)})
             raise
-        except BaseException as exc:
-            await asyncio.to_thread(row.append, f"error:{type(exc).__name__}", detail)
+        except Exception as exc:
+            await record(self._audit, caller, action, target, outcome_of(exc), detail)
             raise
-        await asyncio.to_thread(row.append, "ok", detail | on_ok(result))
+        await record(self._audit, caller, action, target, OK, detail | on_ok(result))
         return result
 
     # -- INSi ------------------------------------------------------------------------------------
@@ -171,7 +181,6 @@ class TeleservicesService:
         client, _ = self._ready()
         chosen = mode or self.settings.default_mode
         by = "traits" if traits is not None else "vitale"
-        row = AuditRow(self._audit, caller, "insi.search", "insi")
         detail: dict[str, Any] = {"mode": chosen.value, "by": by}
 
         async def work() -> insi.InsAnswer:
@@ -200,7 +209,8 @@ class TeleservicesService:
 
         if (traits is None) == (vitale is None):
             raise ValueError("give either traits or a Vitale beneficiary")
-        result: insi.InsAnswer = await self._audited(row, work(), detail, on_ok)
+        result: insi.InsAnswer = await self._audited(caller, "insi.search", "insi", work(),
+                                                     detail, on_ok)
         return result
 
     # -- DMP ---------------------------------------------------------------------------------
@@ -224,10 +234,9 @@ class TeleservicesService:
                             ) -> dmp.DmpExistence:
         _, client = self._ready()
         ctx = self._vihf_context(operator, ins)
-        row = AuditRow(self._audit, caller, "dmp.existence", "dmp")
         detail = {"ins_ref": ins_ref(self._key, ins)}
         result: dmp.DmpExistence = await self._audited(
-            row, client.existence(ctx), detail,
+            caller, "dmp.existence", "dmp", client.existence(ctx), detail,
             lambda r: {"found": r.found, "dmp_status": r.dmp_status},
         )
         return result
@@ -236,10 +245,10 @@ class TeleservicesService:
                         ins: str, operator: dict[str, Any]) -> dmp.RelayAnswer:
         _, client = self._ready()
         ctx = self._vihf_context(operator, ins)
-        row = AuditRow(self._audit, caller, "dmp.relay", f"dmp/{service}")
         detail = {"ins_ref": ins_ref(self._key, ins), "bytes": len(body)}
         result: dmp.RelayAnswer = await self._audited(
-            row, client.relay(service, content_type, body, ctx), detail,
+            caller, "dmp.relay", f"dmp/{service}", client.relay(service, content_type, body, ctx),
+            detail,
             lambda r: {"status": r.status, "answer_bytes": len(r.body)},
         )
         return result

@@ -30,6 +30,7 @@ from typing import Any
 from lxml import etree
 
 from hostd.teleservices import soap
+from hostd.teleservices.errors import DmpRequestError
 from provisioning.signing import vihf
 
 HL7_NS = "urn:hl7-org:v3"
@@ -41,10 +42,7 @@ MAX_RELAY_BYTES = 10 * 1024 * 1024
 
 # Sync: the VIHF is signed by the ORG SIGN key in the token (provisioning.signing.vihf).
 VihfSigner = Callable[[vihf.VihfContext], bytes]
-
-
-class DmpRequestError(ValueError):
-    """A relay request the box will not forward (the counter's fault)."""
+__all__ = ["DmpClient", "DmpExistence", "DmpRequestError", "RelayAnswer", "VihfSigner"]
 
 
 @dataclass(frozen=True)

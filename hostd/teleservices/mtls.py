@@ -35,6 +35,7 @@ from urllib.parse import quote
 import httpx
 from cryptography.hazmat.primitives import serialization
 
+from hostd.teleservices.errors import TunnelError
 from provisioning import token
 from provisioning.slots import Slot
 from provisioning.store import Store
@@ -42,10 +43,7 @@ from provisioning.store import Store
 ENGINE_SO = "/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so"
 STUNNEL = "stunnel"
 _NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
-
-
-class TunnelError(Exception):
-    """The TLS tunnel could not start or stopped; the message is one line."""
+__all__ = ["Endpoint", "TokenKey", "TokenTlsTunnel", "TunnelError", "store_key", "trust_pem"]
 
 
 def engine_path() -> str:

@@ -81,43 +81,47 @@ _NUMBERS = {"connect_timeout_s": 5.0, "read_timeout_s": 20.0, "attempts": 2,
 _KNOWN = set(_REQUIRED) | set(_NUMBERS) | {"default_mode", "insi", "dmp"}
 
 
-def _address(raw: Any, where: str, default_path: str) -> ServiceAddress:
+def _address(raw: Any, name: str, default_path: str) -> ServiceAddress:
+    where = name + "."
     if not isinstance(raw, dict):
-        raise TeleserviceSettingsError(f"{where}: a table with host, port, server_name")
+        raise TeleserviceSettingsError(f"{name}: a table with host, port, server_name")
     unknown = set(raw) - {"host", "port", "server_name", "path"}
     if unknown:
-        raise TeleserviceSettingsError(f"{where}.{sorted(unknown)[0]}: unknown key")
+        raise TeleserviceSettingsError(f"{where}{sorted(unknown)[0]}: unknown key")
     for key in ("host", "server_name"):
         if not isinstance(raw.get(key), str) or not raw[key]:
-            raise TeleserviceSettingsError(f"{where}.{key}: required text")
+            raise TeleserviceSettingsError(f"{where}{key}: required text")
     port = raw.get("port")
     if not isinstance(port, int) or not 0 < port < 65536:
-        raise TeleserviceSettingsError(f"{where}.port: an integer 1-65535")
+        raise TeleserviceSettingsError(f"{where}port: an integer 1-65535")
     path = raw.get("path", default_path)
     if not isinstance(path, str) or not re.fullmatch(r"(/[A-Za-z0-9._\-]*)*", path):
-        raise TeleserviceSettingsError(f"{where}.path: an absolute URL path")
+        raise TeleserviceSettingsError(f"{where}path: an absolute URL path")
     try:
         mtls.Endpoint("x", raw["host"], port, raw["server_name"])
     except mtls.TunnelError as exc:
-        raise TeleserviceSettingsError(f"{where}: {exc}".replace("endpoint x: ", "")) from None
+        raise TeleserviceSettingsError(f"{name}: {exc}".replace("endpoint x: ", "")) from None
     return ServiceAddress(raw["host"], port, raw["server_name"], path)
 
 
 def parse(raw: dict[str, Any], where: str = "teleservices") -> TeleserviceSettings:
+    """``where`` prefixes every key in messages ("" when the caller already names the table)."""
+    table = where or "teleservices"
+    where = where + "." if where else ""
     unknown = set(raw) - _KNOWN
     if unknown:
-        raise TeleserviceSettingsError(f"{where}.{sorted(unknown)[0]}: unknown key")
+        raise TeleserviceSettingsError(f"{where}{sorted(unknown)[0]}: unknown key")
     for key in _REQUIRED:
         if not isinstance(raw.get(key), str) or not raw[key].strip():
-            raise TeleserviceSettingsError(f"{where}.{key}: required text")
+            raise TeleserviceSettingsError(f"{where}{key}: required text")
     numbers = {k: raw.get(k, d) for k, d in _NUMBERS.items()}
     for key, value in numbers.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TeleserviceSettingsError(f"{where}.{key}: a number")
+            raise TeleserviceSettingsError(f"{where}{key}: a number")
     try:
         mode = Mode(raw.get("default_mode", "certificate"))
     except ValueError:
-        raise TeleserviceSettingsError(f"{where}.default_mode: certificate or cpx") from None
+        raise TeleserviceSettingsError(f"{where}default_mode: certificate or cpx") from None
     try:
         lps = soap.LpsIdentity(raw["lps_idam"], raw["lps_name"], raw["lps_version"],
                                raw["lps_instance"])
@@ -127,10 +131,10 @@ def parse(raw: dict[str, Any], where: str = "teleservices") -> TeleserviceSettin
             deadline_s=float(numbers["deadline_s"]),
         )
     except ValueError as exc:
-        raise TeleserviceSettingsError(f"{where}: {exc}") from None
+        raise TeleserviceSettingsError(f"{table}: {exc}") from None
     return TeleserviceSettings(
         lps, raw["billing_id"], raw["secteur_activite"], raw["structure_id"],
         raw["dmp_secteur_activite"], raw["dmp_homologation_id"], mode, policy,
-        _address(raw.get("insi"), f"{where}.insi", "/ICIR-v1"),
-        _address(raw.get("dmp"), f"{where}.dmp", ""),
+        _address(raw.get("insi"), f"{where}insi", "/ICIR-v1"),
+        _address(raw.get("dmp"), f"{where}dmp", ""),
     )

@@ -17,7 +17,7 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,74 +25,26 @@ from typing import Any
 import httpx
 from lxml import etree
 
+from hostd.teleservices.errors import (
+    TRANSIENT_CODES,
+    ServiceError,
+    SoapError,
+    SoapFault,
+    SoapProtocolError,
+    SoapTransportError,
+)
+
+__all__ = [
+    "TRANSIENT_CODES", "ServiceError", "SoapError", "SoapFault", "SoapProtocolError",
+    "SoapTransportError",
+]
+
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 WSA_NS = "http://www.w3.org/2005/08/addressing"
 WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 CTXLPS_NS = "urn:siram:lps:ctxlps"
 SIRAM_NS = "urn:siram"
 SOAP12_MEDIA = "application/soap+xml"
-
-# Codes that mean "try again later" (DOMAIN.md: siram_40 + insi_102, service temporarily
-# unavailable). Only these faults are retried, and only for calls the caller marks idempotent.
-TRANSIENT_CODES = frozenset({"siram_40", "insi_102"})
-
-
-class SoapError(Exception):
-    """Base of every téléservice error; ``message`` is one line for people."""
-
-
-class SoapTransportError(SoapError):
-    """The service could not be reached or did not answer in time (after the bounded retries)."""
-
-
-class SoapProtocolError(SoapError):
-    """The service answered something that is not the SOAP 1.2 document expected."""
-
-
-@dataclass(frozen=True)
-class ServiceError:
-    """One ``siram:Erreur`` of a fault's Detail: the code the service documents."""
-
-    code: str
-    severity: str = ""
-    message_id: str = ""
-    text: str = ""
-
-
-class SoapFault(SoapError):
-    """A SOAP 1.2 Fault, with the service's own codes (``desir_560``, ``siram_100``…)."""
-
-    def __init__(
-        self,
-        code: str,
-        reason: str,
-        subcodes: Sequence[str] = (),
-        errors: Sequence[ServiceError] = (),
-        http_status: int = 500,
-    ) -> None:
-        super().__init__(f"{code}: {reason}" + (f" ({', '.join(self._codes(errors))})"
-                                                 if errors else ""))
-        self.code = code  # env:Sender / env:Receiver (local name)
-        self.reason = reason
-        self.subcodes = tuple(subcodes)
-        self.errors = tuple(errors)
-        self.http_status = http_status
-
-    @staticmethod
-    def _codes(errors: Iterable[ServiceError]) -> list[str]:
-        return [e.code for e in errors]
-
-    @property
-    def service_codes(self) -> tuple[str, ...]:
-        """Every code the service gave: ``siram:Erreur/@code`` values, then subcodes."""
-        return tuple(self._codes(self.errors)) + tuple(
-            s for s in self.subcodes if s not in self._codes(self.errors)
-        )
-
-    @property
-    def transient(self) -> bool:
-        return bool(TRANSIENT_CODES & set(self.service_codes))
-
 
 # -- configuration -------------------------------------------------------------------------
 

@@ -362,22 +362,23 @@ def run_demo(console: Console, directory: Path, keep_running: bool, ports: tuple
         cps_reader, vitale_reader = readers[0], readers[2]
         run_card_demo(console, cps_reader, vitale_reader)
         provision_box(console, state, work)
+        insi_port, dmp_port = _free_port(), _free_port()
         config = work / "comptoir.toml"
         config.write_text(
             f'state_dir = "{state}"\n\n[server]\nlisten = "127.0.0.1"\n'
             f"port = {api_port}\nenrol_port = {enrol_port}\n\n"
-            + TELESERVICES.format(insi_port=api_port + 2, dmp_port=api_port + 3)
+            + TELESERVICES.format(insi_port=insi_port, dmp_port=dmp_port)
         )
         console.rule("INSi and DMP test doubles (127.0.0.1, TEST IGC-Santé server certificates)")
         doubles_args = [
             "--pki", str(PKI_DIR), "--work", str(work / "doubles"),
-            "--insi-port", str(api_port + 2), "--dmp-port", str(api_port + 3),
+            "--insi-port", str(insi_port), "--dmp-port", str(dmp_port),
         ]  # fmt: skip
         with _python(["-m", "drivers.sim.services.run", *doubles_args],
                      directory / "doubles.log") as doubles, \
                 _process(["serve", "--config", str(config)], directory / "serve.log", env) as srv:
             _wait_for("the téléservice doubles",
-                      lambda: _port_open(api_port + 3) or doubles.poll() is not None)
+                      lambda: _port_open(dmp_port) or doubles.poll() is not None)
             if doubles.poll() is not None:
                 raise DemoError(f"the doubles stopped: {_tail(directory / 'doubles.log')}")
             _wait_for("comptoir serve", lambda: _port_open(api_port) or srv.poll() is not None)
@@ -404,6 +405,13 @@ def _safe(fn: Any) -> list[str]:
         return list(fn())
     except CardError:  # pcscd still starting: the caller retries until its deadline
         return []
+
+
+def _free_port() -> int:
+    """A port free on 127.0.0.1 now (for the doubles, started right after)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _port_open(port: int) -> bool:

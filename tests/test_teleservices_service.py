@@ -180,3 +180,13 @@ def test_dmp_existence_and_relay_are_audited_without_the_ins(env: Env) -> None:
     rows = [r for r in env.audit.records() if r.action == "dmp.existence"]
     assert rows[-1].detail == {"ins_ref": ins_ref(env.key, "284056938104286"), "found": True,
                                "dmp_status": "active"}
+
+
+def test_a_dead_tunnel_is_restarted_on_the_next_call(env: Env) -> None:
+    tunnel = env.service._tunnel
+    tunnel._proc.kill()  # type: ignore[union-attr]  # stunnel dies (OOM, crash)
+    tunnel._proc.wait(5)  # type: ignore[union-attr]
+    assert not tunnel.running
+    answer = asyncio.run(env.service.ins_search(
+        CALLER, traits=Traits.parse("Dupont", "Jeanne", "F", "1950-03-15")))
+    assert answer.found and tunnel.running

@@ -38,7 +38,7 @@ from hostd.outcomes import CANCELLED, OK, outcome_of
 from hostd.services.jobs import Caller, record
 from hostd.services.readers import CardKind, ReaderHub
 from hostd.teleservices import cps_assertion, dmp, insi, mtls, soap
-from hostd.teleservices.errors import NoCpsForCpx, TeleserviceUnavailable
+from hostd.teleservices.errors import NoCpsForCpx, TeleserviceUnavailable, TunnelError
 from hostd.teleservices.ins_traits import Traits
 from hostd.teleservices.settings import TeleserviceSettings
 from provisioning.signing import vihf
@@ -94,6 +94,7 @@ class TeleservicesService:
         self._insi: insi.InsiClient | None = None
         self._dmp: dmp.DmpClient | None = None
         self._clients: list[Any] = []
+        self._restart = asyncio.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -118,9 +119,18 @@ class TeleservicesService:
         self._clients = []
         await asyncio.to_thread(self._tunnel.stop)
 
-    def _ready(self) -> tuple[insi.InsiClient, dmp.DmpClient]:
-        if self._insi is None or self._dmp is None or not self._tunnel.running:
-            raise TeleserviceUnavailable("the TLS tunnel to INSi/DMP is not running")
+    async def _ready(self) -> tuple[insi.InsiClient, dmp.DmpClient]:
+        """The clients; a tunnel whose stunnel died is restarted once here (bounded by
+        ``TokenTlsTunnel.start``'s own wait), else the call is refused as unavailable."""
+        if self._insi is None or self._dmp is None:
+            raise TeleserviceUnavailable("INSi/DMP clients are not started")
+        if not self._tunnel.running:
+            async with self._restart:
+                if not self._tunnel.running:
+                    try:
+                        await asyncio.to_thread(self._tunnel.start)
+                    except TunnelError as exc:
+                        raise TeleserviceUnavailable(f"the TLS tunnel is down: {exc}") from exc
         return self._insi, self._dmp
 
     # -- audit -----------------------------------------------------------------------------------
@@ -178,7 +188,7 @@ class TeleservicesService:
         cps_reader: str | None = None,
     ) -> insi.InsAnswer:
         """One search, by traits or from a beneficiary of the carte Vitale in a reader."""
-        client, _ = self._ready()
+        client, _ = await self._ready()
         chosen = mode or self.settings.default_mode
         by = "traits" if traits is not None else "vitale"
         detail: dict[str, Any] = {"mode": chosen.value, "by": by}
@@ -232,7 +242,7 @@ class TeleservicesService:
 
     async def dmp_existence(self, caller: Caller, ins: str, operator: dict[str, Any]
                             ) -> dmp.DmpExistence:
-        _, client = self._ready()
+        _, client = await self._ready()
         ctx = self._vihf_context(operator, ins)
         detail = {"ins_ref": ins_ref(self._key, ins)}
         result: dmp.DmpExistence = await self._audited(
@@ -243,7 +253,7 @@ class TeleservicesService:
 
     async def dmp_relay(self, caller: Caller, service: str, content_type: str, body: bytes,
                         ins: str, operator: dict[str, Any]) -> dmp.RelayAnswer:
-        _, client = self._ready()
+        _, client = await self._ready()
         ctx = self._vihf_context(operator, ins)
         detail = {"ins_ref": ins_ref(self._key, ins), "bytes": len(body)}
         result: dmp.RelayAnswer = await self._audited(

@@ -185,8 +185,10 @@ class TokenTlsTunnel:
         return self._endpoints[name]
 
     def start(self, timeout_s: float = 15.0) -> None:
-        if self._proc is not None:
+        """Starts stunnel, or restarts it if it died; a running tunnel is left alone."""
+        if self._proc is not None and self._proc.poll() is None:
             return
+        self._proc = None
         if shutil.which(STUNNEL) is None:
             raise TunnelError("stunnel is not installed (Debian package stunnel4)")
         self.runtime.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ from drivers.sim.services.run import DMP_NAME, INSI_NAME, server_files
 from tests.api_cards_support import PIN, P, insert_cps, url, wait_for_kind
 from tests.hostd_support import OPERATOR, Daemon, start_daemon, vitale_card
 from tests.rig import PcscRig
+from tests.test_api_contract import OPERATION_IDS, _check_document
 
 DEMO_INS = "284056938104286"
 
@@ -149,6 +150,9 @@ def test_dmp_existence_and_relay(env: Env) -> None:
 def test_openapi_and_audit(env: Env) -> None:
     http = env.daemon.client("Comptoir D")
     spec = http.get("/openapi.json").json()
+    # The same contract as every other route: ids, closed typed answers with examples,
+    # problems under application/problem+json with an example per status.
+    _check_document(spec, OPERATION_IDS | {"ins_search", "dmp_existence", "dmp_relay"})
     ops = {spec["paths"][p]["post"]["operationId"] for p in
            ("/v1/ins/search", "/v1/dmp/existence", "/v1/dmp/relay/{service}")}
     assert ops == {"ins_search", "dmp_existence", "dmp_relay"}
@@ -156,11 +160,20 @@ def test_openapi_and_audit(env: Env) -> None:
     assert model["content"]["application/json"]["schema"]["$ref"].endswith("InsSearchModel")
     assert "application/problem+json" in spec["paths"]["/v1/ins/search"]["post"]["responses"][
         "502"]["content"]
+    found = search(http, traits={"nom_naissance": "Lefèvre", "prenoms": ["Bénédicte"],
+                                 "sexe": "F", "date_naissance": "1984-05-21"})
+    assert found.status_code == 200 and found.json()["ins"]["ins"] == DEMO_INS
+    operator = {"id": "810001234567", "name": "LEFEVRE Hélène", "profession": "21",
+                "cnop_section": "G"}
+    dmp = http.post("/v1/dmp/existence", json={"ins": DEMO_INS, "operator": operator},
+                    headers=OPERATOR)
+    assert dmp.status_code == 200
     rows = list(env.daemon.box.audit.records())
-    actions = {r.action for r in rows}
-    assert {"insi.search", "dmp.existence", "dmp.relay"} <= actions
+    assert {"insi.search", "dmp.existence"} <= {r.action for r in rows}
+    assert any(r.action == "insi.search" and r.client == "Comptoir D" and r.outcome == "ok"
+               and r.detail.get("cr") == "00" for r in rows)
     text = json.dumps([r.detail for r in rows])
-    assert DEMO_INS not in text and "LEFEVRE" not in text and "NGUYEN" not in text
+    assert DEMO_INS not in text and "LEFEVRE" not in text and "1984-05-21" not in text
 
 
 def test_a_box_without_teleservices_never_loads_their_client() -> None:
@@ -169,3 +182,18 @@ def test_a_box_without_teleservices_never_loads_their_client() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_every_teleservice_model_example_is_valid() -> None:
+    from pydantic import BaseModel
+
+    from hostd.api import v1_teleservices
+
+    checked = 0
+    for value in vars(v1_teleservices).values():
+        if isinstance(value, type) and issubclass(value, BaseModel) and value is not BaseModel:
+            extra = value.model_config.get("json_schema_extra") or {}
+            for example in extra.get("examples", []) if isinstance(extra, dict) else []:
+                value.model_validate(example)
+                checked += 1
+    assert checked >= 6

@@ -164,13 +164,13 @@ def test_faults_and_refusals_are_audited_with_codes(env: Env) -> None:
         asyncio.run(env.service.ins_search(
             CALLER, traits=Traits.parse("Indisponible", "", "M", "1970-01-01")))
     row = [r for r in env.audit.records() if r.action == "insi.search"][-1]
-    assert row.outcome == "error:SoapFault" and "insi_102" in row.detail["codes"]
+    assert row.outcome == "teleservice-unavailable" and "insi_102" in row.detail["codes"]
     with pytest.raises(SecurityNotSatisfied):  # card locked: nothing sent
         asyncio.run(env.service.ins_search(
             CALLER, traits=Traits.parse("Dupont", "Jeanne", "F", "1950-03-15"),
             mode=insi.Mode.CPX))
     row = [r for r in env.audit.records() if r.action == "insi.search"][-1]
-    assert row.outcome == "error:SecurityNotSatisfied"
+    assert row.outcome == "cps-locked"  # the same slug the API answers
     assert env.insi_double.counters.cpx_mode == 0
 
 

@@ -33,8 +33,8 @@ from cryptography.x509.oid import NameOID
 from drivers.cards.cps_model import KeyRole
 from drivers.cards.vitale_model import VitaleRead
 from hostd.audit import AuditLog
-from hostd.services.cps import CpsService
 from hostd.outcomes import CANCELLED, OK, outcome_of
+from hostd.services.cps import CpsService
 from hostd.services.jobs import Caller, record
 from hostd.services.readers import CardKind, ReaderHub
 from hostd.teleservices import cps_assertion, dmp, insi, mtls, soap

@@ -33,23 +33,31 @@ from comptoir_client.api.cards import (
     vitale_read,
 )
 from comptoir_client.api.readers import status_get
+from comptoir_client.api.teleservices import dmp_existence, ins_search
 from comptoir_client.models import (
     CertificateModel,
     CpsHolderResponse,
+    DmpExistenceModel,
+    DmpExistenceRequest,
+    InsSearchModel,
+    InsSearchRequest,
+    InsSearchRequestModeType0,
     KeyRole,
     LeaseModel,
+    OperatorModel,
     ProblemDetails,
     SignatureModel,
     SignRequest,
     StatusModel,
     UnlockedModel,
     UnlockRequest,
+    VitaleBeneficiary,
     VitaleReadModel,
 )
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from rich.console import Console
 from rich.table import Table
 
@@ -113,6 +121,47 @@ def _process(args: list[str], log: Path, env: dict[str, str] | None = None) -> I
                 proc.wait(5)
 
 
+@contextlib.contextmanager
+def _python(args: list[str], log: Path) -> Iterator[Any]:
+    """A Python program of this checkout (the doubles), stopped on exit."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen([sys.executable, *args], stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+TELESERVICES = """[teleservices]
+lps_idam = "COMPTOIR-DEMO"
+lps_name = "Comptoir"
+lps_version = "demo"
+lps_instance = "demo-box"
+billing_id = "0123456789"
+secteur_activite = "SA05"
+structure_id = "3690012345"
+dmp_secteur_activite = "SA33^1.2.250.1.71.4.2.4"
+dmp_homologation_id = "DMP-TEST-0001"
+
+[teleservices.insi]
+host = "127.0.0.1"
+port = {insi_port}
+server_name = "insi.double.test"
+
+[teleservices.dmp]
+host = "127.0.0.1"
+port = {dmp_port}
+server_name = "dmp.double.test"
+"""
+
+
 def provision_box(console: Console, state: Path, work: Path) -> None:
     """What the technician does on a new box; the TEST PKI plays the IGC-Santé authority."""
     console.rule("Technician: key store, local CA, the officine's ORG SIGN certificate")
@@ -138,6 +187,23 @@ def provision_box(console: Console, state: Path, work: Path) -> None:
     root.write_bytes(testpki.cert_pem(pki.root.cert))
     _comptoir("provision", "--state-dir", str(state), "trust", "add", str(root))
     _comptoir("provision", "--state-dir", str(state), "import", "org-sign", str(issued))
+    # ORG AUTH_CLI for INSi and the DMP: CN INSI-AUTO (INSi's rule), key made in the token.
+    _comptoir("provision", "--state-dir", str(state), "keygen", "org-auth-cli")
+    auth_csr = work / "org-auth-cli.csr.pem"
+    _comptoir(
+        "provision", "--state-dir", str(state), "csr", "org-auth-cli", "--cn", "INSI-AUTO",
+        "--org", "PHARMACIE DE LA GARE", "--structure-id", "3690012345", "-o", str(auth_csr),
+    )  # fmt: skip
+    auth_req = x509.load_pem_x509_csr(auth_csr.read_bytes())
+    auth_public = auth_req.public_key()
+    assert isinstance(auth_public, rsa.RSAPublicKey)
+    auth_cert = testpki.issue(
+        pki.organisations, auth_public, auth_req.subject, key_usage={"digital_signature"},
+        extended_key_usage=[ExtendedKeyUsageOID.CLIENT_AUTH],
+    )  # fmt: skip
+    auth_issued = work / "org-auth-cli.crt.pem"
+    auth_issued.write_bytes(testpki.cert_pem(auth_cert) + testpki.cert_pem(pki.organisations.cert))
+    _comptoir("provision", "--state-dir", str(state), "import", "org-auth-cli", str(auth_issued))
     console.print(_comptoir("provision", "--state-dir", str(state), "status").rstrip())
 
 
@@ -312,6 +378,41 @@ def _share(
             f"{q.service_ms.p50:.1f}", "unlocked" if unlocked else "-",
         )  # fmt: skip
     console.print(table)
+    ins_in_both_modes(console, second, vitale_reader)
+
+
+def ins_in_both_modes(console: Console, client: Client, vitale_reader: str) -> None:
+    """INSi from the carte Vitale: certificate mode (the box's INSI-AUTO key in its token) and
+    CPx mode (the assertion PS signed by the CPS that Comptoir 1 unlocked), against the local
+    INSi double; then the DMP's test of existence with the box's VIHF."""
+    console.rule("INSi: the patient's INS from the carte Vitale, in both modes")
+    table = Table(title="POST /v1/ins/search (beneficiary 1 of the demo carte Vitale)")
+    for col in ("mode", "CR", "INS", "kind", "birth name", "first names", "calls"):
+        table.add_column(col)
+    ins = ""
+    for mode in (InsSearchRequestModeType0.CERTIFICATE, InsSearchRequestModeType0.CPX):
+        body = InsSearchRequest(
+            vitale=VitaleBeneficiary(reader=vitale_reader, beneficiary=0), mode=mode
+        )
+        answer = _ok(ins_search.sync(client=client, body=body), InsSearchModel)
+        found, traits = answer.ins, answer.traits
+        ins = found.ins if found is not None else ins
+        table.add_row(
+            mode.value, answer.code.value, found.ins if found else "-",
+            found.kind if found else "-", traits.nom_naissance if traits else "-",
+            traits.liste_prenom if traits else "-", str(answer.calls),
+        )  # fmt: skip
+    console.print(table)
+    if not ins:
+        raise DemoError("INSi found no INS for the demo carte Vitale")
+    operator = OperatorModel(id="810001234567", name="LEFEVRE Hélène", profession="21",
+                             cnop_section="G")
+    dmp = _ok(
+        dmp_existence.sync(client=client, body=DmpExistenceRequest(ins=ins, operator=operator)),
+        DmpExistenceModel,
+    )
+    console.print(f"DMP TD0.2 for {ins}: found={dmp.found} status={dmp.dmp_status} "
+                  f"authorisation={dmp.authorization}")
 
 
 def run_demo(console: Console, directory: Path, keep_running: bool, ports: tuple[int, int]) -> None:
@@ -343,6 +444,7 @@ def run_demo(console: Console, directory: Path, keep_running: bool, ports: tuple
         terminal.plug()
         stack.callback(terminal.unplug)
         pair_terminal(console, state, terminal)
+        insi_port, dmp_port = _free_port(), _free_port()
         config = work / "comptoir.toml"
         config.write_text(
             f'state_dir = "{state}"\n\n[server]\nlisten = "127.0.0.1"\n'
@@ -350,10 +452,21 @@ def run_demo(console: Console, directory: Path, keep_running: bool, ports: tuple
             # The PIN comes only from the terminal's keypad (api_pin is false by default).
             f'\n[terminals]\nports = ["{terminal.link_path}"]\n'
             f'[terminals.bind."{terminal.serial}"]\ncounter = "Comptoir 1"\n'
-            'client = "Comptoir 1"\n'
+            'client = "Comptoir 1"\n\n'
+            + TELESERVICES.format(insi_port=insi_port, dmp_port=dmp_port)
         )
-        console.rule("The daemon: comptoir serve (mTLS API and enrolment listener)")
-        with _process(["serve", "--config", str(config)], directory / "serve.log", env) as srv:
+        console.rule("INSi and DMP test doubles (127.0.0.1, TEST IGC-Santé server certificates)")
+        doubles_args = [
+            "--pki", str(PKI_DIR), "--work", str(work / "doubles"),
+            "--insi-port", str(insi_port), "--dmp-port", str(dmp_port),
+        ]  # fmt: skip
+        with _python(["-m", "drivers.sim.services.run", *doubles_args],
+                     directory / "doubles.log") as doubles, \
+                _process(["serve", "--config", str(config)], directory / "serve.log", env) as srv:
+            _wait_for("the téléservice doubles",
+                      lambda: _port_open(dmp_port) or doubles.poll() is not None)
+            if doubles.poll() is not None:
+                raise DemoError(f"the doubles stopped: {_tail(directory / 'doubles.log')}")
             _wait_for("comptoir serve", lambda: _port_open(api_port) or srv.poll() is not None)
             if srv.poll() is not None:
                 raise DemoError(f"comptoir serve stopped: {_tail(directory / 'serve.log')}")
@@ -379,6 +492,13 @@ def _safe(fn: Any) -> list[str]:
         return list(fn())
     except CardError:  # pcscd still starting: the caller retries until its deadline
         return []
+
+
+def _free_port() -> int:
+    """A port free on 127.0.0.1 now (for the doubles, started right after)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _port_open(port: int) -> bool:

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from hostd import metrics
-from hostd.api import openapi, problems, v1_admin, v1_cards, v1_readers, v1_signing
+from hostd.api import openapi, problems, v1_admin, v1_cards, v1_readers, v1_signing, v1_teleservices
 from hostd.api.deps import Ctx, Reader
 from hostd.audit import AuditLog
 from hostd.config import Settings
@@ -33,11 +33,22 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
     cps = CpsService(devices.hub, audit, settings.cps, deadline, terminals=devices.terminals)
     devices.hub.add_session_listener(cps.session_ended)
     ctx = AppContext(settings, audit, devices, cps, VitaleService(devices.hub, audit, deadline))
+    if devices.teleservices is not None:
+        # Imported here: only a box configured for INSi/DMP loads the HTTP client.
+        from hostd.services.teleservices import TeleservicesService
+
+        parts = devices.teleservices
+        ctx.teleservices = TeleservicesService(
+            parts.settings, parts.tunnel, parts.sign_vihf, audit, devices.hub, cps,
+            ctx.vitale.read, parts.pseudonym_key,
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if devices.watcher is not None:
             devices.watcher.start()
+        if ctx.teleservices is not None:
+            await ctx.teleservices.start()
         task = asyncio.create_task(_housekeeping(ctx))
         try:
             yield
@@ -45,6 +56,8 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if ctx.teleservices is not None:
+                await ctx.teleservices.stop()
             if devices.watcher is not None:
                 devices.watcher.stop()
             devices.hub.stop()
@@ -67,6 +80,9 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
     app.include_router(status_page.router)
     if devices.signing is not None:
         app.include_router(v1_signing.router)
+    # Always routed, so every box documents the same API (and the generated clients have the
+    # calls): a box without [teleservices] answers them 503 teleservice-not-configured.
+    app.include_router(v1_teleservices.router)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["status"],
              summary="Prometheus metrics", operation_id="metrics_get",

@@ -14,6 +14,7 @@ import re
 import tomllib
 from datetime import time as dtime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -94,12 +95,34 @@ class TerminalSettings(_Section):
 
 
 class Settings(_Section):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
     state_dir: Path = DEFAULT_STATE_DIR
     server: ServerSettings = ServerSettings()
     cps: CpsSettings = CpsSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     enrolment: EnrolmentSettings = EnrolmentSettings()
     terminals: TerminalSettings = TerminalSettings()
+    teleservices: Any = None
+    """INSi and the DMP (``[teleservices]``, parsed by ``hostd.teleservices.settings`` into a
+    ``TeleserviceSettings``); absent: the box does not talk to them."""
+
+    @field_validator("teleservices", mode="before")
+    @classmethod
+    def _teleservices(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        # Imported only when the table exists: a box without it never loads the HTTP client.
+        from hostd.teleservices import settings as teleservices
+
+        if isinstance(value, teleservices.TeleserviceSettings):
+            return value
+        if not isinstance(value, dict):
+            raise ValueError("must be a table")
+        try:
+            return teleservices.parse(value, where="")
+        except teleservices.TeleserviceSettingsError as exc:
+            raise ValueError(str(exc)) from None
 
 
 def load(path: Path, *, state_dir: Path | None = None) -> Settings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hostd.audit import AuditLog, HeadSigner
 from hostd.auth import ClientDirectory
@@ -16,6 +16,9 @@ from hostd.services.signing import SigningService
 from hostd.services.terminals import TerminalService
 from hostd.services.vitale import VitaleService
 from provisioning.store import SlotStatus
+
+if TYPE_CHECKING:  # the téléservice clients load httpx: only on boxes that use them
+    from hostd.services.teleservices import TeleserviceParts, TeleservicesService
 
 
 class Watcher(Protocol):
@@ -38,6 +41,8 @@ class Devices:
     """The counter terminals (PIN pads), when the box has any configured or paired."""
     certificates: Callable[[], list[SlotStatus]] = field(default=lambda: [])
     """Certificates whose expiry the status page shows (ORG keys, TLS server, local CA)."""
+    teleservices: TeleserviceParts | None = None
+    """INSi/DMP: the TLS tunnel with the box's key, the VIHF signer (``[teleservices]``)."""
 
 
 @dataclass
@@ -47,3 +52,4 @@ class AppContext:
     devices: Devices
     cps: CpsService
     vitale: VitaleService
+    teleservices: TeleservicesService | None = None

@@ -26,6 +26,8 @@ from hostd.errors import (
 )
 from hostd.scheduler import DeadlineExceeded, SchedulerStopped
 from hostd.services.readers import NoCard, UnknownReader
+from hostd.teleservices import errors as tele
+from hostd.teleservices.ins_traits import LunarBirthDate, TraitsError
 from provisioning.errors import ProvisioningError, StoreError
 
 OK = "ok"
@@ -74,6 +76,21 @@ CARD_BUSY = ProblemKind(503, "card-busy", "The card stayed busy past the deadlin
 SHUTTING_DOWN = ProblemKind(503, "shutting-down", "The daemon is stopping")
 AUDIT_UNAVAILABLE = ProblemKind(507, "audit-unavailable",
                                 "Audit log not writable (disk full?): result withheld")
+TELESERVICE_FAULT = ProblemKind(502, "teleservice-fault",
+                                "The téléservice refused the request (see codes)")
+TELESERVICE_UNAVAILABLE = ProblemKind(503, "teleservice-unavailable",
+                                      "The téléservice is temporarily unavailable (see codes)")
+TELESERVICE_UNREACHABLE = ProblemKind(504, "teleservice-unreachable",
+                                      "The téléservice did not answer in time")
+TELESERVICE_BAD_ANSWER = ProblemKind(502, "teleservice-bad-answer",
+                                     "The téléservice answered something unexpected")
+TELESERVICE_NOT_CONFIGURED = ProblemKind(503, "teleservice-not-configured",
+                                         "INSi/DMP are not configured or their tunnel is down")
+INVALID_TRAITS = ProblemKind(422, "invalid-traits", "An identity trait INSi would refuse")
+LUNAR_BIRTH_DATE = ProblemKind(422, "lunar-birth-date",
+                               "Day or month of birth unknown: INSi needs a calendar date")
+NO_CPS_FOR_CPX = ProblemKind(409, "no-cps-for-cpx", "CPx mode needs one CPS in a reader")
+BAD_DMP_REQUEST = ProblemKind(400, "bad-dmp-request", "The DMP request cannot be relayed")
 
 # Order matters: subclasses before their bases (CardError last among card errors; the token's
 # StoreError — the box's fault, 5xx — before ProvisioningError, the request's fault).
@@ -106,10 +123,21 @@ MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
     (DeadlineExceeded, CARD_BUSY),
     (SchedulerStopped, SHUTTING_DOWN),
     (AuditUnavailable, AUDIT_UNAVAILABLE),
+    (tele.TeleserviceUnavailable, TELESERVICE_NOT_CONFIGURED),
+    (tele.TunnelError, TELESERVICE_NOT_CONFIGURED),
+    (tele.NoCpsForCpx, NO_CPS_FOR_CPX),
+    (tele.DmpRequestError, BAD_DMP_REQUEST),
+    (LunarBirthDate, LUNAR_BIRTH_DATE),
+    (TraitsError, INVALID_TRAITS),
+    (tele.SoapTransportError, TELESERVICE_UNREACHABLE),
+    (tele.SoapProtocolError, TELESERVICE_BAD_ANSWER),
+    (tele.SoapFault, TELESERVICE_FAULT),
 )
 
 
 def kind_of(exc: BaseException) -> ProblemKind | None:
+    if isinstance(exc, tele.SoapFault) and exc.transient:
+        return TELESERVICE_UNAVAILABLE  # siram_40 / insi_102: retry later, not a refusal
     for exc_type, kind in MAPPING:
         if isinstance(exc, exc_type):
             return kind

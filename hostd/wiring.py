@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -101,6 +102,8 @@ def open_box(
             head_signer=signer.head_signer(),
             certificates=signer.certificates,
             terminals=terminals,
+            teleservices=(teleservice_parts(settings, store, signer)
+                          if settings.teleservices is not None else None),
         )
         api_app = create_app(settings, devices, audit)
         enrol_app = create_enrol_app(clients, audit, settings.enrolment.attempts_per_minute)
@@ -126,6 +129,33 @@ def open_terminals(settings: Settings, closers: list[Callable[[], None]]) -> Ter
     manager.start()
     closers.append(manager.stop)
     return service[0]
+def teleservice_parts(settings: Settings, store: Store, signer: StoreSigner) -> Any:
+    """INSi/DMP: the stunnel tunnel with the ORG AUTH_CLI key, the VIHF signed with ORG SIGN
+    (through the store adapter's lock), the audit pseudonym key. One-line error when the ORG
+    AUTH_CLI slot has no certificate."""
+    from dataclasses import fields
+
+    from hostd.services.teleservices import TeleserviceParts, load_pseudonym_key
+    from hostd.teleservices import mtls
+    from provisioning.signing.vihf import VihfContext
+    from provisioning.slots import Slot
+
+    paths = StatePaths(settings.state_dir)
+    try:
+        key = mtls.store_key(store, Slot.ORG_AUTH_CLI)
+    except (mtls.TunnelError, ProvisioningError) as exc:
+        raise StartupError(f"[teleservices] needs the ORG AUTH_CLI certificate: {exc}") from exc
+    tele = settings.teleservices
+    tunnel = mtls.TokenTlsTunnel(
+        paths.root / "run" / "teleservices", key, tele.endpoints(), mtls.trust_pem(store),
+        connect_timeout_s=max(1, int(tele.policy.connect_timeout_s)),
+    )
+
+    def sign_vihf(ctx: VihfContext) -> bytes:
+        return signer.vihf("org-sign", {f.name: getattr(ctx, f.name) for f in fields(ctx)})
+
+    return TeleserviceParts(tele, tunnel, sign_vihf,
+                            load_pseudonym_key(paths.secrets_dir))
 
 
 def serve(settings: Settings) -> None:

@@ -140,26 +140,34 @@ def start_daemon(
     scheduler: dict[str, Any] | None = None,
     watcher: bool = True,
     terminals: dict[str, Any] | None = None,
+    pki: testpki.TestPki | None = None,
+    org_auth_cli: str | None = None,
+    teleservices: dict[str, Any] | None = None,
 ) -> Daemon:
+    """``org_auth_cli``: the CN of an ORG AUTH_CLI certificate to provision (``INSI-AUTO``);
+    ``teleservices``: the ``[teleservices]`` table (the doubles' addresses)."""
     state = base / "state"
-    pki = testpki.TestPki.create()
+    pki = pki or testpki.TestPki.create()
     store = provision(state, pki)
     try:
         if org_sign:
             certify(store, pki, Slot.ORG_SIGN)
+        if org_auth_cli:
+            certify(store, pki, Slot.ORG_AUTH_CLI, cn=org_auth_cli)
     finally:
         store.close()
-    settings = config.from_dict(
-        {
-            "state_dir": str(state),
-            "server": {"listen": "127.0.0.1", "port": 0, "enrol_port": 0},
-            "cps": {"api_pin": True, **(cps or {})},  # a box: false (PIN from the terminal)
-            "scheduler": scheduler or {},
-            "enrolment": {"attempts_per_minute": 1000},
-            # No terminal port unless a test gives one: a box's default glob is real hardware.
-            "terminals": terminals or {"ports": []},
-        }
-    )
+    raw: dict[str, Any] = {
+        "state_dir": str(state),
+        "server": {"listen": "127.0.0.1", "port": 0, "enrol_port": 0},
+        "cps": {"api_pin": True, **(cps or {})},  # a box: false (PIN from the terminal)
+        "scheduler": scheduler or {},
+        "enrolment": {"attempts_per_minute": 1000},
+        # No terminal port unless a test gives one: a box's default glob is real hardware.
+        "terminals": terminals or {"ports": []},
+    }
+    if teleservices is not None:
+        raw["teleservices"] = teleservices
+    settings = config.from_dict(raw)
     box = open_box(settings, watcher=watcher)
     try:
         listeners = make_listeners(

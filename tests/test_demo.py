@@ -37,6 +37,11 @@ def test_demo_runs_the_whole_appliance_on_simulated_devices(tmp_path: Path) -> N
     assert "Comptoir 1 enrolled" in out and "Comptoir 2 enrolled" in out
     rows = [line for line in out.splitlines() if line.startswith("│ Comptoir ")]
     assert sum("Comptoir 1" in r for r in rows) == 6 and sum("Comptoir 2" in r for r in rows) == 6
+    # INSi from the demo carte Vitale in both modes (doubles), then the DMP's TD0.2.
+    ins_rows = [line for line in out.splitlines() if "284056938104286" in line]
+    assert any(r.startswith("│ certificate │ 00 ") for r in ins_rows), out[-3000:]
+    assert any(r.startswith("│ cpx ") and "│ 00 " in r for r in ins_rows)
+    assert "DMP TD0.2 for 284056938104286: found=True" in out
     assert "audit log OK" in out
     # The technician paired Comptoir 1's terminal; the pharmacist unlocked the CPS on its keypad.
     assert "paired terminal" in out and "(Comptoir 1)" in out

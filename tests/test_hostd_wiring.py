@@ -1,6 +1,7 @@
 """The daemon's program boundary: ``comptoir serve`` loads the daemon and nothing else (no
-simulator, no demo, no test PKI, no httpx), and the wiring module is imported by nobody in
-``hostd``. Each check runs in a fresh interpreter so this test process's imports do not count.
+simulator, no demo, no test PKI, no httpx: the INSi/DMP clients load it only when
+``[teleservices]`` is configured), and the wiring module is imported by nobody in ``hostd``.
+Each check runs in a fresh interpreter so this test process's imports do not count.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from hostd.outcomes import (
     API_PIN_DISABLED,
     AUDIT_UNAVAILABLE,
     BAD_CSR,
+    BAD_DMP_REQUEST,
     BAD_SIGNING_REQUEST,
     CARD_BUSY,
     CARD_ERROR,
@@ -31,10 +32,13 @@ from hostd.outcomes import (
     CPS_LOCKED,
     FORBIDDEN,
     INTERNAL,
+    INVALID_TRAITS,
     KEY_NOT_PROVISIONED,
     LAST_TRY_REFUSED,
+    LUNAR_BIRTH_DATE,
     MAPPING,
     NO_CARD,
+    NO_CPS_FOR_CPX,
     NOT_AUTHENTICATED,
     OPERATOR_REQUIRED,
     PAIRING_REFUSED,
@@ -44,6 +48,11 @@ from hostd.outcomes import (
     RATE_LIMITED,
     READER_UNAVAILABLE,
     SHUTTING_DOWN,
+    TELESERVICE_BAD_ANSWER,
+    TELESERVICE_FAULT,
+    TELESERVICE_NOT_CONFIGURED,
+    TELESERVICE_UNAVAILABLE,
+    TELESERVICE_UNREACHABLE,
     TERMINAL_ABSENT,
     TERMINAL_NOT_BOUND,
     TOKEN_UNAVAILABLE,
@@ -52,6 +61,7 @@ from hostd.outcomes import (
     ProblemKind,
     kind_of,
 )
+from hostd.teleservices.errors import SoapFault
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +69,7 @@ __all__ = [
     "API_PIN_DISABLED",
     "AUDIT_UNAVAILABLE",
     "BAD_CSR",
+    "BAD_DMP_REQUEST",
     "BAD_REQUEST",
     "BAD_SIGNING_REQUEST",
     "CARD_BUSY",
@@ -71,13 +82,16 @@ __all__ = [
     "CPS_LOCKED",
     "FORBIDDEN",
     "INTERNAL",
+    "INVALID_TRAITS",
     "KEY_NOT_PROVISIONED",
     "LAST_TRY_REFUSED",
+    "LUNAR_BIRTH_DATE",
     "MAPPING",
     "MEDIA_TYPE",
     "NOT_AUTHENTICATED",
     "NOT_FOUND",
     "NO_CARD",
+    "NO_CPS_FOR_CPX",
     "OPERATOR_REQUIRED",
     "PAIRING_REFUSED",
     "PIN_BLOCKED",
@@ -87,6 +101,11 @@ __all__ = [
     "READER_UNAVAILABLE",
     "SHUTTING_DOWN",
     "TELEMETRY_OFF",
+    "TELESERVICE_BAD_ANSWER",
+    "TELESERVICE_FAULT",
+    "TELESERVICE_NOT_CONFIGURED",
+    "TELESERVICE_UNAVAILABLE",
+    "TELESERVICE_UNREACHABLE",
     "TERMINAL_ABSENT",
     "TERMINAL_NOT_BOUND",
     "TOKEN_UNAVAILABLE",
@@ -136,7 +155,8 @@ VALIDATION = ProblemKind(422, "invalid-request", "The request does not match the
 def kinds() -> list[ProblemKind]:
     """Every problem kind, for the docs and the tests."""
     listed = [kind for _, kind in MAPPING]
-    return [*listed, BAD_REQUEST, NOT_FOUND, VALIDATION, INTERNAL]
+    return [*dict.fromkeys(listed), TELESERVICE_UNAVAILABLE, BAD_REQUEST, NOT_FOUND,
+            VALIDATION, INTERNAL]
 
 
 def example(kind: ProblemKind, detail: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -189,6 +209,10 @@ def _example_for(kind: ProblemKind) -> dict[str, Any]:
     if kind in (LAST_TRY_REFUSED,):
         return example(kind, "one PIN try left: the PIN must be typed by the cardholder",
                        tries_left=1)
+    if kind in (TELESERVICE_FAULT, TELESERVICE_UNAVAILABLE):
+        codes = ["desir_560"] if kind is TELESERVICE_FAULT else ["siram_40", "insi_102"]
+        return example(kind, f"Sender: droits insuffisants ({codes[-1]})", codes=codes,
+                       transient=kind is TELESERVICE_UNAVAILABLE)
     if kind is VALIDATION:
         return example(kind, "body.pin: Field required",
                        errors=[{"loc": ["body", "pin"], "msg": "Field required"}])
@@ -216,7 +240,12 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     if kind is None:
         log.exception("unexpected error on %s", request.url.path)
         return problem_response(request, INTERNAL, "see the daemon's log")
-    extra = {"tries_left": exc.tries_left} if hasattr(exc, "tries_left") else {}
+    extra: dict[str, Any] = (
+        {"tries_left": exc.tries_left} if hasattr(exc, "tries_left") else {}
+    )
+    if isinstance(exc, SoapFault):
+        # The service's own codes (desir_560, siram_100/desir_550, insi_102) for the LGO.
+        extra = {"codes": list(exc.service_codes), "transient": exc.transient}
     return problem_response(request, kind, str(exc), **extra)
 
 

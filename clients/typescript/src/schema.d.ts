@@ -225,6 +225,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/dmp/existence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** DMP TD0.2: does this patient have a DMP */
+        post: operations["dmp_existence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dmp/relay/{service}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Relay a counter's DMP SOAP request with the box's VIHF */
+        post: operations["dmp_relay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -236,6 +270,23 @@ export interface paths {
         get: operations["events_stream"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ins/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The patient's INS from INSi (traits or carte Vitale) */
+        post: operations["ins_search"];
         delete?: never;
         options?: never;
         head?: never;
@@ -710,6 +761,48 @@ export interface components {
             /** Reader */
             reader: string;
         };
+        /**
+         * DmpExistenceModel
+         * @example {
+         *       "authorization": "VALIDE",
+         *       "dmp_status": "active",
+         *       "found": true,
+         *       "ins": "284056938104286",
+         *       "patient_status": "active"
+         *     }
+         */
+        DmpExistenceModel: {
+            /** Authorization */
+            authorization: string | null;
+            /** Dmp Status */
+            dmp_status: string | null;
+            /** Found */
+            found: boolean;
+            /** Ins */
+            ins: string;
+            /** Patient Status */
+            patient_status: string | null;
+        };
+        /**
+         * DmpExistenceRequest
+         * @example {
+         *       "ins": "284056938104286",
+         *       "operator": {
+         *         "cnop_section": "G",
+         *         "id": "810001234567",
+         *         "name": "LEFEVRE Hélène",
+         *         "profession": "21"
+         *       }
+         *     }
+         */
+        DmpExistenceRequest: {
+            /**
+             * Ins
+             * @description INS: NIR or NIA with its key
+             */
+            ins: string;
+            operator: components["schemas"]["OperatorModel"];
+        };
         /** ExemptionModel */
         ExemptionModel: {
             /** Code */
@@ -731,6 +824,121 @@ export interface components {
             loc: string[];
             /** Msg */
             msg: string;
+        };
+        /** InsIdentifierModel */
+        InsIdentifierModel: {
+            /** Cle */
+            cle: string;
+            /** Date Debut */
+            date_debut: string | null;
+            /** Date Fin */
+            date_fin: string | null;
+            /**
+             * Ins
+             * @description 15 characters: matricule and key
+             */
+            ins: string;
+            /**
+             * Kind
+             * @description NIR, NIA, NIR (test), NIA (test)
+             */
+            kind: string;
+            /** Matricule */
+            matricule: string;
+            /** Oid */
+            oid: string;
+        };
+        /**
+         * InsSearchModel
+         * @example {
+         *       "calls": 1,
+         *       "code": "00",
+         *       "found": true,
+         *       "history": [],
+         *       "ins": {
+         *         "cle": "86",
+         *         "ins": "284056938104286",
+         *         "kind": "NIR",
+         *         "matricule": "2840569381042",
+         *         "oid": "1.2.250.1.213.1.4.8"
+         *       },
+         *       "label": "OK",
+         *       "mode": "certificate",
+         *       "traits": {
+         *         "date_naissance": "1984-05-21",
+         *         "lieu_naissance": "69381",
+         *         "liste_prenom": "BENEDICTE",
+         *         "nom_naissance": "LEFEVRE",
+         *         "prenom": "BENEDICTE",
+         *         "sexe": "F"
+         *       }
+         *     }
+         */
+        InsSearchModel: {
+            /**
+             * Calls
+             * @description INSi calls made (one per first name, then the list)
+             */
+            calls: number;
+            /**
+             * Code
+             * @description 00 found, 01 none, 02 several
+             * @enum {string}
+             */
+            code: "00" | "01" | "02";
+            /** Found */
+            found: boolean;
+            /** History */
+            history: components["schemas"]["InsIdentifierModel"][];
+            ins: components["schemas"]["InsIdentifierModel"] | null;
+            /** Label */
+            label: string;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "certificate" | "cpx";
+            traits: components["schemas"]["InsTraitsModel"] | null;
+        };
+        /**
+         * InsSearchRequest
+         * @description Exactly one of ``traits`` and ``vitale``.
+         * @example {
+         *       "mode": "certificate",
+         *       "vitale": {
+         *         "beneficiary": 0,
+         *         "reader": "Gemalto PC Twin Reader 01 00"
+         *       }
+         *     }
+         */
+        InsSearchRequest: {
+            /**
+             * Cps Reader
+             * @description CPx mode: the CPS reader, if several
+             */
+            cps_reader?: string | null;
+            /**
+             * Mode
+             * @description certificate (the box's INSI-AUTO key) or cpx (assertion PS signed by the shared CPS); default from the configuration
+             */
+            mode?: ("certificate" | "cpx") | null;
+            traits?: components["schemas"]["TraitsRequest"] | null;
+            vitale?: components["schemas"]["VitaleBeneficiary"] | null;
+        };
+        /** InsTraitsModel */
+        InsTraitsModel: {
+            /** Date Naissance */
+            date_naissance: string;
+            /** Lieu Naissance */
+            lieu_naissance: string | null;
+            /** Liste Prenom */
+            liste_prenom: string;
+            /** Nom Naissance */
+            nom_naissance: string;
+            /** Prenom */
+            prenom: string;
+            /** Sexe */
+            sexe: string;
         };
         /** InsuredModel */
         InsuredModel: {
@@ -793,6 +1001,34 @@ export interface components {
             text: string;
             /** Valid */
             valid: boolean;
+        };
+        /**
+         * OperatorModel
+         * @example {
+         *       "cnop_section": "G",
+         *       "id": "810001234567",
+         *       "name": "LEFEVRE Hélène",
+         *       "profession": "21"
+         *     }
+         */
+        OperatorModel: {
+            /**
+             * Cnop Section
+             * @description TRE_G05 CNOP section (pharmacists)
+             */
+            cnop_section?: string | null;
+            /**
+             * Id
+             * @description National id of the professional (8 + RPPS)
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Profession
+             * @description TRE_G15 profession code (21 pharmacist)
+             */
+            profession: string;
         };
         /**
          * PairingCodeModel
@@ -1274,6 +1510,46 @@ export interface components {
             serial: string;
         };
         /**
+         * TraitsRequest
+         * @example {
+         *       "date_naissance": "1950-03-15",
+         *       "lieu_naissance": "75056",
+         *       "nom_naissance": "Dupont",
+         *       "prenoms": [
+         *         "Jeanne",
+         *         "Marie"
+         *       ],
+         *       "sexe": "F"
+         *     }
+         */
+        TraitsRequest: {
+            /**
+             * Date Naissance
+             * @description YYYY-MM-DD (a calendar date)
+             */
+            date_naissance: string;
+            /**
+             * Lieu Naissance
+             * @description INSEE COG (99xxx abroad)
+             */
+            lieu_naissance?: string | null;
+            /**
+             * Nom Naissance
+             * @description Birth name (normalised by the box)
+             */
+            nom_naissance: string;
+            /**
+             * Prenoms
+             * @description First names in civil-register order
+             */
+            prenoms?: string[];
+            /**
+             * Sexe
+             * @enum {string}
+             */
+            sexe: "M" | "F";
+        };
+        /**
          * TriesLeftModel
          * @example {
          *       "tries_left": 3
@@ -1366,6 +1642,25 @@ export interface components {
             secteur_activite: string;
             /** Structure Id */
             structure_id: string;
+        };
+        /**
+         * VitaleBeneficiary
+         * @example {
+         *       "beneficiary": 0,
+         *       "reader": "Gemalto PC Twin Reader 01 00"
+         *     }
+         */
+        VitaleBeneficiary: {
+            /**
+             * Beneficiary
+             * @description Index in the card's beneficiary list
+             */
+            beneficiary: number;
+            /**
+             * Reader
+             * @description Reader holding the carte Vitale
+             */
+            reader: string;
         };
         /**
          * VitaleReadModel
@@ -2660,6 +2955,233 @@ export interface operations {
             };
         };
     };
+    dmp_existence: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The person logged in to the LGO on this counter (written to the audit log). */
+                "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DmpExistenceRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DmpExistenceModel"];
+                };
+            };
+            /** @description `operator-required`: Operator header missing; `bad-signing-request`: The signing request is unusable */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `teleservice-fault`: The téléservice refused the request (see codes); `teleservice-bad-answer`: The téléservice answered something unexpected */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `teleservice-unavailable`: The téléservice is temporarily unavailable (see codes); `teleservice-not-configured`: INSi/DMP are not configured or their tunnel is down; `token-unavailable`: The box's key store did not answer or refused to sign */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `teleservice-unreachable`: The téléservice did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    dmp_relay: {
+        parameters: {
+            query?: never;
+            header: {
+                "X-Comptoir-Patient-Ins": string;
+                "X-Comptoir-Operator-Id": string;
+                "X-Comptoir-Profession": string;
+                "X-Comptoir-Cnop-Section"?: string | null;
+                /** @description The person logged in to the LGO on this counter (written to the audit log). */
+                "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+            };
+            path: {
+                /** @description patients, patientCertif, patientsPDQ, habilitations, registry, repository */
+                service: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/soap+xml": string;
+            };
+        };
+        responses: {
+            /** @description The DMP's answer, unchanged (status, type, body) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/soap+xml": string;
+                };
+            };
+            /** @description `operator-required`: Operator header missing; `bad-dmp-request`: The DMP request cannot be relayed; `bad-signing-request`: The signing request is unusable */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `teleservice-fault`: The téléservice refused the request (see codes); `teleservice-bad-answer`: The téléservice answered something unexpected */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `teleservice-unavailable`: The téléservice is temporarily unavailable (see codes); `teleservice-not-configured`: INSi/DMP are not configured or their tunnel is down; `token-unavailable`: The box's key store did not answer or refused to sign */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `teleservice-unreachable`: The téléservice did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     events_stream: {
         parameters: {
             query?: {
@@ -2717,6 +3239,134 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    ins_search: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The person logged in to the LGO on this counter (written to the audit log). */
+                "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InsSearchRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InsSearchModel"];
+                };
+            };
+            /** @description `operator-required`: Operator header missing; `bad-request`: The request cannot be used */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role; `cps-locked`: The CPS is locked */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `unknown-reader`: No such reader */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `no-card`: No card of that kind in the reader; `card-removed`: The card was removed; `no-cps-for-cpx`: CPx mode needs one CPS in a reader */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API; `invalid-traits`: An identity trait INSi would refuse; `lunar-birth-date`: Day or month of birth unknown: INSi needs a calendar date */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `teleservice-fault`: The téléservice refused the request (see codes); `teleservice-bad-answer`: The téléservice answered something unexpected; `card-protocol-error`: The card gave an unexpected answer; `card-error`: Card error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `teleservice-unavailable`: The téléservice is temporarily unavailable (see codes); `teleservice-not-configured`: INSi/DMP are not configured or their tunnel is down; `token-unavailable`: The box's key store did not answer or refused to sign; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `teleservice-unreachable`: The téléservice did not answer in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };

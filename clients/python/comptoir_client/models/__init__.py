@@ -35,12 +35,25 @@ from .cps_tries_left_x_comptoir_priority_type_0 import (
     CpsTriesLeftXComptoirPriorityType0,
 )
 from .cps_unlock_x_comptoir_priority_type_0 import CpsUnlockXComptoirPriorityType0
+from .dmp_existence_model import DmpExistenceModel
+from .dmp_existence_request import DmpExistenceRequest
+from .dmp_existence_x_comptoir_priority_type_0 import DmpExistenceXComptoirPriorityType0
+from .dmp_relay_x_comptoir_priority_type_0 import DmpRelayXComptoirPriorityType0
 from .exemption_model import ExemptionModel
 from .field_issue import FieldIssue
+from .ins_identifier_model import InsIdentifierModel
+from .ins_search_model import InsSearchModel
+from .ins_search_model_code import InsSearchModelCode
+from .ins_search_model_mode import InsSearchModelMode
+from .ins_search_request import InsSearchRequest
+from .ins_search_request_mode_type_0 import InsSearchRequestModeType0
+from .ins_search_x_comptoir_priority_type_0 import InsSearchXComptoirPriorityType0
+from .ins_traits_model import InsTraitsModel
 from .insured_model import InsuredModel
 from .key_role import KeyRole
 from .lease_model import LeaseModel
 from .nir_check_model import NirCheckModel
+from .operator_model import OperatorModel
 from .pairing_code_model import PairingCodeModel
 from .pairing_code_model_role import PairingCodeModelRole
 from .pairing_request import PairingRequest
@@ -76,10 +89,13 @@ from .store_sign_xmldsig_x_comptoir_priority_type_0 import (
 )
 from .store_signature_model import StoreSignatureModel
 from .terminal_status_model import TerminalStatusModel
+from .traits_request import TraitsRequest
+from .traits_request_sexe import TraitsRequestSexe
 from .tries_left_model import TriesLeftModel
 from .unlock_request import UnlockRequest
 from .unlocked_model import UnlockedModel
 from .vihf_request import VihfRequest
+from .vitale_beneficiary import VitaleBeneficiary
 from .vitale_read_model import VitaleReadModel
 from .vitale_read_x_comptoir_priority_type_0 import VitaleReadXComptoirPriorityType0
 from .xml_model import XmlModel
@@ -113,12 +129,25 @@ __all__ = (
     "CpsSignXComptoirPriorityType0",
     "CpsTriesLeftXComptoirPriorityType0",
     "CpsUnlockXComptoirPriorityType0",
+    "DmpExistenceModel",
+    "DmpExistenceRequest",
+    "DmpExistenceXComptoirPriorityType0",
+    "DmpRelayXComptoirPriorityType0",
     "ExemptionModel",
     "FieldIssue",
+    "InsIdentifierModel",
+    "InsSearchModel",
+    "InsSearchModelCode",
+    "InsSearchModelMode",
+    "InsSearchRequest",
+    "InsSearchRequestModeType0",
+    "InsSearchXComptoirPriorityType0",
+    "InsTraitsModel",
     "InsuredModel",
     "KeyRole",
     "LeaseModel",
     "NirCheckModel",
+    "OperatorModel",
     "PairingCodeModel",
     "PairingCodeModelRole",
     "PairingRequest",
@@ -146,10 +175,13 @@ __all__ = (
     "StoreSignXmldsigXComptoirPriorityType0",
     "StoreSignatureModel",
     "TerminalStatusModel",
+    "TraitsRequest",
+    "TraitsRequestSexe",
     "TriesLeftModel",
     "UnlockRequest",
     "UnlockedModel",
     "VihfRequest",
+    "VitaleBeneficiary",
     "VitaleReadModel",
     "VitaleReadXComptoirPriorityType0",
     "XmlModel",

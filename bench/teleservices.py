@@ -1,0 +1,308 @@
+"""Téléservice figures: TLS handshake and INSi call latency in certificate mode vs CPx mode, and
+the calls per second the box sustains in certificate mode against the local INSi double.
+
+    .venv/bin/python -m bench.teleservices [--samples 30] [--handshakes 8] [--seconds 5]
+                                           [--concurrency 8]
+
+Everything runs on 127.0.0.1: the INSi double (Python ``ssl`` + ThreadingHTTPServer), stunnel
+with the PKCS#11 engine and the box's ORG AUTH_CLI key in SoftHSM2 (the real path), and the
+simulated CPS reached through ``CpsService`` (the shared-CPS queue) for the assertion PS.
+
+Baseline, measured in the same run: the same double called by httpx with Python ``ssl`` and
+the same certificate whose key is a *file* (what a counter PC with a PKCS#12 does today), so
+the ratio shows what keeping the key in the token and going through stunnel costs.
+
+Figures:
+- full handshake: the first request on a freshly started tunnel (one ``C_Sign`` on the token);
+  baseline: a new httpx client (no session reuse) per sample;
+- new connection: a new client per request through a running tunnel (stunnel resumes the TLS
+  session: no token signature);
+- call latency on a kept-alive connection: one INSi traits search found at the first call, in
+  certificate mode and in CPx mode (+ the assertion PS: one signature by the simulated card
+  through the queue, with the simulator's CPS3 timing of ~300 ms per RSA operation unless
+  ``--card-timing zero``);
+- sustained calls/s in certificate mode with ``--concurrency`` kept-alive connections for
+  ``--seconds``, and the same with the baseline client.
+Every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import ssl
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from drivers.cards.cps import CpsCard
+from drivers.cards.cps_model import CpsHolder, KeyRole, Situation
+from drivers.sim import testpki
+from drivers.sim.cps_app import CpsApplication
+from drivers.sim.cps_issue import issue_cps
+from drivers.sim.services import insi_double
+from drivers.sim.timing import Timing
+from hostd.audit import AuditLog
+from hostd.config import CpsSettings
+from hostd.services.cps import CpsService
+from hostd.services.jobs import Caller
+from hostd.services.readers import ReaderHub
+from hostd.teleservices import cps_assertion, insi, mtls, soap
+from hostd.teleservices.ins_traits import Traits
+from provisioning.ca import initialize
+from provisioning.slots import Slot
+
+SERVER = "insi.double.test"
+LPS = soap.LpsIdentity(idam="AM-TEST-0001", name="Comptoir", version="bench", instance="bench")
+POLICY = soap.CallPolicy(attempts=1)
+TRAITS = Traits.parse("DUPONT", "JEANNE", "F", "1950-03-15")
+READER = "Sim Reader 00 00"
+ATR = bytes.fromhex("3BAC00402A00122500648000031000" "9000")
+CALLER = Caller("bench", "bench")
+PIN = "1234"
+HOLDER = CpsHolder("0012345678", "Mme", "LEFÈVRE", "Hélène", "10001234567", "Pharmacien",
+                   None, (Situation(1, "Pharmacie de la Gare", "750012345", None, "Titulaire"),))
+
+
+class Direct:
+    def __init__(self, card: CpsApplication) -> None:
+        self.card = card
+        card.power_on()
+
+    def transmit(self, apdu: bytes) -> bytes:
+        return self.card.process(apdu)
+
+    def close(self) -> None:
+        self.card.power_off()
+
+
+def ms(values: list[float]) -> str:
+    values = sorted(values)
+    p50 = statistics.median(values) * 1000
+    p90 = values[min(len(values) - 1, int(len(values) * 0.9))] * 1000
+    return f"p50 {p50:7.2f} ms  p90 {p90:7.2f} ms  (n={len(values)})"
+
+
+class Rig:
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.pki = testpki.TestPki.create()
+        self.store = initialize(tmp / "state", ["localhost"])
+        self.store.add_trust_anchor(testpki.cert_pem(self.pki.root.cert))
+        pub = self.store.keygen(Slot.ORG_AUTH_CLI)
+        cert = testpki.issue(self.pki.organisations, pub,
+                             testpki.igc_sante_name("INSI-AUTO", ["3750000001"]),
+                             key_usage={"digital_signature"},
+                             extended_key_usage=[ExtendedKeyUsageOID.CLIENT_AUTH])
+        chain = testpki.cert_pem(cert) + testpki.cert_pem(self.pki.organisations.cert)
+        self.store.import_certificate(Slot.ORG_AUTH_CLI, chain)
+        # Baseline identity: the same kind of certificate, key in a file.
+        soft = testpki.new_rsa_key()
+        soft_cert = testpki.issue(self.pki.organisations, soft.public_key(),
+                                  testpki.igc_sante_name("INSI-AUTO", ["3750000001"]),
+                                  key_usage={"digital_signature"},
+                                  extended_key_usage=[ExtendedKeyUsageOID.CLIENT_AUTH])
+        (tmp / "soft.pem").write_bytes(testpki.cert_pem(soft_cert)
+                                       + testpki.cert_pem(self.pki.organisations.cert))
+        (tmp / "soft.key").write_bytes(testpki.key_pem(soft))
+        skey = testpki.new_rsa_key()
+        scert = testpki.issue(self.pki.organisations, skey.public_key(),
+                              testpki.igc_sante_name(SERVER),
+                              key_usage={"digital_signature", "key_encipherment"},
+                              extended_key_usage=[ExtendedKeyUsageOID.SERVER_AUTH],
+                              dns_names=[SERVER])
+        (tmp / "srv.pem").write_bytes(testpki.cert_pem(scert)
+                                      + testpki.cert_pem(self.pki.organisations.cert))
+        (tmp / "srv.key").write_bytes(testpki.key_pem(skey))
+        (tmp / "root.pem").write_bytes(testpki.cert_pem(self.pki.root.cert))
+        (tmp / "personnes.pem").write_bytes(testpki.cert_pem(self.pki.personnes.cert))
+        self.double = insi_double.InsiDouble(tmp / "root.pem", tmp / "personnes.pem")
+        self.server = insi_double.serve(self.double, tmp / "srv.pem", tmp / "srv.key",
+                                        tmp / "root.pem")
+        self.endpoint = mtls.Endpoint("insi", "127.0.0.1", self.server.port, SERVER)
+        self.key = mtls.store_key(self.store, Slot.ORG_AUTH_CLI)
+
+    def tunnel(self, name: str) -> mtls.TokenTlsTunnel:
+        return mtls.TokenTlsTunnel(self.tmp / name, self.key, [self.endpoint],
+                                   mtls.trust_pem(self.store))
+
+    def baseline_client(self) -> httpx.AsyncClient:
+        ctx = ssl.create_default_context(cafile=str(self.tmp / "root.pem"))
+        ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(self.tmp / "soft.pem", self.tmp / "soft.key")
+        # Same server name check as stunnel's checkHost; loopback address for the socket.
+        transport = httpx.AsyncHTTPTransport(verify=ctx, retries=0)
+        return httpx.AsyncClient(transport=transport, trust_env=False,
+                                 base_url=f"https://{SERVER}:{self.server.port}")
+
+    def close(self) -> None:
+        self.server.stop()
+        self.store.close()
+
+
+async def search(http: httpx.AsyncClient, base: str, security: list[Any] | None = None) -> None:
+    client = insi.InsiClient(soap.SoapClient(http, base, POLICY), LPS, insi_double.PATH)
+    answer = await client.search_traits(TRAITS, security or [])
+    assert answer.found
+
+
+def timed(fn: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[float]]:
+    async def run() -> float:
+        start = time.perf_counter()
+        await fn()
+        return time.perf_counter() - start
+
+    return run
+
+
+async def sustained(make: Callable[[], httpx.AsyncClient], base: str, concurrency: int,
+                    seconds: float) -> float:
+    deadline = time.perf_counter() + seconds
+    done = 0
+
+    async def worker() -> None:
+        nonlocal done
+        async with make() as http:
+            while time.perf_counter() < deadline:
+                await search(http, base)
+                done += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--handshakes", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--card-timing", choices=("realistic", "zero"), default="realistic",
+                        help="simulated CPS: a CPS3's ~300 ms per signature, or none")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-teleservices-") as tmp_dir:
+        rig = Rig(Path(tmp_dir))
+        try:
+            run(rig, args)
+        finally:
+            rig.close()
+
+
+def run(rig: Rig, args: argparse.Namespace) -> None:
+    # httpx resolves SERVER: map it to loopback for the baseline only.
+    real_getaddrinfo = socket.getaddrinfo
+
+    def loopback(host: Any, *rest: Any, **kw: Any) -> Any:
+        mapped = host in (SERVER, SERVER.encode())  # anyio passes the name as bytes
+        return real_getaddrinfo("127.0.0.1" if mapped else host, *rest, **kw)
+
+    socket.getaddrinfo = loopback
+    base_tls = f"https://{SERVER}:{rig.server.port}"
+
+    # Full handshakes: first request of a fresh tunnel.
+    full: list[float] = []
+    for i in range(args.handshakes):
+        tunnel = rig.tunnel(f"hs{i}")
+        with tunnel:
+            async def first(t: mtls.TokenTlsTunnel = tunnel) -> float:
+                async with t.http_client("insi") as http:
+                    return await timed(lambda: search(http, t.base_url("insi")))()
+            full.append(asyncio.run(first()))
+    base_full: list[float] = []
+    for _ in range(args.handshakes):
+        async def first_base() -> float:
+            async with rig.baseline_client() as http:
+                return await timed(lambda: search(http, base_tls))()
+        base_full.append(asyncio.run(first_base()))
+
+    tunnel = rig.tunnel("main")
+    tunnel.start()
+    try:
+        async def phases() -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            base = tunnel.base_url("insi")
+            newconn = []
+            for _ in range(args.samples):
+                async with tunnel.http_client("insi") as http:
+                    newconn.append(await timed(lambda: search(http, base))())
+            out["newconn"] = newconn
+            async with tunnel.http_client("insi") as http:
+                await search(http, base)
+                out["cert"] = [await timed(lambda: search(http, base))()
+                               for _ in range(args.samples)]
+            async with rig.baseline_client() as http:
+                await search(http, base_tls)
+                out["base_call"] = [await timed(lambda: search(http, base_tls))()
+                                    for _ in range(args.samples)]
+            # CPx: the assertion PS signed by the simulated CPS through CpsService.
+            timing = Timing.realistic() if args.card_timing == "realistic" else Timing.zero()
+            card = CpsApplication(replace(issue_cps(rig.pki, HOLDER), pin=PIN), timing)
+            hub = ReaderHub(lambda _r: Direct(card), lambda _k, t: CpsCard(t))
+            svc = CpsService(hub, AuditLog.open(rig.tmp), CpsSettings(), 10.0)
+            hub.add_session_listener(svc.session_ended)
+            hub.on_card_inserted(READER, ATR)
+            try:
+                await svc.unlock(READER, bytearray(PIN.encode()), CALLER)
+                der = await svc.certificate(READER, KeyRole.SIGN, CALLER)
+                key = cps_assertion.CpsSigningKey(
+                    x509.load_der_x509_certificate(der),
+                    cps_assertion.CpsQueueSigner(svc, READER, CALLER))
+                ps = cps_assertion.PsIdentity("810001234567", "0123456789", "SA05")
+                assertion_t: list[float] = []
+                cpx: list[float] = []
+                async with tunnel.http_client("insi") as http:
+                    for _ in range(args.samples):
+                        start = time.perf_counter()
+                        assertion = await cps_assertion.make_assertion(key, ps)
+                        mid = time.perf_counter()
+                        await search(http, base, [assertion])
+                        assertion_t.append(mid - start)
+                        cpx.append(time.perf_counter() - start)
+                out["assertion"], out["cpx"] = assertion_t, cpx
+                out["xmlsec_ms"] = rig.double.counters.xmlsec_s / max(1, len(cpx)) * 1000
+            finally:
+                hub.stop()
+            out["rate"] = await sustained(lambda: tunnel.http_client("insi"), base,
+                                          args.concurrency, args.seconds)
+            out["base_rate"] = await sustained(rig.baseline_client, base_tls,
+                                               args.concurrency, args.seconds)
+            return out
+
+        r = asyncio.run(phases())
+    finally:
+        tunnel.stop()
+        socket.getaddrinfo = real_getaddrinfo
+
+    print("TLS handshake + first INSi call (certificate mode)")
+    print(f"  stunnel + token, full handshake   {ms(full)}")
+    print(f"  baseline (key in a file), full    {ms(base_full)}")
+    print(f"  stunnel, new connection (resumed) {ms(r['newconn'])}")
+    print("INSi traits search on a kept-alive connection")
+    print(f"  certificate mode                  {ms(r['cert'])}")
+    print(f"  baseline (Python ssl, file key)   {ms(r['base_call'])}")
+    print(f"  CPx mode (assertion + call)       {ms(r['cpx'])}")
+    print(f"    of which assertion PS ({args.card_timing} CPS) {ms(r['assertion'])}")
+    print(f"    of which the double's xmlsec1   mean {r['xmlsec_ms']:7.2f} ms (a subprocess)")
+    ratio = statistics.median(r["cert"]) / statistics.median(r["base_call"])
+    print(f"  certificate mode / baseline       {ratio:.2f}x")
+    print(f"Sustained, {args.concurrency} connections, {args.seconds:g} s")
+    print(f"  certificate mode                  {r['rate']:.0f} calls/s")
+    print(f"  baseline                          {r['base_rate']:.0f} calls/s")
+    print(f"  ratio                             {r['rate'] / r['base_rate']:.2f}")
+    print(f"double: {rig.double.counters.calls} calls, "
+          f"{sum(1 for q in rig.server.requests if not q.session_reused)} of the last "
+          f"{len(rig.server.requests)} on full handshakes")
+
+
+if __name__ == "__main__":
+    main()

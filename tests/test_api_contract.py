@@ -27,7 +27,7 @@ OPERATION_IDS = {
     "cps_list", "cps_unlock", "cps_lock", "cps_holder", "cps_tries_left", "cps_certificate",
     "cps_sign", "vitale_read", "store_sign_raw", "store_sign_cms", "store_sign_xmldsig",
     "store_sign_vihf", "admin_clients_list", "admin_client_revoke",
-    "admin_pairing_code_create", "admin_audit_rows",
+    "admin_pairing_code_create", "admin_audit_rows", "ins_search", "dmp_existence", "dmp_relay",
 }
 PROBLEM = "application/problem+json"
 
@@ -205,3 +205,16 @@ def test_a_card_looping_on_61xx_is_a_card_error_not_a_bad_request(
     row = next(r for r in reversed(list(daemon.box.audit.records()))
                if r.action == "cps.tries-left")
     assert row.outcome != "ok" and row.client == "Contract 61xx"
+
+
+def test_a_box_without_teleservices_documents_and_refuses_them(daemon: Daemon) -> None:
+    # One contract for every box: the INSi/DMP routes are in the document, and a box whose
+    # configuration has no [teleservices] answers them with a problem the LGO can switch on.
+    http = daemon.client("Comptoir sans INSi")
+    assert "/v1/ins/search" in http.get("/openapi.json").json()["paths"]
+    answer = http.post("/v1/ins/search", headers={"X-Comptoir-Operator": "Mme Martin"}, json={
+        "traits": {"nom_naissance": "DUPONT", "prenoms": ["JEANNE"], "sexe": "F",
+                   "date_naissance": "1950-03-15"}})
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["type"] == "urn:comptoir:problem:teleservice-not-configured"

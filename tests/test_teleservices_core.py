@@ -122,7 +122,7 @@ def cps(tmp_path: Path, pki: testpki.TestPki) -> Iterator[tuple[CpsService, Audi
     card = CpsApplication(replace(cps_config(pki), pin=PIN))
     hub = ReaderHub(lambda _r: Direct(card), lambda _k, t: CpsCard(t))
     audit = AuditLog.open(tmp_path)
-    svc = CpsService(hub, audit, CpsSettings(), 5.0)
+    svc = CpsService(hub, audit, CpsSettings(api_pin=True), 5.0)
     hub.add_session_listener(svc.session_ended)
     hub.on_card_inserted(READER, ATR)
     yield svc, audit

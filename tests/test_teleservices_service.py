@@ -113,7 +113,7 @@ def env(tmp_path: Path) -> Iterator[Env]:
 
     hub = ReaderHub(lambda _r: Direct(), lambda _k, t: CpsCard(t))
     audit = AuditLog.open(tmp_path)
-    cps = CpsService(hub, audit, CpsSettings(), 5.0)
+    cps = CpsService(hub, audit, CpsSettings(api_pin=True), 5.0)
     hub.add_session_listener(cps.session_ended)
     hub.on_card_inserted(READER, ATR)
     family = load_card(CARDS_DIR / "vitale-famille-martin.toml", Timing.zero())

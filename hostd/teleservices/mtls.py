@@ -30,15 +30,18 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 
 from hostd.teleservices.errors import TunnelError
 from provisioning import token
 from provisioning.slots import Slot
 from provisioning.store import Store
+
+if TYPE_CHECKING:  # httpx loads only when a box talks to INSi/DMP (it costs start-up and RSS)
+    import httpx
 
 ENGINE_SO = "/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so"
 STUNNEL = "stunnel"
@@ -264,6 +267,8 @@ class TokenTlsTunnel:
 
         Keep-alive is on: one TLS connection (one token signature) serves many calls.
         """
+        import httpx
+
         ep = self.endpoint(name)
         transport = httpx.AsyncHTTPTransport(
             uds=str(self.socket(name)),

@@ -20,10 +20,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from lxml import etree
+
+if TYPE_CHECKING:  # httpx loads only when a box talks to a téléservice
+    import httpx
 
 from hostd.teleservices.errors import (
     TRANSIENT_CODES,
@@ -260,6 +262,8 @@ class SoapClient:
         self.policy = policy
 
     def _timeout(self, left: float) -> httpx.Timeout:
+        import httpx
+
         p = self.policy
         return httpx.Timeout(
             connect=min(p.connect_timeout_s, left), read=min(p.read_timeout_s, left),
@@ -271,6 +275,8 @@ class SoapClient:
         content_type: str | None = None,
     ) -> httpx.Response:
         """One bounded POST with retries; returns the raw response (the relay needs it)."""
+        import httpx
+
         start = time.monotonic()
         ctype = content_type or f'{SOAP12_MEDIA}; charset=utf-8; action="{action}"'
         last: Exception | None = None

@@ -4,11 +4,11 @@ A webcam delivers 15–30 frames a second, almost all identical while nothing mo
 held under it stays visible for seconds. Decoding every frame would burn the box's small CPU
 and report the same code dozens of times. So: each frame is reduced to a small grey thumbnail
 and compared with the last frame that was decoded; only a frame where at least
-``changed_blocks`` blocks moved by more than ``change_threshold`` grey levels is decoded (a
-mean over the whole frame would miss one code replaced by another in the same place). A code seen again within
-``window_s`` of its last sighting is the same scan, not a new one — a prescription held for
-ten seconds is one scan; shown again a minute later, it is a new scan (which the ordonnance
-guard then judges).
+``changed_blocks`` blocks moved by more than ``change_threshold`` grey levels is decoded
+(a mean over the whole frame would miss one code replaced by another in the same place).
+A code seen again within ``window_s`` of its last sighting is the same scan, not a new
+one — a prescription held for ten seconds is one scan; shown again a minute later, it is a
+new scan (which the ordonnance guard then judges).
 """
 
 from __future__ import annotations

@@ -161,6 +161,11 @@ class Store:
             )
         return bytes.fromhex(key_id)
 
+    def key_id(self, slot: Slot) -> bytes:
+        """The token object id (CKA_ID) of the slot's active key, for PKCS#11 URIs: a process
+        outside the daemon (the TLS tunnel) reaches the key by it, never by its value."""
+        return self._active_key_id(slot)
+
     # -- keys ----------------------------------------------------------------------------------
 
     def _new_key(self, slot: Slot) -> tuple[str, rsa.RSAPublicKey]:

@@ -169,6 +169,7 @@ def issue(
     days: int = 3 * 365,
     clock: Clock = utc_now,
     not_before: dt.datetime | None = None,
+    dns_names: Iterable[str] = (),
 ) -> x509.Certificate:
     """An end-entity certificate for ``public_key``; ``key_usage`` names come from
     :data:`KEY_USAGES`. Validity starts at ``not_before`` (default: the clock, minus a minute of
@@ -205,6 +206,9 @@ def issue(
             critical=False,
         )
     )
+    names = [x509.DNSName(n) for n in dns_names]
+    if names:  # TLS servers (the téléservice doubles): host names checked by clients
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     ekus = list(extended_key_usage)
     if ekus:
         builder = builder.add_extension(x509.ExtendedKeyUsage(ekus), critical=False)

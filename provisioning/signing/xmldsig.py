@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography import x509
 from lxml import etree
 from signxml.algorithms import (
     CanonicalizationMethod,
@@ -22,6 +23,7 @@ from signxml.verifier import SignatureConfiguration, XMLVerifier
 from provisioning.errors import ProvisioningError, SlotEmptyError
 from provisioning.slots import Slot
 from provisioning.store import Store
+from provisioning.tokenkey import TokenRSAKey
 
 EXC_C14N = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0
 ALGORITHMS: dict[str, tuple[SignatureMethod, DigestAlgorithm]] = {
@@ -71,11 +73,22 @@ def sign_element(
     cert = store.certificate(slot)
     if cert is None:
         raise SlotEmptyError(f"slot {slot.value} has no certificate to put in KeyInfo")
-    signer = _signer(algorithm)
-    return signer.sign(
+    return sign_with_key(root, store.private_key(slot), [cert], algorithm, reference_uri)
+
+
+def sign_with_key(
+    root: Any,
+    key: TokenRSAKey,
+    chain: list[x509.Certificate],
+    algorithm: str = "rsa-sha256",
+    reference_uri: str | None = None,
+) -> Any:
+    """The same enveloped signature with any token-backed key (an ORG slot, or the CPS
+    signature key reached through the shared-CPS queue); ``chain`` goes into KeyInfo."""
+    return _signer(algorithm).sign(
         root,
-        key=store.private_key(slot),
-        cert=[cert],
+        key=key,
+        cert=chain,
         reference_uri=reference_uri,
         id_attribute="ID" if reference_uri else None,
     )

@@ -40,6 +40,7 @@ class Tally:
     false_positives: int = 0
     ms: list[float] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
+    by_kind: dict[str, list[int]] = field(default_factory=dict)  # kind -> [decoded, codes]
 
     def rate(self) -> float:
         return self.decoded / self.codes if self.codes else 0.0
@@ -62,6 +63,9 @@ def _run(decoder: Decoder, frame: Frame, tally: Tally) -> None:
     tally.codes += len(frame.expected)
     tally.decoded += len(hits)
     tally.frames_full += len(hits) == len(frame.expected)
+    kind = tally.by_kind.setdefault(frame.kind, [0, 0])
+    kind[0] += len(hits)
+    kind[1] += len(frame.expected)
     tally.wrong += sum(t not in frame.expected for t in texts)
     if len(hits) < len(frame.expected):
         tally.misses.append(frame.name)
@@ -113,6 +117,8 @@ def main() -> None:
                   f"{t.frames_full:3}/{t.frames - t.empty_frames:<4} {t.wrong:5} "
                   f"{t.false_positives:3} {t.p(0.5):7.1f} {t.p(0.99):7.1f} "
                   f"{rate_ratio:9.2f} {p50_ratio:8.2f}")
+            kinds = "  ".join(f"{k} {d}/{n}" for k, (d, n) in sorted(t.by_kind.items()))
+            print(f"       by kind: {kinds}")
             if args.misses and t.misses:
                 print(f"       missed: {' '.join(t.misses)}")
     default = next(iter(decoders.items()))[0] if decoders else None

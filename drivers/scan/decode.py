@@ -102,6 +102,7 @@ def candidates() -> dict[str, Decoder]:
     return {
         "default (zxing-cpp, enlarged on miss)": TunedZxing(),
         "zxing-cpp single pass": zxing_single,
+        "zxing-cpp, enlarged unless 2 codes found": TunedZxing(expected=2),
         "opencv QRCodeDetector": _opencv(cv2.QRCodeDetector()),
         "opencv QRCodeDetectorAruco": _opencv(cv2.QRCodeDetectorAruco()),
     }

@@ -16,13 +16,18 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from drivers.cards.apcv_nfc import ApcvNfcCard, PhoneLocked, is_contactless_atr
 from drivers.cards.cps import CpsCard
 from drivers.cards.cps_model import KeyRole
-from drivers.errors import SecurityNotSatisfied
+from drivers.errors import CardProtocolError, SecurityNotSatisfied
+from drivers.pcsc import PcscConnection
 from drivers.sim import testpki
+from drivers.sim.apcv_nfc_app import ApcvNfcApplication
+from drivers.sim.cardfile import load_card
 from drivers.sim.cps_app import CpsApplication
 from drivers.sim.services import apcv_double
 from drivers.sim.services.https import HttpsDouble
+from drivers.sim.vitale_config import load_vitale_file
 from hostd.audit import AuditLog
 from hostd.config import CpsSettings
 from hostd.services.cps import CpsService
@@ -30,7 +35,9 @@ from hostd.services.jobs import Caller
 from hostd.services.readers import NoCard, ReaderHub
 from hostd.teleservices import apcv, cps_assertion, soap
 from tests import teleservice_support as ts
+from tests.card_support import CARDS_DIR
 from tests.hostd_support import cps_config
+from tests.rig import EchoCard, PcscRig
 
 SERVER = "apcv.double.test"
 LPS = soap.LpsIdentity(idam="AM-TEST-0001", name="Comptoir", version="0.1.0", instance="box-1")
@@ -246,3 +253,35 @@ def test_requests_the_box_refuses_to_send() -> None:
         apcv.auth_body(PS, "")
     with pytest.raises(apcv.ApcvRequestError, match="NIRAssure"):
         apcv.Facture("123", "0" * 64, "0" * 64, 1, "1")
+
+
+# -- NFC: the phone as a contactless card, through pcscd ------------------------------------
+
+
+@pytest.mark.pcsc
+def test_nfc_phone_through_pcscd_feeds_the_same_flow(env: Env, box: Box,
+                                                     pcsc_rig: PcscRig) -> None:
+    phone = load_card(CARDS_DIR / "apcv-nfc-martin.toml")
+    reader = pcsc_rig.insert(1, phone)
+    with PcscConnection(reader) as conn:
+        assert is_contactless_atr(conn.atr)
+        donnees = ApcvNfcCard(conn).read_donnees()
+    pcsc_rig.remove(1)
+    result = run(env, box, lambda c, sec: c.read(PS, donnees, sec, source="apcv-nfc"))
+    assert result.source == "apcv-nfc"
+    assert result.to_dict()["source"] == "apcv-nfc"
+    assert {b.prenom for b in result.read.beneficiaries} == {
+        b.prenom for b in load_vitale_file(CARDS_DIR / "vitale-famille-martin.toml")
+        .content.beneficiaries}
+
+
+@pytest.mark.pcsc
+def test_nfc_locked_phone_and_other_contactless_card(pcsc_rig: PcscRig) -> None:
+    reader = pcsc_rig.insert(1, ApcvNfcApplication(["APCV1.x"], locked=True))
+    with PcscConnection(reader) as conn, pytest.raises(PhoneLocked):
+        ApcvNfcCard(conn).read_donnees()
+    pcsc_rig.remove(1)
+    reader = pcsc_rig.insert(1, EchoCard(sw=b"\x6a\x82"))
+    with PcscConnection(reader) as conn, pytest.raises(CardProtocolError, match="no ApCV"):
+        ApcvNfcCard(conn).read_donnees()
+    pcsc_rig.remove(1)

@@ -2,11 +2,12 @@
 
 The default is the winner of ``bench/qr_decode.py`` (see docs/scanning.md for the table):
 zxing-cpp restricted to QR codes, on the grey frame, then — only when that pass finds
-nothing — a second pass on a 1.5× enlarged, unsharp-masked copy, which recovers the
-small, blurred codes of a paper ordonnance held under a webcam (2–3 px per module is where a
-single pass loses them), and a plain 2× copy if that fails too. Frames with a code mostly pay
-for one pass; empty frames pay for all three, but an idle camera's frames do not change and
-:mod:`drivers.scan.camera` decodes only frames that changed.
+nothing, or sees a QR symbol it cannot decode — a second pass on a 1.5× enlarged,
+unsharp-masked copy, which recovers the small, blurred codes of a paper ordonnance held under
+a webcam (2–3 px per module is where a single pass loses them), and a plain 2× copy if that
+fails too. Frames with a readable code pay for one pass; empty frames pay for all three, but
+an idle camera's frames do not change and :mod:`drivers.scan.camera` decodes only frames that
+changed.
 
 Every decoder answers with the texts it read, in reading order, without duplicates. Only
 codes whose error correction succeeded are returned: a wrong text would be worse than none.
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -46,12 +48,16 @@ def _unique(texts: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def _zxing_pass(gray: np.ndarray, *, downscale: bool = True) -> list[str]:
-    found = zxingcpp.read_barcodes(
-        gray, formats=_QR, try_rotate=True,
-        try_downscale=downscale, try_invert=False,
+def _zxing_read(gray: np.ndarray, *, downscale: bool = True, errors: bool = False) -> list[Any]:
+    found: list[Any] = zxingcpp.read_barcodes(
+        gray, formats=_QR, try_rotate=True, try_downscale=downscale, try_invert=False,
+        return_errors=errors,
     )
-    return [b.text for b in found if b.valid]
+    return found
+
+
+def _zxing_pass(gray: np.ndarray, *, downscale: bool = True) -> list[str]:
+    return [b.text for b in _zxing_read(gray, downscale=downscale) if b.valid]
 
 
 def zxing_single(frame: np.ndarray) -> list[str]:
@@ -69,21 +75,26 @@ def _enlarged(gray: np.ndarray, factor: float, sharpen: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TunedZxing:
-    """The default: zxing-cpp at the camera's resolution, then, only when it found nothing,
-    a 1.5× enlarged unsharp-masked copy, then a plain 2× copy (see the module doc). zxing's
-    own downscaling is off: it costs time and, for these small codes, finds nothing more.
+    """The default: zxing-cpp at the camera's resolution; then, only when that found nothing
+    *or* found a QR symbol it could not decode (zxing reports those with ``return_errors``:
+    a second, smaller or blurrier code beside a good one), a 1.5× enlarged unsharp-masked
+    copy, then a plain 2× copy. zxing's own downscaling is off: for these small codes it
+    costs time and finds nothing more.
 
-    ``expected`` > 1 makes the later passes also run when fewer codes than that were found (a
-    camera that routinely sees two codes); at the counter one code per scan is the rule.
+    ``expected`` > 1 makes the later passes run whenever fewer codes than that were found
+    (a camera that routinely sees two codes); the benchmark shows what that costs.
     """
 
     expected: int = 1
 
     def __call__(self, frame: np.ndarray) -> list[str]:
         gray = _gray(frame)
-        texts = _zxing_pass(gray, downscale=False)
+        first = _zxing_read(gray, downscale=False, errors=True)
+        texts = [b.text for b in first if b.valid]
+        failed = any(not b.valid for b in first)
+        needed = max(self.expected, len(set(texts)) + (1 if failed else 0))
         for factor, sharpen in ((1.5, 0.6), (2.0, 0.0)):
-            if len(set(texts)) >= self.expected:
+            if len(set(texts)) >= needed:
                 break
             texts += _zxing_pass(_enlarged(gray, factor, sharpen), downscale=False)
         return _unique(texts)

@@ -30,6 +30,7 @@ from drivers.sim.services.https import HttpsDouble
 from drivers.sim.vitale_config import load_vitale_file
 from hostd.audit import AuditLog
 from hostd.config import CpsSettings
+from hostd.services.apcv import ApcvConfigError, ApcvService, ApcvSettings
 from hostd.services.cps import CpsService
 from hostd.services.jobs import Caller
 from hostd.services.readers import NoCard, ReaderHub
@@ -285,3 +286,40 @@ def test_nfc_locked_phone_and_other_contactless_card(pcsc_rig: PcscRig) -> None:
     with PcscConnection(reader) as conn, pytest.raises(CardProtocolError, match="no ApCV"):
         ApcvNfcCard(conn).read_donnees()
     pcsc_rig.remove(1)
+
+
+# -- the daemon's service: the shared CPS serves every counter ------------------------------
+
+
+def test_service_reads_for_two_counters_at_once_each_get_their_patient(
+    env: Env, box: Box, tmp_path: Path
+) -> None:
+    (tmp_path / "trust.pem").write_bytes(env.trust)
+    settings = ApcvSettings.from_table({
+        "host": "127.0.0.1", "port": env.server.port, "server_name": SERVER,
+        "trust": str(tmp_path / "trust.pem"), "identifiant_facturation": "123456783",
+        "specialite_amo": "50", "national_id": "810001234567"})
+    service = ApcvService(box.svc, settings, LPS, POLICY)
+    qr_a = env.double.issue("vitale-corse-2a.toml")
+    qr_b = env.double.issue("vitale-corse-2b.toml")
+
+    async def both() -> list[Any]:
+        await box.svc.unlock(READER, bytearray(PIN.encode()), CALLER)
+        return await asyncio.gather(
+            service.read(qr_a, reader=READER, caller=Caller("Comptoir 1", "A")),
+            service.read(qr_b, reader=READER, caller=Caller("Comptoir 2", "B")))
+
+    a, b = asyncio.run(both())
+    assert a.read.beneficiaries[0].nom_usuel == "SANTUCCI"
+    assert b.read.beneficiaries[0].nom_usuel == "PAOLI"
+    asyncio.run(service.end(a.context.identifiant, reader=READER, caller=CALLER))
+
+
+def test_apcv_settings_mistakes_are_one_line() -> None:
+    with pytest.raises(ApcvConfigError, match=r"apcv\.server_name: missing"):
+        ApcvSettings.from_table({"host": "h", "trust": "t", "identifiant_facturation": "1",
+                                 "specialite_amo": "50", "national_id": "8100"})
+    with pytest.raises(ApcvConfigError, match="8 digits"):
+        ApcvSettings.from_table({"host": "h", "server_name": "s", "trust": "t",
+                                 "identifiant_facturation": "12", "specialite_amo": "50",
+                                 "national_id": "8100"})

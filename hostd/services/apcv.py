@@ -1,0 +1,116 @@
+"""ApCV reads for every counter through the one shared CPS.
+
+A counter scans the patient's ApCV QR code (or the phone is laid on the box's contactless
+reader); the box makes the assertion PS with the CPS signature key — one card job in the
+shared-CPS queue, audited like any other — and runs ``authentifierUtilisateurProximite`` then
+``restituerContexteApCV`` with it. ``restituerContexteApCV`` names no context (its request is
+empty): the service answers the professional's *current* context. Two counters reading two
+ApCV at once through the same CPS would race, so reads through one CPS are serialised here
+(a lock per CPS reader); reads through different CPS run in parallel.
+
+``[apcv]`` settings (one table, one-line errors)::
+
+    [apcv]
+    host = "apcv.sesam-vitale.example"   # where to connect (an address is fine)
+    port = 443
+    server_name = "apcv.sesam-vitale.example"   # the name the certificate must carry
+    trust = "/etc/comptoir/apcv-trust.pem"      # anchors for the service's certificate
+    identifiant_facturation = "123456783"       # 8 digits + key
+    specialite_amo = "50"
+    national_id = "810001234567"                # the CPS holder's national id
+    secteur_activite = "SA05"
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography import x509
+
+from drivers.cards.cps_model import KeyRole
+from hostd.services.jobs import Caller
+from hostd.teleservices import apcv, cps_assertion, soap
+
+
+class ApcvConfigError(ValueError):
+    """One line naming the key."""
+
+
+@dataclass(frozen=True)
+class ApcvSettings:
+    host: str
+    port: int
+    server_name: str
+    trust: Path
+    professionnel: apcv.ProfessionnelSante
+    ps: cps_assertion.PsIdentity
+
+    @classmethod
+    def from_table(cls, raw: dict[str, Any]) -> ApcvSettings:
+        allowed = {"host", "port", "server_name", "trust", "identifiant_facturation",
+                   "specialite_amo", "national_id", "secteur_activite"}
+        extra = sorted(set(raw) - allowed)
+        if extra:
+            raise ApcvConfigError(f"apcv.{extra[0]}: unknown key")
+        missing = sorted(allowed - {"port", "secteur_activite"} - set(raw))
+        if missing:
+            raise ApcvConfigError(f"apcv.{missing[0]}: missing")
+        port = raw.get("port", 443)
+        if not isinstance(port, int) or not 1 <= port <= 65535:
+            raise ApcvConfigError("apcv.port: 1 to 65535")
+        billing = str(raw["identifiant_facturation"])
+        try:
+            pro = apcv.ProfessionnelSante(billing[:8], billing[8:], str(raw["specialite_amo"]))
+            ps = cps_assertion.PsIdentity(str(raw["national_id"]), billing,
+                                          str(raw.get("secteur_activite", "SA05")))
+        except (apcv.ApcvRequestError, cps_assertion.AssertionPsError) as exc:
+            raise ApcvConfigError(f"apcv: {exc}") from None
+        return cls(str(raw["host"]), port, str(raw["server_name"]), Path(str(raw["trust"])),
+                   pro, ps)
+
+
+HttpFactory = Callable[[], httpx.AsyncClient]
+
+
+class ApcvService:
+    def __init__(self, cps: Any, settings: ApcvSettings, lps: soap.LpsIdentity,
+                 policy: soap.CallPolicy | None = None,
+                 http: HttpFactory | None = None) -> None:
+        """``cps`` is the daemon's CpsService (``certificate`` and ``sign`` card jobs)."""
+        self._cps = cps
+        self.settings = settings
+        self._lps = lps
+        self._policy = policy or soap.CallPolicy()
+        self._http = http or (lambda: apcv.https_client(
+            settings.trust.read_bytes(), settings.host, settings.port, settings.server_name))
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def _assertion(self, reader: str, caller: Caller) -> Any:
+        der = await self._cps.certificate(reader, KeyRole.SIGN, caller)
+        key = cps_assertion.CpsSigningKey(x509.load_der_x509_certificate(der),
+                                          cps_assertion.CpsQueueSigner(self._cps, reader, caller))
+        return await cps_assertion.make_assertion(key, self.settings.ps)
+
+    async def read(self, donnees: str, *, reader: str, caller: Caller,
+                   source: str = "apcv-qr") -> apcv.ApcvRead:
+        """The whole read through the CPS in ``reader``: one card signature, two calls."""
+        async with self._locks.setdefault(reader, asyncio.Lock()):
+            assertion = await self._assertion(reader, caller)
+            async with self._http() as http:
+                client = apcv.ApcvClient(soap.SoapClient(http, str(http.base_url), self._policy),
+                                         self._lps)
+                return await client.read(self.settings.professionnel, donnees, [assertion],
+                                         source)
+
+    async def end(self, context_id: str, *, reader: str, caller: Caller) -> None:
+        async with self._locks.setdefault(reader, asyncio.Lock()):
+            assertion = await self._assertion(reader, caller)
+            async with self._http() as http:
+                client = apcv.ApcvClient(soap.SoapClient(http, str(http.base_url), self._policy),
+                                         self._lps)
+                await client.destroy(context_id, [assertion])

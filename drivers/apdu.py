@@ -12,7 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
-from drivers.errors import CardError, PinBlocked, SecurityNotSatisfied, WrongPin
+from drivers.errors import (
+    CardError,
+    CardProtocolError,
+    PinBlocked,
+    SecurityNotSatisfied,
+    WrongPin,
+)
 
 SW_OK = 0x9000
 
@@ -29,6 +35,13 @@ class Transport(Protocol):
     """Anything that carries one command APDU to a card and returns data + SW1 SW2."""
 
     def transmit(self, apdu: bytes) -> bytes: ...
+
+
+class CardConnection(Transport, Protocol):
+    """A transport that owns a connection (``drivers.pcsc.PcscConnection``): the daemon's card
+    worker closes it when the card's session ends."""
+
+    def close(self) -> None: ...
 
 
 def _check_byte(name: str, value: int) -> None:
@@ -324,7 +337,12 @@ class ApduChannel:
         self.transport = transport
 
     def _exchange(self, cmd: Command) -> Response:
-        return Response.from_bytes(self.transport.transmit(cmd.to_bytes()))
+        raw = self.transport.transmit(cmd.to_bytes())
+        try:
+            return Response.from_bytes(raw)
+        except ApduFormatError as exc:
+            # Bytes the card sent: its fault, a card error, never a caller's ValueError.
+            raise CardProtocolError(f"malformed response APDU: {exc}") from None
 
     def transceive(self, cmd: Command) -> Response:
         """The complete response, whatever its status word (for callers that accept warnings)."""
@@ -338,7 +356,7 @@ class ApduChannel:
         while resp.sw1 == 0x61:
             rounds += 1
             if rounds > MAX_GET_RESPONSE_ROUNDS:
-                raise ApduFormatError("card kept answering 61xx: response too long")
+                raise CardProtocolError("card kept answering 61xx: response too long")
             resp = self._exchange(get_response(resp.sw2))
             data += resp.data
         return Response(data, resp.sw)

@@ -47,8 +47,9 @@ class CardInserted:
 
 
 @dataclass(frozen=True)
-class CardRemoved:
-    """A card left ``reader`` (event; the exception of the same name is drivers.errors')."""
+class CardWithdrawn:
+    """A card left ``reader`` (the event; ``drivers.errors.CardRemoved`` is the error a job
+    gets when its card goes)."""
 
     reader: str
 
@@ -65,7 +66,7 @@ class PcscdBack:
     """pcscd answers again; readers and cards follow as ReaderAdded / CardInserted."""
 
 
-WatchEvent = ReaderAdded | ReaderRemoved | CardInserted | CardRemoved | PcscdLost | PcscdBack
+WatchEvent = ReaderAdded | ReaderRemoved | CardInserted | CardWithdrawn | PcscdLost | PcscdBack
 
 
 @dataclass
@@ -199,7 +200,7 @@ class ReaderWatcher:
         with self._lock:
             for reader, known in sorted(self._known.items()):
                 if known.atr is not None:
-                    events.append(CardRemoved(reader))
+                    events.append(CardWithdrawn(reader))
                 events.append(ReaderRemoved(reader))
             self._known.clear()
         if self._service_up is not False:
@@ -223,7 +224,7 @@ class ReaderWatcher:
         with self._lock:
             for reader in sorted(set(self._known) - set(readers)):
                 if self._known.pop(reader).atr is not None:
-                    events.append(CardRemoved(reader))
+                    events.append(CardWithdrawn(reader))
                 events.append(ReaderRemoved(reader))
             new = [r for r in readers if r not in self._known]
         if not new:
@@ -271,7 +272,7 @@ class ReaderWatcher:
                 # card swapped between two polls is still seen as a removal and an insertion.
                 swapped = (event_state >> 16) != (known.state >> 16)
                 if known.atr is not None and (card is None or card != known.atr or swapped):
-                    events.append(CardRemoved(reader))
+                    events.append(CardWithdrawn(reader))
                 if card is not None and (known.atr is None or card != known.atr or swapped):
                     events.append(CardInserted(reader, card))
                 known.state = event_state & ~scard.SCARD_STATE_CHANGED

@@ -32,6 +32,12 @@ exhausting the interpreter stack."""
 _PADDING = (0x00, 0xFF)
 
 
+class LayoutError(ValueError):
+    """Card data that does not follow its file layout (missing object, bad encoding, bad
+    value). One type for every card application's layout; each driver turns it into a
+    ``CardProtocolError`` naming the file."""
+
+
 class TlvError(ValueError):
     """Malformed BER-TLV input, or an object that cannot be encoded."""
 

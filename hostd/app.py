@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from hostd import metrics
-from hostd.api import problems, v1_admin, v1_cards, v1_readers, v1_signing
+from hostd.api import openapi, problems, v1_admin, v1_cards, v1_readers, v1_signing
 from hostd.api.deps import Ctx, Reader
 from hostd.audit import AuditLog
 from hostd.config import Settings
@@ -60,6 +60,7 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
     )
     app.state.ctx = ctx
     problems.install(app)
+    openapi.install(app)
     app.include_router(v1_readers.router)
     app.include_router(v1_cards.router)
     app.include_router(v1_admin.router)
@@ -68,7 +69,12 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
         app.include_router(v1_signing.router)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["status"],
-             summary="Prometheus metrics")
+             summary="Prometheus metrics", operation_id="metrics_get",
+             responses={200: {"content": {"text/plain": {
+                 "schema": {"type": "string"},
+                 "example": '# TYPE comptoir_card_queue_depth gauge\n'
+                            'comptoir_card_queue_depth{reader="Reader 0"} 0\n'}}},
+                 **problems.api_responses()})
     async def get_metrics(ctx: Ctx, _who: Reader) -> Any:
         return PlainTextResponse(metrics.render(ctx), media_type="text/plain; version=0.0.4")
 

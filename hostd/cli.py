@@ -1,22 +1,60 @@
-"""The ``comptoir`` command: one entry point for technicians, the daemon and the demo."""
+"""The ``comptoir`` command: one entry point for technicians, the daemon and the demo.
+
+Subcommands are loaded only when named: ``comptoir serve`` must not import the simulator, the
+demo or the test PKI (memory and start-up time on the box, and a daemon that cannot reach test
+code by accident). ``tests/test_hostd_wiring.py`` checks it from ``sys.modules``.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 import typer
 
-from drivers.scan.cli import app as scan_app
-from drivers.sim.cli import app as sim_app
-from hostd.commands import audit_app, register_serve
-from hostd.demo import register_demo
-from provisioning.cli import app as provision_app
+# typer 0.29 carries its own click; its group's methods take these types.
+from typer._click.core import Command, Context
+from typer._click.formatting import HelpFormatter
+from typer.core import TyperGroup
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Comptoir counter appliance.")
-app.add_typer(provision_app, name="provision", help="Keys, certificates and LAN clients.")
-app.add_typer(audit_app, name="audit", help="Verify and export the audit log.")
-app.add_typer(scan_app, name="scan", help="QR scanners and cameras: check what a camera reads.")
-app.add_typer(sim_app, name="sim", help="Simulated readers and cards (demo, training, tests).")
-register_serve(app)
-register_demo(app)
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("hostd.commands:serve_app", "Runs the LAN daemon: mTLS API and enrolment."),
+    "provision": ("provisioning.cli:app", "Keys, certificates and LAN clients."),
+    "audit": ("hostd.commands:audit_app", "Verify and export the audit log."),
+    "scan": ("drivers.scan.cli:app", "QR scanners and cameras: check what a camera reads."),
+    "sim": ("drivers.sim.cli:app", "Simulated readers and cards (demo, training, tests)."),
+    "demo": ("counter.demo:app", "The appliance on simulated readers and cards (a tour)."),
+}
+"""Name → (module:Typer app, one-line help shown by ``comptoir --help`` without importing)."""
+
+
+class LazyGroup(TyperGroup):
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name not in _COMMANDS:
+            return None
+        target, help_text = _COMMANDS[cmd_name]
+        module, attr = target.split(":")
+        sub: Any = getattr(importlib.import_module(module), attr)
+        command = typer.main.get_command(sub)
+        command.name = cmd_name
+        command.help = command.help or help_text
+        return command
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_text) for name, (_, help_text) in _COMMANDS.items()])
+
+
+app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=False,
+                  rich_markup_mode=None)
+
+
+@app.callback()
+def root() -> None:
+    """Comptoir counter appliance."""
 
 
 def main() -> None:

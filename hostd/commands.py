@@ -8,19 +8,12 @@ from typing import Annotated
 
 import typer
 
-from hostd import config as config_mod
 from hostd.audit import AuditLog
+from hostd.cli_options import ConfigOption, StateOption, settings
 from hostd.db import DatabaseError
 
 audit_app = typer.Typer(no_args_is_help=True)
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="Configuration file (TOML).", show_default=False)
-]
-StateOption = Annotated[
-    Path | None,
-    typer.Option("--state-dir", help="State directory (overrides the config; development)."),
-]
+serve_app = typer.Typer(add_completion=False)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -29,14 +22,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _state_dir(config: Path | None, state_dir: Path | None) -> Path:
-    if state_dir is not None:
-        return state_dir
-    if config is not None:
-        try:
-            return config_mod.load(config).state_dir
-        except config_mod.ConfigError as exc:
-            raise _fail(str(exc)) from exc
-    return config_mod.DEFAULT_STATE_DIR
+    return settings(config, state_dir).state_dir
 
 
 def _open_log(state: Path) -> AuditLog:
@@ -82,19 +68,13 @@ def audit_export(
         log.close()
 
 
-def register_serve(app: typer.Typer) -> None:
-    """Adds ``serve`` to the root command (kept here so the root stays a list of groups)."""
+@serve_app.command("serve")
+def serve(config: ConfigOption = None, state_dir: StateOption = None) -> None:
+    """Runs the LAN daemon: mTLS API and the enrolment listener."""
+    from hostd.server import StartupError
+    from hostd.wiring import serve as run
 
-    @app.command("serve")
-    def serve(
-        config: Annotated[Path, typer.Option("--config", help="Configuration file (TOML).")],
-        state_dir: StateOption = None,
-    ) -> None:
-        """Runs the LAN daemon: mTLS API and the enrolment listener."""
-        from hostd.server import StartupError, run
-
-        try:
-            settings = config_mod.load(config, state_dir=state_dir)
-            run(settings)
-        except (config_mod.ConfigError, StartupError) as exc:
-            raise _fail(str(exc)) from exc
+    try:
+        run(settings(config, state_dir))
+    except StartupError as exc:
+        raise _fail(str(exc)) from exc

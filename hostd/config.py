@@ -1,12 +1,15 @@
 """The one place that reads configuration: ``/etc/comptoir/comptoir.toml``.
 
 Every setting is validated at start-up and a mistake is reported as one line naming the key,
-so a technician on the console sees what to fix instead of a traceback.
+so a technician on the console sees what to fix instead of a traceback. Every command
+(``serve``, ``provision``, ``audit``, ``sim``) gets its settings from :func:`settings_for`, so
+they all find the same state directory the same way.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import tomllib
 from datetime import time as dtime
@@ -14,7 +17,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-DEFAULT_STATE_DIR = Path("/var/lib/comptoir")
+from provisioning.paths import DEFAULT_STATE_DIR, STATE_DIR_ENV
+
+DEFAULT_CONFIG = Path("/etc/comptoir/comptoir.toml")
+"""Read when no ``--config`` is given and the file exists (a box); else built-in defaults."""
 
 
 class ConfigError(Exception):
@@ -89,6 +95,23 @@ def load(path: Path, *, state_dir: Path | None = None) -> Settings:
     if state_dir is not None:
         raw["state_dir"] = str(state_dir)
     return from_dict(raw, source=str(path))
+
+
+def settings_for(config: Path | None, *, state_dir: Path | None = None) -> Settings:
+    """Every command's settings. The state directory, first found: ``--state-dir``,
+    ``$COMPTOIR_STATE_DIR`` (development, tests), the config file's ``state_dir``, the default.
+
+    The file is ``--config`` when given (it must then exist), else :data:`DEFAULT_CONFIG` when
+    present: ``comptoir provision`` on a box reads the same file ``comptoir serve`` does."""
+    if config is None and DEFAULT_CONFIG.is_file():
+        config = DEFAULT_CONFIG
+    override = state_dir
+    if override is None and os.environ.get(STATE_DIR_ENV):
+        override = Path(os.environ[STATE_DIR_ENV])
+    if config is None:
+        return from_dict({} if override is None else {"state_dir": str(override)},
+                         source="settings")
+    return load(config, state_dir=override)
 
 
 def from_dict(raw: dict[str, object], *, source: str = "config") -> Settings:

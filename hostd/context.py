@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from hostd.audit import AuditLog, HeadSigner
 from hostd.auth import ClientDirectory
@@ -14,6 +14,7 @@ from hostd.services.cps import CpsService
 from hostd.services.readers import ReaderHub
 from hostd.services.signing import SigningService
 from hostd.services.vitale import VitaleService
+from provisioning.store import SlotStatus
 
 
 class Watcher(Protocol):
@@ -32,7 +33,7 @@ class Devices:
     signing: SigningService | None = None
     admin: ClientAdmin | None = None
     head_signer: HeadSigner | None = None
-    certificates: Callable[[], list[dict[str, Any]]] = field(default=lambda: [])
+    certificates: Callable[[], list[SlotStatus]] = field(default=lambda: [])
     """Certificates whose expiry the status page shows (ORG keys, TLS server, local CA)."""
 
 

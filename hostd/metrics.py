@@ -36,7 +36,7 @@ def render(ctx: AppContext) -> str:
         add("comptoir_card_service_seconds_sum", state.name, f.service_sum_s)
         add("comptoir_card_wait_p99_seconds", state.name, f.wait_p99_ms / 1000)
         add("comptoir_card_present", state.name, 1 if state.atr else 0)
-        add("comptoir_cps_unlocked", state.name, 1 if ctx.cps.lease(state.name)["unlocked"] else 0)
+        add("comptoir_cps_unlocked", state.name, 0 if ctx.cps.lease(state.name) is None else 1)
     lines: list[str] = []
     for name, (kind, help_text, samples) in series.items():
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", *samples]

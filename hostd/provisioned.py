@@ -1,8 +1,11 @@
-"""Wiring to the real parts: the provisioning store, local CA and client registry; pcscd.
+"""Adapters to the real parts: the provisioning store, local CA and client registry; pcscd.
 
 The daemon's services only see small protocols (``ClientDirectory``, ``ClientAdmin``,
 ``StoreSigning``, a reader watcher and a connect function); this module is the one place that
-adapts ``provisioning`` and ``drivers`` to them, for ``comptoir serve``, the tests and the bench.
+adapts ``provisioning`` and ``drivers`` to them. ``hostd.wiring`` puts them together.
+
+The signing modules (lxml, signxml, asn1crypto's CMS) are imported on first use: a box that
+never signs XML does not carry them in memory, and ``comptoir serve`` starts sooner.
 """
 
 from __future__ import annotations
@@ -10,36 +13,28 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from fastapi import FastAPI
 
 from drivers import pcsc_watch
+from drivers.apdu import CardConnection
 from drivers.cards.cps import CpsCard
 from drivers.cards.vitale import VitaleCard
 from drivers.pcsc import PcscConnection
-from hostd.api.enrol import create_enrol_app
-from hostd.app import create_app
-from hostd.audit import AuditLog, HeadSigner
+from hostd.audit import HeadSigner
 from hostd.auth import EnrolledClient, Role
-from hostd.config import Settings
-from hostd.context import Devices
-from hostd.db import DatabaseError
-from hostd.server import StartupError, TlsFiles
-from hostd.services.clients import Enrolled, PairingRefused
-from hostd.services.readers import CardKind, ReaderHub, Transport
-from hostd.services.signing import KeyNotProvisioned, SigningService
+from hostd.services.clients import Enrolled, PairingCode, PairingRefused
+from hostd.services.readers import CardKind, ReaderHub
+from hostd.services.signing import KeyNotProvisioned
 from provisioning.ca import LocalCA
-from provisioning.clients import ClientRegistry
+from provisioning.clients import Client, ClientRegistry
 from provisioning.errors import ProvisioningError, SlotEmptyError
-from provisioning.paths import StatePaths
-from provisioning.signing import cms, raw, vihf, xmldsig
+from provisioning.signing import raw
 from provisioning.slots import Slot, parse_slot
-from provisioning.store import Store
+from provisioning.store import SlotStatus, Store
 
 SIGNING_SLOTS = (Slot.ORG_SIGN, Slot.ORG_AUTH_CLI)
 
@@ -104,8 +99,8 @@ class RegistryClients:
             self._cache.clear()
             self._version = -1
 
-    def list_clients(self) -> list[dict[str, Any]]:
-        return [c.to_dict() for c in self._registry.list()]
+    def list_clients(self) -> list[Client]:
+        return self._registry.list()
 
     def revoke(self, name: str) -> bool:
         active = [c for c in self._registry.list() if c.name == name and c.active]
@@ -114,12 +109,12 @@ class RegistryClients:
         self._forget()  # data_version would tell the next lookup too; this does not wait
         return bool(active)
 
-    def create_pairing_code(self, name: str, role: Role, ttl_s: int) -> dict[str, Any]:
+    def create_pairing_code(self, name: str, role: Role, ttl_s: int) -> PairingCode:
         try:
             code = self._registry.create_pairing_code(name, role.value, ttl_s)
         except ProvisioningError as exc:
             raise PairingRefused(str(exc)) from exc
-        return {"name": name, "role": role.value, "code": code, "ttl_s": ttl_s}
+        return PairingCode(name, role, code, ttl_s)
 
     def enrol(self, code: str, csr_pem: bytes) -> Enrolled:
         # Check the CSR before spending the code: a typo in the CSR must not burn it.
@@ -171,14 +166,20 @@ class StoreSigner:
         return self._locked(lambda: raw.sign(self._store, slot, data or b""))
 
     def cms(self, key: str, data: bytes) -> bytes:
+        from provisioning.signing import cms
+
         slot = self._slot(key)
         return self._locked(lambda: cms.sign_detached(self._store, slot, data))
 
     def xmldsig(self, key: str, xml: bytes) -> bytes:
+        from provisioning.signing import xmldsig
+
         slot = self._slot(key)
         return self._locked(lambda: xmldsig.sign_enveloped(self._store, slot, xml))
 
     def vihf(self, key: str, context: dict[str, Any]) -> bytes:
+        from provisioning.signing import vihf
+
         slot = self._slot(key)
         ctx = vihf.VihfContext(**context)
         return self._locked(lambda: vihf.build_and_sign(self._store, slot, ctx))
@@ -188,6 +189,11 @@ class StoreSigner:
         cert = self._store.certificate(slot)
         assert cert is not None
         return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+    def certificates(self) -> list[SlotStatus]:
+        """The provisioned keys' certificates, for the status page's expiry table."""
+        with self._lock:
+            return [s for s in self._store.status() if s.has_key]
 
     def head_signer(self) -> HeadSigner | None:
         """Signs the audit head with ORG SIGN when one is provisioned (else no anchors)."""
@@ -217,7 +223,7 @@ class PcscWatcher:
             self._hub.on_reader_removed(event.reader)
         elif isinstance(event, pcsc_watch.CardInserted):
             self._hub.on_card_inserted(event.reader, event.atr)
-        elif isinstance(event, pcsc_watch.CardRemoved):
+        elif isinstance(event, pcsc_watch.CardWithdrawn):
             self._hub.on_card_removed(event.reader)
 
     def start(self) -> None:
@@ -227,85 +233,13 @@ class PcscWatcher:
         self._watcher.stop()
 
 
-def pcsc_connect(reader: str) -> Transport:
+def pcsc_connect(reader: str) -> CardConnection:
     return PcscConnection(reader, exclusive=True)
 
 
-def card_application(kind: CardKind, transport: Transport) -> Any:
+def card_application(kind: CardKind, transport: CardConnection) -> Any:
     if kind is CardKind.CPS:
         return CpsCard(transport)
     if kind is CardKind.VITALE:
         return VitaleCard(transport)
     raise ValueError(f"no driver for {kind.value} cards")
-
-
-@dataclass
-class Box:
-    api_app: FastAPI
-    enrol_app: FastAPI
-    tls: TlsFiles
-    audit: AuditLog
-    devices: Devices
-    _closers: list[Callable[[], None]] = field(default_factory=list)
-
-    def close(self) -> None:
-        for close in reversed(self._closers):
-            close()
-
-
-def open_box(
-    settings: Settings,
-    *,
-    connect: Callable[[str], Transport] = pcsc_connect,
-    watcher: bool = True,
-) -> Box:
-    """Opens every real part under ``settings.state_dir``; one-line errors when one is missing."""
-    state: Path = settings.state_dir
-    closers: list[Callable[[], None]] = []
-    try:
-        try:
-            store = Store.open(state)
-        except Exception as exc:  # provisioning and PKCS#11 errors vary; all mean "not usable"
-            raise StartupError(f"key store in {state} unusable: {exc}") from exc
-        closers.append(store.close)
-        try:
-            ca = LocalCA(store)
-            registry = ClientRegistry(state)
-        except ProvisioningError as exc:
-            raise StartupError(str(exc)) from exc
-        closers.append(registry.close)
-        tls = TlsFiles(ca.server_cert_path, ca.server_key_path, ca.ca_cert_path)
-        for path in (tls.cert, tls.key, tls.client_ca):
-            if not path.is_file():
-                raise StartupError(f"missing {path}: run `comptoir provision init`")
-        try:
-            audit = AuditLog.open(state)
-        except DatabaseError as exc:
-            raise StartupError(str(exc)) from exc
-        closers.append(audit.close)
-        clients = RegistryClients(registry, ca, StatePaths(state).db)
-        closers.append(clients.close)
-        signer = StoreSigner(store)
-        hub = ReaderHub(connect, card_application)
-
-        def certificates() -> list[dict[str, Any]]:
-            with signer._lock:
-                return [s.to_dict() for s in store.status() if s.has_key]
-
-        devices = Devices(
-            clients=clients,
-            hub=hub,
-            watcher=PcscWatcher(hub) if watcher else None,
-            signing=SigningService(signer, audit),
-            admin=clients,
-            head_signer=signer.head_signer(),
-            certificates=certificates,
-        )
-        api_app = create_app(settings, devices, audit)
-        enrol_app = create_enrol_app(clients, audit, settings.enrolment.attempts_per_minute)
-    except BaseException:
-        for close in reversed(closers):
-            close()
-        raise
-    return Box(api_app, enrol_app, tls, audit, devices, closers)
-

@@ -20,14 +20,13 @@ from typing import Any, Literal
 import uvicorn
 import uvloop
 
-from hostd.config import Settings
 from hostd.tls import TlsHttpToolsProtocol, server_context
 
 _STOP_POLL_S = 0.2
 _START_TIMEOUT_S = 20.0
 
 
-def _run_loop(main: Coroutine[Any, Any, None]) -> None:
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
     """uvloop rather than asyncio's pure-Python loop: the cross-thread wake-ups of every card
     job (worker thread → loop) and the TLS reads and writes are cheaper in libuv; measured
     ~0.1 ms less per signature in bench/shared_cps.py --overhead-only."""
@@ -159,7 +158,7 @@ class ServerThread:
 
     def _run(self) -> None:
         try:
-            _run_loop(self.listeners.serve())
+            run_loop(self.listeners.serve())
         except BaseException as exc:
             self._error = exc
         finally:
@@ -183,26 +182,3 @@ class ServerThread:
         self._thread.join(timeout_s)
         if self._thread.is_alive():
             raise RuntimeError("the server thread did not stop in time")
-
-
-def run(settings: Settings) -> None:
-    """``comptoir serve``: check the state, build the real devices, serve until signalled."""
-    from hostd.provisioned import open_box  # real parts: provisioning store, pcsc watcher
-
-    state = settings.state_dir
-    if not state.is_dir() or not os.access(state, os.R_OK | os.W_OK | os.X_OK):
-        raise StartupError(f"state directory {state} is missing or not readable and writable")
-    box = open_box(settings)
-    try:
-        listeners = make_listeners(
-            box.api_app, box.enrol_app, box.tls, host=settings.server.listen,
-            api_port=settings.server.port, enrol_port=settings.server.enrol_port,
-        )
-        print(
-            f"comptoir: serving on https://{settings.server.listen}:{listeners.api_port} "
-            f"(mTLS) and :{listeners.enrol_port} (enrolment)",
-            flush=True,
-        )
-        _run_loop(listeners.serve())
-    finally:
-        box.close()

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.padding import Padding
 from rich.table import Table
 
+from hostd.cli_options import ConfigOption, settings
 from provisioning import csr as csr_mod
 from provisioning.ca import ROLES, LocalCA, initialize
 from provisioning.certs import ChainState
@@ -33,7 +34,7 @@ from provisioning.errors import (
     ProvisioningError,
     StoreError,
 )
-from provisioning.paths import STATE_DIR_ENV, default_state_dir
+from provisioning.paths import STATE_DIR_ENV
 from provisioning.slots import Slot, parse_slot
 from provisioning.store import Store
 
@@ -123,10 +124,12 @@ def _slot(value: str) -> Slot:
 @app.callback()
 def main(
     ctx: typer.Context,
+    config: ConfigOption = None,
     state_dir: Annotated[
         Path | None,
         typer.Option(
-            "--state-dir", help=f"State directory (default: ${STATE_DIR_ENV} or /var/lib/comptoir)."
+            "--state-dir",
+            help=f"State directory (default: ${STATE_DIR_ENV}, the config's, /var/lib/comptoir).",
         ),
     ] = None,
     now: Annotated[
@@ -144,7 +147,7 @@ def main(
             fail(f"--now must be an ISO 8601 time, got {now!r}")
         if fixed.tzinfo is None:
             fixed = fixed.replace(tzinfo=UTC)
-    ctx.obj = Options(state_dir or default_state_dir(), fixed)
+    ctx.obj = Options(settings(config, state_dir, "error").state_dir, fixed)
 
 
 @app.command()

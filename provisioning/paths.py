@@ -10,11 +10,6 @@ DEFAULT_STATE_DIR = Path("/var/lib/comptoir")
 STATE_DIR_ENV = "COMPTOIR_STATE_DIR"
 
 
-def default_state_dir() -> Path:
-    value = os.environ.get(STATE_DIR_ENV)
-    return Path(value) if value else DEFAULT_STATE_DIR
-
-
 @dataclass(frozen=True)
 class StatePaths:
     """A state directory: ``provisioning.db``, ``token/``, ``secrets/`` (0700), ``tls/``,

@@ -42,7 +42,7 @@ setup_venv() {
   fi
   echo "setup: preparing the Python environment in .venv"
   [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -c "$ROOT/requirements.lock" -e "$ROOT[dev]"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -c "$ROOT/requirements.lock" -e "$ROOT[dev,demo]"
   echo "$want" >"$stamp"
 }
 

@@ -14,6 +14,9 @@ from drivers.sim.timing import Timing
 from tests.hostd_support import OPERATOR, Daemon, cps_card, cps_config
 from tests.rig import PcscRig
 
+LOCKED = {"unlocked": False, "unlocked_by": None, "operator": None, "unlocked_at": None,
+          "end_of_day": None, "idle_seconds_left": None}
+"""A locked CPS's lease as the API answers it (every field present, null while locked)."""
 PIN = "4739"
 P = "urn:comptoir:problem:"
 

@@ -23,8 +23,9 @@ from drivers.sim.cps_issue import issue_cps
 from drivers.sim.timing import Timing
 from hostd import config
 from hostd.auth import Role
-from hostd.provisioned import Box, RegistryClients, open_box
+from hostd.provisioned import RegistryClients
 from hostd.server import ServerThread, make_listeners
+from hostd.wiring import Box, open_box
 from provisioning.slots import Slot
 from tests.card_support import CARDS_DIR, HOLDER
 from tests.provision_fixtures import certify, provision
@@ -81,7 +82,7 @@ class Daemon:
 
     def pairing_code(self, name: str, role: Role = Role.COUNTER, ttl_s: int = 600) -> str:
         """What ``comptoir provision pair`` does on the box."""
-        return str(self.admin.create_pairing_code(name, role, ttl_s)["code"])
+        return self.admin.create_pairing_code(name, role, ttl_s).code
 
     def enrol(self, code: str, name: str) -> tuple[httpx.Response, Path, Path]:
         key = ec.generate_private_key(ec.SECP256R1())

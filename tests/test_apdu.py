@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from drivers import apdu
 from drivers.apdu import ApduChannel, ApduFormatError, Command, Response
-from drivers.errors import PinBlocked, SecurityNotSatisfied, WrongPin
+from drivers.errors import CardProtocolError, PinBlocked, SecurityNotSatisfied, WrongPin
 
 byte = st.integers(0, 255)
 
@@ -131,8 +131,10 @@ def test_channel_raises_typed_errors_and_transceive_keeps_warnings() -> None:
 
 def test_channel_bounds_endless_61xx() -> None:
     card = ScriptedCard(["6101"] * (apdu.MAX_GET_RESPONSE_ROUNDS + 2))
-    with pytest.raises(ApduFormatError):
+    # The card's fault: a card error (502 card-protocol-error on the API), not a ValueError.
+    with pytest.raises(CardProtocolError) as exc:
         ApduChannel(card).send(Command(0, 0xB0, 0, 0, le=256))
+    assert not isinstance(exc.value, ValueError)
 
 
 def test_command_builders() -> None:

@@ -23,7 +23,16 @@ from cryptography.hazmat.primitives import serialization
 
 from drivers.sim.timing import Timing
 from hostd.auth import Role
-from tests.api_cards_support import PIN, P, cert_of, insert_cps, url, verify, wait_for_kind
+from tests.api_cards_support import (
+    LOCKED,
+    PIN,
+    P,
+    cert_of,
+    insert_cps,
+    url,
+    verify,
+    wait_for_kind,
+)
 from tests.hostd_support import (
     OPERATOR,
     OPERATOR_NAME,
@@ -112,7 +121,7 @@ def test_unlock_holder_and_sign_verified_by_openssl(
     assert rows and rows[-1].client == "Comptoir A" and rows[-1].operator == OPERATOR_NAME
     assert rows[-1].target == reader and rows[-1].outcome == "ok"
     lock = http.post(f"{url(reader)}/lock", headers=OPERATOR)
-    assert lock.status_code == 200 and lock.json() == {"unlocked": False}
+    assert lock.status_code == 200 and lock.json() == LOCKED
 
 
 def test_ten_counters_sign_concurrently_on_one_cps(daemon: Daemon, pcsc_rig: PcscRig) -> None:
@@ -321,7 +330,7 @@ def test_metrics_and_status_show_queue_figures(daemon: Daemon, pcsc_rig: PcscRig
     assert "# TYPE comptoir_card_queue_depth gauge" in metrics.text
     status = http.get("/v1/status").json()
     entry = next(r for r in status["readers"] if r["name"] == reader)
-    assert entry["queue"]["completed"] >= 1 and entry["lease"] == {"unlocked": False}
+    assert entry["queue"]["completed"] >= 1 and entry["lease"] == LOCKED
     page = http.get("/status")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert reader in page.text and "verrouillée" in page.text
@@ -367,7 +376,7 @@ def test_pcscd_restart_ends_the_session_and_the_card_works_again(
         if entries and entries[0]["reader"] == reader and not entries[0]["lease"]["unlocked"]:
             break
         time.sleep(0.1)
-    assert http.get("/v1/cps").json() == [{"reader": reader, "lease": {"unlocked": False}}]
+    assert http.get("/v1/cps").json() == [{"reader": reader, "lease": LOCKED}]
     again = http.post(f"{url(reader)}/unlock", json={"pin": PIN}, headers=OPERATOR)
     assert again.status_code == 200, again.text
     signed = http.post(

@@ -10,7 +10,7 @@ import pytest
 
 from drivers.cards.cps_model import KeyRole
 from drivers.errors import SecurityNotSatisfied
-from tests.api_cards_support import PIN, P, insert_cps, url
+from tests.api_cards_support import LOCKED, PIN, P, insert_cps, url
 from tests.hostd_support import OPERATOR, start_daemon
 from tests.rig import PcscRig
 
@@ -25,7 +25,7 @@ def test_lease_expiry_relocks_the_card(tmp_path: Path, pcsc_rig: PcscRig) -> Non
         data = {"key": "sign", "data_b64": base64.b64encode(b"x").decode()}
         assert http.post(f"{url(reader)}/sign", json=data, headers=OPERATOR).status_code == 200
         time.sleep(2.5)  # idle past the timeout; housekeeping runs every second
-        assert http.get("/v1/cps").json() == [{"reader": reader, "lease": {"unlocked": False}}]
+        assert http.get("/v1/cps").json() == [{"reader": reader, "lease": LOCKED}]
         expired = http.post(f"{url(reader)}/sign", json=data, headers=OPERATOR)
         assert expired.status_code == 403 and expired.json()["type"] == P + "cps-locked"
         assert any(r.action == "cps.lease-expired" and r.outcome == "ok"

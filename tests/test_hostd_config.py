@@ -44,3 +44,46 @@ def test_mistakes_give_one_line_naming_the_key(tmp_path: Path, text: str, expect
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load(tmp_path / "nope.toml")
+
+
+def test_every_command_finds_the_state_directory_the_same_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hostd.config import settings_for
+
+    cfg = write(tmp_path, f'state_dir = "{tmp_path / "from-file"}"\n')
+    monkeypatch.delenv("COMPTOIR_STATE_DIR", raising=False)
+    assert settings_for(cfg).state_dir == tmp_path / "from-file"
+    monkeypatch.setenv("COMPTOIR_STATE_DIR", str(tmp_path / "from-env"))
+    assert settings_for(cfg).state_dir == tmp_path / "from-env"
+    assert settings_for(None).state_dir == tmp_path / "from-env"
+    assert settings_for(cfg, state_dir=tmp_path / "flag").state_dir == tmp_path / "flag"
+    with pytest.raises(ConfigError, match="cannot read"):
+        settings_for(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("command", [["provision", "status"], ["audit", "verify"]])
+def test_provision_and_audit_read_the_config_file_serve_reads(
+    tmp_path: Path, command: list[str]
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    cfg = write(tmp_path, f'state_dir = "{tmp_path / "box"}"\n')
+    env = {k: v for k, v in os.environ.items() if k != "COMPTOIR_STATE_DIR"}
+    group, sub = command
+    done = subprocess.run(
+        [sys.executable, "-m", "hostd.cli", group, "--config", str(cfg), sub]
+        if group == "provision" else
+        [sys.executable, "-m", "hostd.cli", group, sub, "--config", str(cfg)],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )
+    assert done.returncode != 0
+    assert str(tmp_path / "box") in done.stderr  # the file's state directory, not the default
+    bad = write(tmp_path, "state_dir = 3\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "hostd.cli", "provision", "--config", str(bad), "status"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "state_dir" in done.stderr

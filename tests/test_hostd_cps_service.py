@@ -71,11 +71,12 @@ def test_pin_buffer_is_wiped_and_lease_ends_at_end_of_day(tmp_path: Path, config
         pin = bytearray(b"4739")
         answer = asyncio.run(svc.unlock(READER, pin, CALLER))
         assert pin == bytearray(4)  # wiped, not just dropped
-        assert answer["unlocked"] and answer["end_of_day"].startswith("2026-11-25T20:00")
+        assert answer.tries_left == 3 and answer.lease.unlocked_by == "Comptoir 1"
+        assert answer.lease.end_of_day == datetime(2026, 11, 25, 20, 0).astimezone()
         assert asyncio.run(svc.expire_leases()) == []
         clock.wall += timedelta(minutes=3)  # 20:01, no idle time at all
         assert asyncio.run(svc.expire_leases()) == [READER]
-        assert svc.lease(READER) == {"unlocked": False}
+        assert svc.lease(READER) is None
         # The card was really told to forget the PIN.
         worker = hub.card_worker(READER, CardKind.CPS)
         assert worker.submit("t", "probe", lambda s: s.app.tries_left(), timeout_s=5).result(5)
@@ -129,6 +130,6 @@ def test_wrong_pin_from_another_counter_ends_the_lease(tmp_path: Path, config: A
         asyncio.run(svc.unlock(READER, bytearray(b"4739"), CALLER))
         with pytest.raises(WrongPin):
             asyncio.run(svc.unlock(READER, bytearray(b"0000"), Caller("Comptoir 2", "X")))
-        assert svc.lease(READER) == {"unlocked": False}
+        assert svc.lease(READER) is None
     finally:
         hub.stop()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from drivers.pcsc_watch import (
     CardInserted,
-    CardRemoved,
+    CardWithdrawn,
     PcscdBack,
     PcscdLost,
     ReaderAdded,
@@ -74,9 +74,9 @@ def test_insert_and_remove(pcsc_rig: PcscRig, watcher: ReaderWatcher) -> None:
     collect_until(watcher, lambda s: len(s) >= 4)  # the four ReaderAdded
     pcsc_rig.slot(0).insert(EchoCard(atr=ATR_A))
     inserted = collect_until(watcher, lambda s: CardInserted(pcsc_rig.reader(0), ATR_A) in s)
-    assert not [e for e in inserted if isinstance(e, CardRemoved)]
+    assert not [e for e in inserted if isinstance(e, CardWithdrawn)]
     pcsc_rig.slot(0).remove()
-    collect_until(watcher, lambda s: CardRemoved(pcsc_rig.reader(0)) in s)
+    collect_until(watcher, lambda s: CardWithdrawn(pcsc_rig.reader(0)) in s)
     assert watcher.snapshot()[pcsc_rig.reader(0)] is None
 
 
@@ -93,7 +93,7 @@ def test_card_swap_is_a_removal_then_an_insertion(pcsc_rig: PcscRig, second_atr:
         events = w.poll(2.0)
     finally:
         w.stop()
-    assert events[:2] == [CardRemoved(reader), CardInserted(reader, second_atr)]
+    assert events[:2] == [CardWithdrawn(reader), CardInserted(reader, second_atr)]
 
 
 def test_pcscd_killed_and_restarted_while_watching(
@@ -105,14 +105,20 @@ def test_pcscd_killed_and_restarted_while_watching(
     pcsc_rig.kill_pcscd()
     lost = collect_until(watcher, lambda s: any(isinstance(e, PcscdLost) for e in s))
     # The card is reported gone before the readers, and every reader is reported gone.
-    assert lost.index(CardRemoved(reader)) < lost.index(ReaderRemoved(reader))
+    assert lost.index(CardWithdrawn(reader)) < lost.index(ReaderRemoved(reader))
     assert {e.reader for e in lost if isinstance(e, ReaderRemoved)} == set(pcsc_rig.reader_names)
     assert not watcher.pcscd_up
 
     pcsc_rig.start()
-    back = collect_until(watcher, lambda s: CardInserted(reader, ATR_A) in s)
+    # pcscd brings its readers back one by one; a loaded machine may report the card before
+    # the last reader, so wait for both (bounded by collect_until's deadline).
+    everyone = set(pcsc_rig.reader_names)
+    back = collect_until(
+        watcher,
+        lambda s: CardInserted(reader, ATR_A) in s
+        and {e.reader for e in s if isinstance(e, ReaderAdded)} == everyone,
+    )
     assert back[0] == PcscdBack()
-    assert {e.reader for e in back if isinstance(e, ReaderAdded)} == set(pcsc_rig.reader_names)
     assert watcher.pcscd_up
     assert watcher.snapshot()[reader] == ATR_A
 
@@ -221,7 +227,7 @@ def test_event_stream_matches_what_happened_at_the_readers(
         events.append(w.events.get())
     for reader, atrs in inserted.items():
         mine = [
-            e for e in events if isinstance(e, CardInserted | CardRemoved) and e.reader == reader
+            e for e in events if isinstance(e, CardInserted | CardWithdrawn) and e.reader == reader
         ]
         assert [e.atr for e in mine if isinstance(e, CardInserted)] == atrs
         kinds = [type(e) for e in mine]

@@ -22,6 +22,7 @@ from drivers.cards import cps_files as F
 from drivers.cards import sha256_state
 from drivers.cards.cps_model import CpsHolder, KeyRole, Situation
 from drivers.errors import CardError, CardProtocolError, LastTryRefused, PinBlocked
+from drivers.tlv import LayoutError
 
 SHA256_DIGESTINFO_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
 """DER DigestInfo header for SHA-256 (RFC 8017 §9.2 note 1)."""
@@ -105,7 +106,7 @@ class CpsCard:
                 raw = [self._read_path(F.data_path(fid))
                        for fid in (F.EF_ID_CARD, F.EF_NAME_PS, F.EF_INFO_PS)]  # fmt: skip
                 self._identity = F.decode_holder(raw[0], raw[1], raw[2], ())
-            except F.LayoutError as exc:
+            except LayoutError as exc:
                 raise CardProtocolError(str(exc)) from exc
         return self._identity
 
@@ -119,7 +120,7 @@ class CpsCard:
                     sit = F.decode_situation(self._read_path(F.activity_path(n)))
                     if sit is not None:
                         found.append(sit)
-            except F.LayoutError as exc:
+            except LayoutError as exc:
                 raise CardProtocolError(str(exc)) from exc
             self._situations = tuple(found)
         return CpsHolder(

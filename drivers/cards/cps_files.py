@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from drivers import tlv
 from drivers.cards.cps_model import CpsHolder, Situation
+from drivers.tlv import LayoutError
 
 PKCS15_AID = bytes.fromhex("E828BD080F8025000001FF0010")
 ISSUER_ID = bytes.fromhex("8025000001")
@@ -123,10 +124,6 @@ def encode_situation(sit: Situation | None) -> bytes:
         _text(TAG_SIT_FINESS, sit.finess) if sit.finess else None,
         _text(TAG_SIT_SIRET, sit.siret) if sit.siret else None,
     )
-
-
-class LayoutError(ValueError):
-    """A holder file does not follow the layout above."""
 
 
 def _open(raw: bytes, what: str) -> tlv.Tlv:

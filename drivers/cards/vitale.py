@@ -26,7 +26,7 @@ from drivers.apdu import (
 from drivers.cards import vitale_layout as layout
 from drivers.cards.vitale_model import VitaleRead
 from drivers.errors import CardProtocolError
-from drivers.tlv import TlvError, decode
+from drivers.tlv import LayoutError, TlvError, decode
 
 __all__ = ["VitaleCard"]
 
@@ -86,7 +86,7 @@ class VitaleCard:
             raise CardProtocolError(f"unexpected answer from the card: {exc}") from None
         except ApduFormatError as exc:
             raise CardProtocolError(f"malformed response APDU: {exc}") from None
-        except layout.LayoutError as exc:
+        except LayoutError as exc:
             raise CardProtocolError(f"card data not understood: {exc}") from None
 
     def _read_ef(self, fid: int) -> bytes:

@@ -47,7 +47,7 @@ from drivers.cards.vitale_model import (
     format_date,
     parse_date,
 )
-from drivers.tlv import Tlv
+from drivers.tlv import LayoutError, Tlv
 
 AID_VITALE = bytes.fromhex("D250000002564954414C45")
 EF_CARD = 0x2001
@@ -64,10 +64,6 @@ T_SCHEME = 0xA0
 T_RIGHTS = 0xA1
 T_EXEMPTION = 0xA2
 T_NIR = 0x93
-
-
-class LayoutError(ValueError):
-    """Card data that does not follow the layout (missing object, bad encoding, bad value)."""
 
 
 # --- encoding (the simulated card) -------------------------------------------------------------

@@ -18,13 +18,28 @@ import typer
 from drivers.sim.control import SOCKET_NAME, ControlError, SimController, request
 from drivers.sim.pcscd import PcscdError, PrivatePcscd
 from drivers.sim.timing import Timing
+from hostd.cli_options import ConfigOption, StateOption, settings
 
 app = typer.Typer(no_args_is_help=True)
 
 DirOption = Annotated[
     Path,
-    typer.Option("--dir", help="Simulator directory (pcscd socket, config, control socket)."),
+    typer.Option(
+        "--dir",
+        help="Simulator directory (pcscd socket, config, control socket); default: the state "
+        "directory's sim/.",
+    ),
 ]
+
+
+@app.callback()
+def main(ctx: typer.Context, config: ConfigOption = None, state_dir: StateOption = None) -> None:
+    """Simulated readers and cards (demo, training, tests)."""
+    # The one configuration reader, as for every comptoir command: without --dir, the
+    # simulator lives in the state directory the daemon and `provision` use.
+    sim_dir = str(settings(config, state_dir, "comptoir sim").state_dir / "sim")
+    commands = getattr(ctx.command, "commands", {})
+    ctx.default_map = {name: {"directory": sim_dir} for name in commands}
 
 
 def _fail(message: str) -> typer.Exit:

@@ -58,6 +58,9 @@ class CpsCardConfig:
     pin_tries_left: int = 3
     puk_tries_left: int = 3
     unblocks_left: int = MAX_UNBLOCKS
+    answers_61xx_forever: bool = False
+    """A faulty card: every command, GET RESPONSE included, is answered ``61 10`` ("more data
+    waiting") so a reader that follows 61xx without a bound never returns."""
 
     def __repr__(self) -> str:
         # Never show PIN, PUK or keys.
@@ -172,6 +175,9 @@ class CpsApplication:
     def process(self, apdu: bytes) -> bytes:
         if not self.powered:
             raise RuntimeError("APDU sent to an unpowered card")
+        if self.config.answers_61xx_forever:
+            self.timing.spend()
+            return Response(b"", 0x6110).to_bytes()
         try:
             cmd = Command.parse(apdu)
         except ApduFormatError:

@@ -10,12 +10,11 @@ a CSR for a certificate.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from hostd.api import problems
+from hostd.api import openapi, problems
 from hostd.audit import AuditLog
 from hostd.services.clients import AttemptLimiter, ClientAdmin, PairingRefused, RateLimited
 
@@ -27,6 +26,11 @@ class EnrolRequest(BaseModel):
 
 
 class EnrolResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "Comptoir 2", "role": "counter",
+        "certificate_pem": "-----BEGIN CERTIFICATE-----\n…",
+        "ca_pem": "-----BEGIN CERTIFICATE-----\n…",
+    }]})
     name: str
     role: str
     certificate_pem: str
@@ -37,11 +41,17 @@ def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> Fa
     app = FastAPI(title="Comptoir enrolment", version="1", docs_url=None, redoc_url=None,
                   telemetry=problems.TELEMETRY_OFF)
     problems.install(app)
+    openapi.install(app)
     limiter = AttemptLimiter(per_minute)
     router = APIRouter(prefix="/v1")
 
-    @router.post("/enrol", response_model=EnrolResponse, summary="Exchange a code for a cert")
-    async def enrol(body: EnrolRequest, request: Request) -> Any:
+    @router.post(
+        "/enrol", summary="Exchange a code for a cert", operation_id="enrol",
+        responses=problems.responses(problems.VALIDATION, problems.PAIRING_REFUSED,
+                                     problems.RATE_LIMITED, problems.AUDIT_UNAVAILABLE,
+                                     problems.INTERNAL),
+    )
+    async def enrol(body: EnrolRequest, request: Request) -> EnrolResponse:
         peer = request.client.host if request.client else "?"
         try:
             limiter.take()

@@ -25,7 +25,7 @@ from hostd.services.clients import PairingRefused, RateLimited
 from hostd.services.cps import PinNotAllowed
 from hostd.services.readers import NoCard, UnknownReader
 from hostd.services.signing import KeyNotProvisioned
-from provisioning.errors import ProvisioningError
+from provisioning.errors import ProvisioningError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -52,34 +52,60 @@ class ApiProblem(Exception):
 
 BAD_REQUEST = ProblemKind(400, "bad-request", "The request cannot be used")
 NOT_FOUND = ProblemKind(404, "not-found", "No such resource")
+NOT_AUTHENTICATED = ProblemKind(401, "not-authenticated", "Client certificate needed")
+CLIENT_REVOKED = ProblemKind(401, "client-revoked", "Client revoked or not enrolled")
+FORBIDDEN = ProblemKind(403, "forbidden", "Not allowed for this client's role")
+OPERATOR_REQUIRED = ProblemKind(400, "operator-required", "Operator header missing")
+UNKNOWN_READER = ProblemKind(404, "unknown-reader", "No such reader")
+NO_CARD = ProblemKind(409, "no-card", "No card of that kind in the reader")
+WRONG_PIN = ProblemKind(403, "wrong-pin", "Wrong PIN")
+LAST_TRY_REFUSED = ProblemKind(423, "last-try-refused",
+                               "One PIN try left: the cardholder must type it")
+PIN_BLOCKED = ProblemKind(423, "pin-blocked", "PIN blocked: the card needs its PUK")
+CPS_LOCKED = ProblemKind(403, "cps-locked", "The CPS is locked")
+API_PIN_DISABLED = ProblemKind(403, "api-pin-disabled", "PIN only accepted from the PIN pad")
+CARD_REMOVED = ProblemKind(409, "card-removed", "The card was removed")
+READER_UNAVAILABLE = ProblemKind(503, "reader-unavailable", "Reader unavailable")
+CARD_PROTOCOL_ERROR = ProblemKind(502, "card-protocol-error",
+                                  "The card gave an unexpected answer")
+CARD_ERROR = ProblemKind(502, "card-error", "Card error")
+KEY_NOT_PROVISIONED = ProblemKind(409, "key-not-provisioned", "That key is not provisioned")
+PAIRING_REFUSED = ProblemKind(403, "pairing-refused", "Pairing code refused")
+RATE_LIMITED = ProblemKind(429, "rate-limited", "Too many attempts, wait a minute")
+TOKEN_UNAVAILABLE = ProblemKind(503, "token-unavailable",
+                                "The box's key store did not answer or refused to sign")
+BAD_SIGNING_REQUEST = ProblemKind(400, "bad-signing-request", "The signing request is unusable")
+CARD_BUSY = ProblemKind(503, "card-busy", "The card stayed busy past the deadline")
+SHUTTING_DOWN = ProblemKind(503, "shutting-down", "The daemon is stopping")
+AUDIT_UNAVAILABLE = ProblemKind(507, "audit-unavailable",
+                                "Audit log not writable (disk full?): result withheld")
 
-# Order matters: subclasses before their bases (CardError last among card errors).
+# Order matters: subclasses before their bases (CardError last among card errors; the token's
+# StoreError — the box's fault, 5xx — before ProvisioningError, the request's fault).
 _MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
-    (auth.NotAuthenticated, ProblemKind(401, "not-authenticated", "Client certificate needed")),
-    (auth.ClientRevoked, ProblemKind(401, "client-revoked", "Client revoked or not enrolled")),
-    (auth.Forbidden, ProblemKind(403, "forbidden", "Not allowed for this client's role")),
-    (auth.MissingOperator, ProblemKind(400, "operator-required", "Operator header missing")),
-    (UnknownReader, ProblemKind(404, "unknown-reader", "No such reader")),
-    (NoCard, ProblemKind(409, "no-card", "No card of that kind in the reader")),
-    (card.WrongPin, ProblemKind(403, "wrong-pin", "Wrong PIN")),
-    (card.LastTryRefused, ProblemKind(423, "last-try-refused",
-                                      "One PIN try left: the cardholder must type it")),
-    (card.PinBlocked, ProblemKind(423, "pin-blocked", "PIN blocked: the card needs its PUK")),
-    (card.SecurityNotSatisfied, ProblemKind(403, "cps-locked", "The CPS is locked")),
-    (PinNotAllowed, ProblemKind(403, "api-pin-disabled", "PIN only accepted from the PIN pad")),
-    (card.CardRemoved, ProblemKind(409, "card-removed", "The card was removed")),
-    (card.ReaderUnavailable, ProblemKind(503, "reader-unavailable", "Reader unavailable")),
-    (card.CardProtocolError, ProblemKind(502, "card-protocol-error",
-                                         "The card gave an unexpected answer")),
-    (card.CardError, ProblemKind(502, "card-error", "Card error")),
-    (KeyNotProvisioned, ProblemKind(409, "key-not-provisioned", "That key is not provisioned")),
-    (PairingRefused, ProblemKind(403, "pairing-refused", "Pairing code refused")),
-    (RateLimited, ProblemKind(429, "rate-limited", "Too many attempts, wait a minute")),
-    (ProvisioningError, ProblemKind(400, "bad-signing-request", "The signing request is unusable")),
-    (DeadlineExceeded, ProblemKind(503, "card-busy", "The card stayed busy past the deadline")),
-    (SchedulerStopped, ProblemKind(503, "shutting-down", "The daemon is stopping")),
-    (AuditUnavailable, ProblemKind(507, "audit-unavailable",
-                                   "Audit log not writable (disk full?): result withheld")),
+    (auth.NotAuthenticated, NOT_AUTHENTICATED),
+    (auth.ClientRevoked, CLIENT_REVOKED),
+    (auth.Forbidden, FORBIDDEN),
+    (auth.MissingOperator, OPERATOR_REQUIRED),
+    (UnknownReader, UNKNOWN_READER),
+    (NoCard, NO_CARD),
+    (card.WrongPin, WRONG_PIN),
+    (card.LastTryRefused, LAST_TRY_REFUSED),
+    (card.PinBlocked, PIN_BLOCKED),
+    (card.SecurityNotSatisfied, CPS_LOCKED),
+    (PinNotAllowed, API_PIN_DISABLED),
+    (card.CardRemoved, CARD_REMOVED),
+    (card.ReaderUnavailable, READER_UNAVAILABLE),
+    (card.CardProtocolError, CARD_PROTOCOL_ERROR),
+    (card.CardError, CARD_ERROR),
+    (KeyNotProvisioned, KEY_NOT_PROVISIONED),
+    (PairingRefused, PAIRING_REFUSED),
+    (RateLimited, RATE_LIMITED),
+    (StoreError, TOKEN_UNAVAILABLE),
+    (ProvisioningError, BAD_SIGNING_REQUEST),
+    (DeadlineExceeded, CARD_BUSY),
+    (SchedulerStopped, SHUTTING_DOWN),
+    (AuditUnavailable, AUDIT_UNAVAILABLE),
 )
 
 TELEMETRY_OFF: TelemetryConfig = {
@@ -98,6 +124,62 @@ def kinds() -> list[ProblemKind]:
     """Every problem kind, for the docs and the tests."""
     listed = [kind for _, kind in _MAPPING]
     return [*listed, BAD_REQUEST, NOT_FOUND, VALIDATION, INTERNAL]
+
+
+def example(kind: ProblemKind, detail: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A problem body as the API answers it, for the OpenAPI examples."""
+    return {
+        "type": TYPE_BASE + kind.slug, "title": kind.title, "status": kind.status,
+        "detail": detail or kind.title, "instance": "/v1/…", **extra,
+    }
+
+
+CARD_PROBLEMS = (UNKNOWN_READER, NO_CARD, CARD_REMOVED, READER_UNAVAILABLE, CARD_PROTOCOL_ERROR,
+                 CARD_ERROR, CARD_BUSY, SHUTTING_DOWN, AUDIT_UNAVAILABLE)
+"""What any card operation can answer besides its own problems."""
+COMMON_PROBLEMS = (NOT_AUTHENTICATED, CLIENT_REVOKED, FORBIDDEN, VALIDATION, INTERNAL)
+"""What every route of the mTLS API can answer (added to each operation's documentation)."""
+
+
+def responses(*problem_kinds: ProblemKind) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: its problems, grouped by status, each with an example.
+
+    The schema is :class:`~hostd.api.models.ProblemDetails` under
+    ``application/problem+json`` (``hostd.api.openapi`` moves it there from FastAPI's default
+    ``application/json``)."""
+    from hostd.api.models import ProblemDetails
+
+    by_status: dict[int, list[ProblemKind]] = {}
+    for kind in problem_kinds:
+        if kind not in by_status.setdefault(kind.status, []):
+            by_status[kind.status].append(kind)
+    out: dict[int | str, dict[str, Any]] = {}
+    for status, listed in sorted(by_status.items()):
+        out[status] = {
+            "model": ProblemDetails,
+            "description": "; ".join(f"`{k.slug}`: {k.title}" for k in listed),
+            "content": {MEDIA_TYPE: {"examples": {
+                k.slug: {"summary": k.title, "value": _example_for(k)} for k in listed
+            }}},
+        }
+    return out
+
+
+def api_responses(*problem_kinds: ProblemKind) -> dict[int | str, dict[str, Any]]:
+    """A route of the mTLS API: its own problems and :data:`COMMON_PROBLEMS`."""
+    return responses(*COMMON_PROBLEMS, *problem_kinds)
+
+
+def _example_for(kind: ProblemKind) -> dict[str, Any]:
+    if kind in (WRONG_PIN,):
+        return example(kind, "wrong PIN, 2 tries left", tries_left=2)
+    if kind in (LAST_TRY_REFUSED,):
+        return example(kind, "one PIN try left: the PIN must be typed by the cardholder",
+                       tries_left=1)
+    if kind is VALIDATION:
+        return example(kind, "body.pin: Field required",
+                       errors=[{"loc": ["body", "pin"], "msg": "Field required"}])
+    return example(kind)
 
 
 def problem_response(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from hostd.api import convert
+from hostd.api import problems as p
 from hostd.api.deps import Admin, AdminCaller, Ctx
+from hostd.api.models import AuditRecordModel, ClientModel, PairingCodeModel, RevokedModel
 from hostd.api.problems import NOT_FOUND, ApiProblem
 from hostd.auth import Role
 from hostd.services.clients import ClientAdmin
@@ -34,35 +36,43 @@ def _admin(ctx: Any) -> ClientAdmin:
     return admin
 
 
-@router.get("/clients", summary="Enrolled clients")
-def clients(ctx: Ctx, _who: Admin) -> list[dict[str, Any]]:
-    return _admin(ctx).list_clients()
+@router.get("/clients", summary="Enrolled clients", operation_id="admin_clients_list",
+            responses=p.api_responses(p.NOT_FOUND))
+def clients(ctx: Ctx, _who: Admin) -> list[ClientModel]:
+    return [convert.client(c) for c in _admin(ctx).list_clients()]
 
 
-@router.post("/clients/{name}/revoke", summary="Revoke a client (refused at once)")
-async def revoke(name: str, ctx: Ctx, caller: AdminCaller) -> dict[str, Any]:
+@router.post("/clients/{name}/revoke", summary="Revoke a client (refused at once)",
+             operation_id="admin_client_revoke",
+             responses=p.api_responses(p.OPERATOR_REQUIRED, p.NOT_FOUND, p.AUDIT_UNAVAILABLE))
+async def revoke(name: str, ctx: Ctx, caller: AdminCaller) -> RevokedModel:
     admin = _admin(ctx)
     row = AuditRow(ctx.audit, caller, "client.revoke", name)
     done = await audited(row, asyncio.to_thread(row.wrap(admin.revoke), name))
     if not done:
         raise ApiProblem(NOT_FOUND, f"no client named {name!r}")
-    return {"name": name, "revoked": True}
+    return RevokedModel(name=name, revoked=True)
 
 
-@router.post("/pairing-codes", summary="One-time code for enrolling a new client")
-async def pairing_code(body: PairingRequest, ctx: Ctx, caller: AdminCaller) -> dict[str, Any]:
+@router.post("/pairing-codes", summary="One-time code for enrolling a new client",
+             operation_id="admin_pairing_code_create",
+             responses=p.api_responses(p.OPERATOR_REQUIRED, p.NOT_FOUND, p.PAIRING_REFUSED,
+                                       p.AUDIT_UNAVAILABLE))
+async def pairing_code(body: PairingRequest, ctx: Ctx, caller: AdminCaller) -> PairingCodeModel:
     admin = _admin(ctx)
     row = AuditRow(ctx.audit, caller, "client.pairing-code", body.name,
                    lambda _r: {"role": body.role.value, "ttl_s": body.ttl_s})
-    return await audited(row, asyncio.to_thread(
+    code = await audited(row, asyncio.to_thread(
         row.wrap(admin.create_pairing_code), body.name, body.role, body.ttl_s))
+    return convert.pairing_code(code)
 
 
-@router.get("/audit", summary="Audit rows after an id (paged)")
+@router.get("/audit", summary="Audit rows after an id (paged)", operation_id="admin_audit_rows",
+            responses=p.api_responses())
 def audit_rows(
     ctx: Ctx,
     _who: Admin,
     after: int = Query(0, ge=0, le=2**62),
     limit: int = Query(100, ge=1, le=1000),
-) -> list[dict[str, Any]]:
-    return [asdict(r) for r in ctx.audit.records(after_id=after, limit=limit)]
+) -> list[AuditRecordModel]:
+    return [convert.audit_record(r) for r in ctx.audit.records(after_id=after, limit=limit)]

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from drivers.cards.cps_model import KeyRole
+from hostd.api import convert
+from hostd.api import problems as p
 from hostd.api.deps import CardCaller, Ctx, Reader
+from hostd.api.models import (
+    CertificateModel,
+    CpsHolderResponse,
+    CpsReaderModel,
+    LeaseModel,
+    SignatureModel,
+    TriesLeftModel,
+    UnlockedModel,
+    VitaleReadModel,
+)
 from hostd.api.problems import BAD_REQUEST, ApiProblem
 from hostd.services.readers import CardKind
 
@@ -38,55 +50,76 @@ def _b64(field: str, value: str) -> bytes:
         raise ApiProblem(BAD_REQUEST, f"{field}: not valid base64") from exc
 
 
-@router.get("/cps", summary="CPS cards present and their unlock lease")
-async def list_cps(ctx: Ctx, _who: Reader) -> list[dict[str, Any]]:
+_OPERATOR = (p.OPERATOR_REQUIRED,)
+_CPS = (*_OPERATOR, *p.CARD_PROBLEMS)
+_CPS_UNLOCKED = (*_CPS, p.CPS_LOCKED)
+
+
+@router.get("/cps", summary="CPS cards present and their unlock lease", operation_id="cps_list",
+            responses=p.api_responses())
+async def list_cps(ctx: Ctx, _who: Reader) -> list[CpsReaderModel]:
     return [
-        {"reader": s.name, "lease": ctx.cps.lease(s.name)}
+        CpsReaderModel(reader=s.name, lease=convert.lease(ctx.cps.lease(s.name)))
         for s in ctx.devices.hub.readers()
         if s.kind is CardKind.CPS
     ]
 
 
-@router.post("/cps/{reader}/unlock", summary="Present the PIN (never spends the last try)")
+@router.post(
+    "/cps/{reader}/unlock", summary="Present the PIN (never spends the last try)",
+    operation_id="cps_unlock",
+    responses=p.api_responses(*_CPS, p.BAD_REQUEST, p.WRONG_PIN, p.LAST_TRY_REFUSED,
+                              p.PIN_BLOCKED, p.API_PIN_DISABLED),
+)
 async def unlock(
     reader: str, body: UnlockRequest, ctx: Ctx, caller: CardCaller
-) -> dict[str, Any]:
+) -> UnlockedModel:
     secret = body.pin.get_secret_value()
     if not (4 <= len(secret) <= 8 and secret.isascii() and secret.isdigit()):
         raise ApiProblem(BAD_REQUEST, "pin: must be 4 to 8 digits")
     pin = bytearray(secret.encode("ascii"))
     del secret
-    return await ctx.cps.unlock(reader, pin, caller)
+    return convert.unlocked(await ctx.cps.unlock(reader, pin, caller))
 
 
-@router.post("/cps/{reader}/lock", summary="Reset the card now (PIN needed again)")
-async def lock(reader: str, ctx: Ctx, caller: CardCaller) -> dict[str, Any]:
-    return await ctx.cps.lock(reader, caller)
+@router.post("/cps/{reader}/lock", summary="Reset the card now (PIN needed again)",
+             operation_id="cps_lock", responses=p.api_responses(*_CPS))
+async def lock(reader: str, ctx: Ctx, caller: CardCaller) -> LeaseModel:
+    await ctx.cps.lock(reader, caller)
+    return convert.lease(ctx.cps.lease(reader))
 
 
-@router.get("/cps/{reader}", summary="Holder identity and situations d'exercice")
-async def holder(reader: str, ctx: Ctx, caller: CardCaller) -> dict[str, Any]:
-    return {"holder": await ctx.cps.holder(reader, caller), "lease": ctx.cps.lease(reader)}
+@router.get("/cps/{reader}", summary="Holder identity and situations d'exercice",
+            operation_id="cps_holder", responses=p.api_responses(*_CPS))
+async def holder(reader: str, ctx: Ctx, caller: CardCaller) -> CpsHolderResponse:
+    found = await ctx.cps.holder(reader, caller)
+    return CpsHolderResponse(holder=convert.holder(found),
+                             lease=convert.lease(ctx.cps.lease(reader)))
 
 
-@router.get("/cps/{reader}/tries-left", summary="PIN tries left")
-async def tries_left(reader: str, ctx: Ctx, caller: CardCaller) -> dict[str, int]:
-    return {"tries_left": await ctx.cps.tries_left(reader, caller)}
+@router.get("/cps/{reader}/tries-left", summary="PIN tries left", operation_id="cps_tries_left",
+            responses=p.api_responses(*_CPS))
+async def tries_left(reader: str, ctx: Ctx, caller: CardCaller) -> TriesLeftModel:
+    return TriesLeftModel(tries_left=await ctx.cps.tries_left(reader, caller))
 
 
-@router.get("/cps/{reader}/certificates/{key}", summary="Certificate of a CPS key (PEM)")
-async def certificate(reader: str, key: KeyRole, ctx: Ctx, caller: CardCaller) -> dict[str, str]:
+@router.get("/cps/{reader}/certificates/{key}", summary="Certificate of a CPS key (PEM)",
+            operation_id="cps_certificate", responses=p.api_responses(*_CPS))
+async def certificate(
+    reader: str, key: KeyRole, ctx: Ctx, caller: CardCaller
+) -> CertificateModel:
     der = await ctx.cps.certificate(reader, key, caller)
     b64 = base64.encodebytes(der).decode().replace("\n", "")
     lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
     pem = "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
-    return {"key": key.value, "certificate_pem": pem}
+    return CertificateModel(key=key.value, certificate_pem=pem)
 
 
-@router.post("/cps/{reader}/sign", summary="Sign a SHA-256 digest or data with a CPS key")
+@router.post("/cps/{reader}/sign", summary="Sign a SHA-256 digest or data with a CPS key",
+             operation_id="cps_sign", responses=p.api_responses(*_CPS_UNLOCKED, p.BAD_REQUEST))
 async def sign(
     reader: str, body: Annotated[SignRequest, Body()], ctx: Ctx, caller: CardCaller
-) -> dict[str, str]:
+) -> SignatureModel:
     if (body.digest_b64 is None) == (body.data_b64 is None):
         raise ApiProblem(BAD_REQUEST, "give exactly one of digest_b64 and data_b64")
     if body.digest_b64 is not None:
@@ -99,12 +132,13 @@ async def sign(
         if len(data) > MAX_SIGN_DATA:
             raise ApiProblem(BAD_REQUEST, "data_b64: at most 1 MiB")
         signature = await ctx.cps.sign(reader, body.key, caller, data=data)
-    return {
-        "algorithm": "RSASSA-PKCS1-v1_5-SHA256",
-        "signature_b64": base64.b64encode(signature).decode(),
-    }
+    return SignatureModel(
+        algorithm="RSASSA-PKCS1-v1_5-SHA256",
+        signature_b64=base64.b64encode(signature).decode(),
+    )
 
 
-@router.post("/vitale/{reader}/read", summary="Read a carte Vitale: beneficiaries, NIR checks")
-async def read_vitale(reader: str, ctx: Ctx, caller: CardCaller) -> dict[str, Any]:
-    return await ctx.vitale.read(reader, caller)
+@router.post("/vitale/{reader}/read", summary="Read a carte Vitale: beneficiaries, NIR checks",
+             operation_id="vitale_read", responses=p.api_responses(*_OPERATOR, *p.CARD_PROBLEMS))
+async def read_vitale(reader: str, ctx: Ctx, caller: CardCaller) -> VitaleReadModel:
+    return convert.vitale_read(await ctx.vitale.read(reader, caller))

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
+from hostd.api import convert
 from hostd.api.deps import Ctx, Reader
-from hostd.context import AppContext
+from hostd.api.models import ReaderDetailModel, ReaderModel, StatusModel
+from hostd.api.problems import UNKNOWN_READER, api_responses
+from hostd.services.status import box_status, reader_status
 
 router = APIRouter(prefix="/v1", tags=["readers"])
 # Endpoints that only read memory are ``async def``: FastAPI runs a plain ``def`` endpoint, and
@@ -22,22 +24,36 @@ _EVENTS_MAX_S = 3600.0
 """An event stream ends after an hour at most; clients reconnect (SSE does so by itself)."""
 
 
-@router.get("/readers", summary="Readers and the card in each")
-async def list_readers(ctx: Ctx, _who: Reader) -> list[dict[str, Any]]:
-    return [state.view() for state in ctx.devices.hub.readers()]
+@router.get("/readers", summary="Readers and the card in each", operation_id="readers_list",
+            responses=api_responses())
+async def list_readers(ctx: Ctx, _who: Reader) -> list[ReaderModel]:
+    return [convert.reader(state.view()) for state in ctx.devices.hub.readers()]
 
 
-@router.get("/readers/{reader}", summary="One reader, its card and its queue")
-async def get_reader(reader: str, ctx: Ctx, _who: Reader) -> dict[str, Any]:
-    state = ctx.devices.hub.reader(reader)
-    return {**state.view(), "queue": queue_view(state.worker.figures())}
+@router.get("/readers/{reader}", summary="One reader, its card and its queue",
+            operation_id="reader_get", responses=api_responses(UNKNOWN_READER))
+async def get_reader(reader: str, ctx: Ctx, _who: Reader) -> ReaderDetailModel:
+    return convert.reader_detail(reader_status(ctx, reader))
 
 
 @router.get(
     "/events",
     summary="Reader and card events as server-sent events",
+    operation_id="events_stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {
+            "description": "``text/event-stream``: a ``snapshot`` event (``{readers: [...]}``)"
+            ", then ``reader-added``, ``reader-removed``, ``card-inserted``, ``card-removed``",
+            "content": {"text/event-stream": {
+                "schema": {"type": "string"},
+                "example": 'event: card-inserted\ndata: {"event": "card-inserted", '
+                           '"reader": "Reader 0", "at": "2026-11-25T08:00:00Z", '
+                           '"kind": "cps"}\n\n',
+            }},
+        },
+        **api_responses(),
+    },
 )
 async def events(
     request: Request,
@@ -51,7 +67,9 @@ async def events(
 
     async def stream() -> AsyncIterator[bytes]:
         try:
-            snapshot = [state.view() for state in hub.readers()]
+            snapshot = [
+                convert.reader(state.view()).model_dump(mode="json") for state in hub.readers()
+            ]
             yield _sse("snapshot", {"readers": snapshot})
             while (left := ends_at - asyncio.get_running_loop().time()) > 0:
                 if await request.is_disconnected():
@@ -73,38 +91,7 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
-def queue_view(figures: Any) -> dict[str, Any]:
-    uptime = max(figures.uptime_s, 1e-9)
-    return {
-        "depth": figures.depth,
-        "running": figures.running,
-        "completed": figures.completed,
-        "failed": figures.failed,
-        "utilisation": round(figures.busy_s / uptime, 4),
-        "wait_ms": {"p50": round(figures.wait_p50_ms, 3), "p99": round(figures.wait_p99_ms, 3)},
-        "service_ms": {
-            "p50": round(figures.service_p50_ms, 3),
-            "p99": round(figures.service_p99_ms, 3),
-        },
-    }
-
-
-def status_view(ctx: AppContext) -> dict[str, Any]:
-    readers = []
-    for state in ctx.devices.hub.readers():
-        view = {**state.view(), "queue": queue_view(state.worker.figures())}
-        if view["card_kind"] == "cps":
-            view["lease"] = ctx.cps.lease(state.name)
-        readers.append(view)
-    head_id, head_hash = ctx.audit.head()
-    return {
-        "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "readers": readers,
-        "certificates": ctx.devices.certificates(),
-        "audit": {"rows": head_id, "head": head_hash},
-    }
-
-
-@router.get("/status", summary="Readers, cards, CPS leases, queues, certificate expiry")
-def status(ctx: Ctx, _who: Reader) -> dict[str, Any]:
-    return status_view(ctx)
+@router.get("/status", summary="Readers, cards, CPS leases, queues, certificate expiry",
+            operation_id="status_get", responses=api_responses())
+def status(ctx: Ctx, _who: Reader) -> StatusModel:
+    return convert.status(box_status(ctx))

@@ -9,7 +9,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from hostd.api import problems as p
 from hostd.api.deps import Ctx, StoreCaller
+from hostd.api.models import CmsModel, StoreSignatureModel, XmlModel
 from hostd.api.problems import BAD_REQUEST, NOT_FOUND, ApiProblem
 from hostd.services.signing import SigningService
 
@@ -78,8 +80,13 @@ def _b64(field: str, value: str) -> bytes:
     return data
 
 
-@router.post("/sign/raw", summary="RSA PKCS#1 v1.5 SHA-256 over data or a digest")
-async def sign_raw(body: RawRequest, ctx: Ctx, caller: StoreCaller) -> dict[str, str]:
+_STORE = p.api_responses(p.OPERATOR_REQUIRED, p.BAD_REQUEST, p.NOT_FOUND, p.KEY_NOT_PROVISIONED,
+                         p.BAD_SIGNING_REQUEST, p.TOKEN_UNAVAILABLE, p.AUDIT_UNAVAILABLE)
+
+
+@router.post("/sign/raw", summary="RSA PKCS#1 v1.5 SHA-256 over data or a digest",
+             operation_id="store_sign_raw", responses=_STORE)
+async def sign_raw(body: RawRequest, ctx: Ctx, caller: StoreCaller) -> StoreSignatureModel:
     service = _signing(ctx)
     if (body.digest_b64 is None) == (body.data_b64 is None):
         raise ApiProblem(BAD_REQUEST, "give exactly one of digest_b64 and data_b64")
@@ -90,36 +97,39 @@ async def sign_raw(body: RawRequest, ctx: Ctx, caller: StoreCaller) -> dict[str,
     signature: bytes = await service.run(
         caller, "sign.raw", body.key, {}, service.backend.raw, body.key, data=data, digest=digest
     )
-    return {
-        "algorithm": "RSASSA-PKCS1-v1_5-SHA256",
-        "signature_b64": base64.b64encode(signature).decode(),
-        "certificate_pem": service.backend.certificate_pem(body.key),
-    }
+    return StoreSignatureModel(
+        algorithm="RSASSA-PKCS1-v1_5-SHA256",
+        signature_b64=base64.b64encode(signature).decode(),
+        certificate_pem=service.backend.certificate_pem(body.key),
+    )
 
 
-@router.post("/sign/cms", summary="Detached CMS SignedData (DER, base64)")
-async def sign_cms(body: CmsRequest, ctx: Ctx, caller: StoreCaller) -> dict[str, str]:
+@router.post("/sign/cms", summary="Detached CMS SignedData (DER, base64)",
+             operation_id="store_sign_cms", responses=_STORE)
+async def sign_cms(body: CmsRequest, ctx: Ctx, caller: StoreCaller) -> CmsModel:
     service = _signing(ctx)
     data = _b64("data_b64", body.data_b64)
     der: bytes = await service.run(
         caller, "sign.cms", body.key, {"bytes": len(data)}, service.backend.cms, body.key, data
     )
-    return {"cms_b64": base64.b64encode(der).decode()}
+    return CmsModel(cms_b64=base64.b64encode(der).decode())
 
 
-@router.post("/sign/xmldsig", summary="Enveloped XML-DSig (exclusive C14N, RSA-SHA256)")
-async def sign_xml(body: XmlRequest, ctx: Ctx, caller: StoreCaller) -> dict[str, str]:
+@router.post("/sign/xmldsig", summary="Enveloped XML-DSig (exclusive C14N, RSA-SHA256)",
+             operation_id="store_sign_xmldsig", responses=_STORE)
+async def sign_xml(body: XmlRequest, ctx: Ctx, caller: StoreCaller) -> XmlModel:
     service = _signing(ctx)
     xml = body.xml.encode()
     signed: bytes = await service.run(
         caller, "sign.xmldsig", body.key, {"bytes": len(xml)}, service.backend.xmldsig,
         body.key, xml,
     )
-    return {"xml": signed.decode()}
+    return XmlModel(xml=signed.decode())
 
 
-@router.post("/sign/vihf", summary="Signed VIHF (SAML 2.0 assertion) for an operator/patient")
-async def sign_vihf(body: VihfRequest, ctx: Ctx, caller: StoreCaller) -> dict[str, str]:
+@router.post("/sign/vihf", summary="Signed VIHF (SAML 2.0 assertion) for an operator/patient",
+             operation_id="store_sign_vihf", responses=_STORE)
+async def sign_vihf(body: VihfRequest, ctx: Ctx, caller: StoreCaller) -> XmlModel:
     from provisioning.signing.vihf import Code
 
     service = _signing(ctx)
@@ -131,4 +141,4 @@ async def sign_vihf(body: VihfRequest, ctx: Ctx, caller: StoreCaller) -> dict[st
     signed: bytes = await service.run(
         caller, "sign.vihf", body.key, detail, service.backend.vihf, body.key, fields
     )
-    return {"xml": signed.decode()}
+    return XmlModel(xml=signed.decode())

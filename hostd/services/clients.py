@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hostd.auth import Role
+from provisioning.clients import Client
 
 
 class PairingRefused(Exception):
@@ -25,6 +26,16 @@ class RateLimited(Exception):
 
 
 @dataclass(frozen=True)
+class PairingCode:
+    """A one-time code an admin hands to a technician to enrol one client."""
+
+    name: str
+    role: Role
+    code: str
+    ttl_s: int
+
+
+@dataclass(frozen=True)
 class Enrolled:
     name: str
     role: Role
@@ -33,13 +44,13 @@ class Enrolled:
 
 
 class ClientAdmin(Protocol):
-    def list_clients(self) -> list[dict[str, Any]]: ...
+    def list_clients(self) -> list[Client]: ...
 
     def revoke(self, name: str) -> bool:
         """False when no such client."""
         ...
 
-    def create_pairing_code(self, name: str, role: Role, ttl_s: int) -> dict[str, Any]: ...
+    def create_pairing_code(self, name: str, role: Role, ttl_s: int) -> PairingCode: ...
 
     def enrol(self, code: str, csr_pem: bytes) -> Enrolled:
         """Redeems the code (single use) and issues the client certificate."""

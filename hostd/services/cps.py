@@ -13,11 +13,11 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from drivers.cards.cps_model import CpsBackend, KeyRole
+from drivers.cards.cps_model import CpsBackend, CpsHolder, KeyRole
 from drivers.errors import LastTryRefused, PinBlocked, SecurityNotSatisfied, WrongPin
 from hostd.audit import AuditLog
 from hostd.config import CpsSettings
@@ -30,8 +30,32 @@ class PinNotAllowed(Exception):
     """The configuration only accepts the PIN from the terminal's PIN pad."""
 
 
+@dataclass(frozen=True)
+class LeaseStatus:
+    """An unlock lease as callers see it at one moment (no lease: the CPS is locked)."""
+
+    reader: str
+    unlocked_by: str
+    """The enrolled client (counter) whose PIN call opened the lease."""
+    operator: str
+    unlocked_at: datetime
+    end_of_day: datetime
+    """The lease ends here at the latest, whatever the activity."""
+    idle_seconds_left: float
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    """A successful unlock: the PIN tries the card reports now, and the lease it opened."""
+
+    tries_left: int
+    lease: LeaseStatus
+
+
 @dataclass
 class UnlockLease:
+    """The service's own, mutable record of a lease (``last_used`` moves with every use)."""
+
     reader: str
     client: str
     operator: str
@@ -39,20 +63,12 @@ class UnlockLease:
     ends_at_latest: datetime
     last_used: float
 
-    def view(self, idle_timeout_s: float, now_mono: float) -> dict[str, Any]:
+    def view(self, idle_timeout_s: float, now_mono: float) -> LeaseStatus:
         idle_left = max(0.0, idle_timeout_s - (now_mono - self.last_used))
-        return {
-            "unlocked": True,
-            "unlocked_by": self.client,
-            "operator": self.operator,
-            "unlocked_at": _iso(self.unlocked_at),
-            "end_of_day": _iso(self.ends_at_latest),
-            "idle_seconds_left": round(idle_left, 3),
-        }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone().isoformat()
+        return LeaseStatus(
+            self.reader, self.client, self.operator, self.unlocked_at, self.ends_at_latest,
+            round(idle_left, 3),
+        )
 
 
 def _next_end_of_day(now: datetime, settings: CpsSettings) -> datetime:
@@ -92,11 +108,12 @@ class CpsService:
         with self._lock:
             self._leases.pop(reader, None)
 
-    def lease(self, reader: str) -> dict[str, Any]:
+    def lease(self, reader: str) -> LeaseStatus | None:
+        """The reader's lease now, or None when its CPS is locked."""
         with self._lock:
             lease = self._leases.get(reader)
             if lease is None:
-                return {"unlocked": False}
+                return None
             return lease.view(self._settings.idle_timeout_s, self._clock())
 
     def _lapsed(self, lease: UnlockLease) -> bool:
@@ -156,7 +173,7 @@ class CpsService:
 
         return await audited(row, operation())
 
-    async def unlock(self, reader: str, pin: bytearray, caller: Caller) -> dict[str, Any]:
+    async def unlock(self, reader: str, pin: bytearray, caller: Caller) -> Unlocked:
         try:
             if not self._settings.api_pin:
                 raise PinNotAllowed("this box takes the CPS PIN only from the PIN pad")
@@ -187,21 +204,22 @@ class CpsService:
             for i in range(len(pin)):
                 pin[i] = 0
         now = self._wall()
+        lease = UnlockLease(
+            reader, caller.client, caller.operator, now,
+            _next_end_of_day(now, self._settings), self._clock(),
+        )
         with self._lock:
-            self._leases[reader] = UnlockLease(
-                reader, caller.client, caller.operator, now,
-                _next_end_of_day(now, self._settings), self._clock(),
-            )
-        return {"tries_left": tries, **self.lease(reader)}
+            self._leases[reader] = lease
+        return Unlocked(tries, lease.view(self._settings.idle_timeout_s, self._clock()))
 
-    async def lock(self, reader: str, caller: Caller) -> dict[str, Any]:
+    async def lock(self, reader: str, caller: Caller) -> None:
+        """Resets the card now: the next operation needs the PIN again."""
         await self._relock(reader, caller, "cps.lock")
-        return self.lease(reader)
 
-    async def holder(self, reader: str, caller: Caller) -> dict[str, Any]:
+    async def holder(self, reader: str, caller: Caller) -> CpsHolder:
         await self.expire_leases()
-        holder = await self._run(reader, caller, "cps.holder", lambda c: c.holder())
-        return asdict(holder)
+        holder: CpsHolder = await self._run(reader, caller, "cps.holder", lambda c: c.holder())
+        return holder
 
     async def tries_left(self, reader: str, caller: Caller) -> int:
         tries: int = await self._run(reader, caller, "cps.tries-left", lambda c: c.tries_left())

@@ -14,12 +14,14 @@ import enum
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
+from drivers.apdu import CardConnection
 from drivers.cards.cps import is_cps_atr
 from drivers.cards.vitale import is_vitale_atr
 from drivers.errors import CardRemoved
+from hostd.clock import rfc3339, utc_now
 from hostd.scheduler import CardWorker
 
 
@@ -38,20 +40,12 @@ def classify_atr(atr: bytes) -> CardKind:
     return CardKind.UNKNOWN
 
 
-class Transport(Protocol):
-    """What the drivers need from a connection (``drivers.pcsc.PcscConnection``)."""
-
-    def transmit(self, apdu: bytes) -> bytes: ...
-
-    def close(self) -> None: ...
-
-
 @dataclass
 class CardSession:
     """Lives on the worker thread only: the exclusive connection and the card application."""
 
     kind: CardKind
-    transport: Transport
+    transport: CardConnection
     app: Any
 
 
@@ -63,6 +57,22 @@ class UnknownReader(Exception):
     """No reader by that name."""
 
 
+@dataclass(frozen=True)
+class ReaderSnapshot:
+    """A reader and its card at one moment, as callers see it (the state itself keeps moving
+    on the watcher's thread)."""
+
+    name: str
+    atr: bytes | None
+    kind: CardKind | None
+    since: datetime | None
+    """When the card last went in or out (None: nothing seen since the daemon started)."""
+
+    @property
+    def card_present(self) -> bool:
+        return self.atr is not None
+
+
 @dataclass
 class ReaderState:
     name: str
@@ -71,21 +81,15 @@ class ReaderState:
     kind: CardKind | None = None
     since: datetime | None = None
 
-    def view(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "card_present": self.atr is not None,
-            "card_kind": self.kind.value if self.kind else None,
-            "atr": self.atr.hex().upper() if self.atr else None,
-            "since": self.since.isoformat().replace("+00:00", "Z") if self.since else None,
-        }
+    def view(self) -> ReaderSnapshot:
+        return ReaderSnapshot(self.name, self.atr, self.kind, self.since)
 
 
 _EventQueue = asyncio.Queue[dict[str, Any]]
 
-Connect = Callable[[str], Transport]
+Connect = Callable[[str], CardConnection]
 """Opens an exclusive connection to the card in a reader."""
-AppFactory = Callable[[CardKind, Transport], Any]
+AppFactory = Callable[[CardKind, CardConnection], Any]
 """Builds the card application (``CpsCard``, ``VitaleCard``) over a connection."""
 
 
@@ -128,7 +132,7 @@ class ReaderHub:
         self.on_reader_added(name)
         with self._lock:
             state = self._readers[name]
-            state.atr, state.kind, state.since = atr, classify_atr(atr), datetime.now(UTC)
+            state.atr, state.kind, state.since = atr, classify_atr(atr), utc_now()
         self._publish("card-inserted", name, kind=state.kind.value if state.kind else None)
 
     def on_card_removed(self, name: str) -> None:
@@ -136,7 +140,7 @@ class ReaderHub:
             state = self._readers.get(name)
             if state is None or state.atr is None:
                 return
-            state.atr, state.kind, state.since = None, None, datetime.now(UTC)
+            state.atr, state.kind, state.since = None, None, utc_now()
         failed = state.worker.card_removed(f"the card was removed from {name}")
         for listener in self._session_listeners:
             listener(name)  # the PIN state left with the card: end leases now, not lazily
@@ -184,7 +188,7 @@ class ReaderHub:
         payload = {
             "event": event,
             "reader": reader,
-            "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "at": rfc3339(utc_now()),
             **extra,
         }
         with self._lock:

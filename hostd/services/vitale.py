@@ -21,7 +21,7 @@ class VitaleService:
         self._audit = audit
         self._deadline_s = deadline_s
 
-    async def read(self, reader: str, caller: Caller) -> dict[str, Any]:
+    async def read(self, reader: str, caller: Caller) -> VitaleRead:
         def detail(read: Any) -> dict[str, Any]:
             return {"beneficiaries": len(getattr(read, "beneficiaries", ()) or ())}
 
@@ -38,6 +38,4 @@ class VitaleService:
         result = await audited(row, operation())
         if not isinstance(result, VitaleRead):
             raise TypeError(f"Vitale read returned {type(result).__name__}")
-        # The card's own JSON form: birth dates as read with ``iso``/``lunar``, every NIR with
-        # its check, and the list of NIR problems for the LGO to flag.
-        return result.to_dict()
+        return result

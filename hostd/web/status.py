@@ -12,8 +12,12 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from hostd.api import convert
 from hostd.api.deps import Ctx, Reader
-from hostd.api.v1_readers import status_view
+from hostd.api.models import StatusModel
+from hostd.api.problems import api_responses
+from hostd.clock import rfc3339
+from hostd.services.status import box_status
 
 router = APIRouter(tags=["status"])
 
@@ -27,27 +31,26 @@ def _row(cells: list[Any]) -> str:
     return "<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>"
 
 
-def render(status: dict[str, Any]) -> str:
+def render(status: StatusModel) -> str:
     readers = "".join(
         _row([
-            r["name"], r["card_kind"] or "—",
-            ("déverrouillée" if r.get("lease", {}).get("unlocked") else "verrouillée")
-            if r["card_kind"] == "cps" else "",
-            r["queue"]["depth"], f"{r['queue']['utilisation']:.0%}",
-            r["queue"]["wait_ms"]["p99"],
+            r.name, r.card_kind or "—",
+            ("déverrouillée" if r.lease and r.lease.unlocked else "verrouillée")
+            if r.card_kind == "cps" else "",
+            r.queue.depth, f"{r.queue.utilisation:.0%}", r.queue.wait_ms.p99,
         ])
-        for r in status["readers"]
+        for r in status.readers
     )
     certs = "".join(
-        _row([c.get("slot"), c.get("subject") or "", c.get("not_after") or "",
-              c.get("days_left") if c.get("days_left") is not None else ""])
-        for c in status["certificates"]
+        _row([c.slot, c.subject or "", rfc3339(c.not_after) if c.not_after else "",
+              c.days_left if c.days_left is not None else ""])
+        for c in status.certificates
     )
     return (
         "<!doctype html><html lang='fr'><head><meta charset='utf-8'>"
         "<meta http-equiv='refresh' content='10'><title>Comptoir</title>"
         f"<style>{_STYLE}</style></head><body><h1>Comptoir</h1>"
-        f"<p>{escape(status['time'])} — journal : {status['audit']['rows']} opérations</p>"
+        f"<p>{escape(rfc3339(status.time))} — journal : {status.audit.rows} opérations</p>"
         "<h2>Lecteurs</h2><table><tr><th>Lecteur</th><th>Carte</th><th>CPS</th>"
         "<th>File</th><th>Occupation</th><th>Attente p99 (ms)</th></tr>"
         f"{readers}</table><h2>Certificats</h2><table><tr><th>Clé</th><th>Sujet</th>"
@@ -55,6 +58,10 @@ def render(status: dict[str, Any]) -> str:
     )
 
 
-@router.get("/status", response_class=HTMLResponse, summary="Status page (HTML)")
+@router.get("/status", response_class=HTMLResponse, summary="Status page (HTML)",
+            operation_id="status_page",
+            responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+                       **api_responses()})
 def status_page(ctx: Ctx, _who: Reader) -> HTMLResponse:
-    return HTMLResponse(render(status_view(ctx)), headers={"Cache-Control": "no-store"})
+    page = render(convert.status(box_status(ctx)))
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})

@@ -32,10 +32,10 @@ from cryptography.x509.oid import NameOID
 from rich.console import Console
 from rich.table import Table
 
+from counter.demo_cards import DEMO_CPS, DEMO_PIN, DEMO_VITALE, run_card_demo
 from drivers.errors import CardError
 from drivers.sim import testpki
 from drivers.sim.make_sample_cards import PKI_DIR
-from hostd.demo_cards import DEMO_CPS, DEMO_PIN, DEMO_VITALE, run_card_demo
 
 DEFAULT_API_PORT = 18443
 DEFAULT_ENROL_PORT = 18444
@@ -318,22 +318,25 @@ def _tail(path: Path, lines: int = 5) -> str:
     return " | ".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def register_demo(app: typer.Typer) -> None:
-    @app.command("demo")
-    def demo(
-        directory: Annotated[
-            Path, typer.Option("--dir", help="Where the demo keeps its state (wiped first).")
-        ] = Path("demo-state"),
-        keep_running: Annotated[
-            bool, typer.Option(help="Keep the appliance running after the tour (Ctrl-C stops).")
-        ] = False,
-        api_port: Annotated[int, typer.Option(help="mTLS API port.")] = DEFAULT_API_PORT,
-        enrol_port: Annotated[int, typer.Option(help="Enrolment port.")] = DEFAULT_ENROL_PORT,
-    ) -> None:
-        """The appliance on simulated readers and cards: cards, provisioning, two counters."""
-        console = Console()
-        try:
-            run_demo(console, directory.resolve(), keep_running, (api_port, enrol_port))
-        except DemoError as exc:
-            typer.echo(f"demo: {exc}", err=True)
-            raise typer.Exit(1) from None
+app = typer.Typer(add_completion=False)
+"""``comptoir demo`` (one command; the root CLI loads this module only for it)."""
+
+
+@app.command("demo")
+def demo(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where the demo keeps its state (wiped first).")
+    ] = Path("demo-state"),
+    keep_running: Annotated[
+        bool, typer.Option(help="Keep the appliance running after the tour (Ctrl-C stops).")
+    ] = False,
+    api_port: Annotated[int, typer.Option(help="mTLS API port.")] = DEFAULT_API_PORT,
+    enrol_port: Annotated[int, typer.Option(help="Enrolment port.")] = DEFAULT_ENROL_PORT,
+) -> None:
+    """The appliance on simulated readers and cards: cards, provisioning, two counters."""
+    console = Console()
+    try:
+        run_demo(console, directory.resolve(), keep_running, (api_port, enrol_port))
+    except DemoError as exc:
+        typer.echo(f"demo: {exc}", err=True)
+        raise typer.Exit(1) from None

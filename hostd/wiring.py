@@ -1,0 +1,127 @@
+"""The one wiring module: builds the box from its settings and owns ``comptoir serve``.
+
+It puts the real parts together (``hostd.provisioned``'s adapters, the app factories, the TLS
+listeners of ``hostd.server``). Nothing in ``hostd`` imports it back, so there is no cycle
+between the daemon's pieces and the code that assembles them; tests and benches import it to
+build a box of their own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from drivers.apdu import CardConnection
+from hostd.api.enrol import create_enrol_app
+from hostd.app import create_app
+from hostd.audit import AuditLog
+from hostd.config import Settings
+from hostd.context import Devices
+from hostd.db import DatabaseError
+from hostd.provisioned import (
+    PcscWatcher,
+    RegistryClients,
+    StoreSigner,
+    card_application,
+    pcsc_connect,
+)
+from hostd.server import StartupError, TlsFiles, make_listeners, run_loop
+from hostd.services.readers import ReaderHub
+from hostd.services.signing import SigningService
+from provisioning.ca import LocalCA
+from provisioning.clients import ClientRegistry
+from provisioning.errors import ProvisioningError
+from provisioning.paths import StatePaths
+from provisioning.store import Store
+
+
+@dataclass
+class Box:
+    api_app: FastAPI
+    enrol_app: FastAPI
+    tls: TlsFiles
+    audit: AuditLog
+    devices: Devices
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in reversed(self._closers):
+            close()
+
+
+def open_box(
+    settings: Settings,
+    *,
+    connect: Callable[[str], CardConnection] = pcsc_connect,
+    watcher: bool = True,
+) -> Box:
+    """Opens every real part under ``settings.state_dir``; one-line errors when one is missing."""
+    state: Path = settings.state_dir
+    closers: list[Callable[[], None]] = []
+    try:
+        try:
+            store = Store.open(state)
+        except Exception as exc:  # provisioning and PKCS#11 errors vary; all mean "not usable"
+            raise StartupError(f"key store in {state} unusable: {exc}") from exc
+        closers.append(store.close)
+        try:
+            ca = LocalCA(store)
+            registry = ClientRegistry(state)
+        except ProvisioningError as exc:
+            raise StartupError(str(exc)) from exc
+        closers.append(registry.close)
+        tls = TlsFiles(ca.server_cert_path, ca.server_key_path, ca.ca_cert_path)
+        for path in (tls.cert, tls.key, tls.client_ca):
+            if not path.is_file():
+                raise StartupError(f"missing {path}: run `comptoir provision init`")
+        try:
+            audit = AuditLog.open(state)
+        except DatabaseError as exc:
+            raise StartupError(str(exc)) from exc
+        closers.append(audit.close)
+        clients = RegistryClients(registry, ca, StatePaths(state).db)
+        closers.append(clients.close)
+        signer = StoreSigner(store)
+        hub = ReaderHub(connect, card_application)
+
+        devices = Devices(
+            clients=clients,
+            hub=hub,
+            watcher=PcscWatcher(hub) if watcher else None,
+            signing=SigningService(signer, audit),
+            admin=clients,
+            head_signer=signer.head_signer(),
+            certificates=signer.certificates,
+        )
+        api_app = create_app(settings, devices, audit)
+        enrol_app = create_enrol_app(clients, audit, settings.enrolment.attempts_per_minute)
+    except BaseException:
+        for close in reversed(closers):
+            close()
+        raise
+    return Box(api_app, enrol_app, tls, audit, devices, closers)
+
+
+def serve(settings: Settings) -> None:
+    """``comptoir serve``: check the state, build the real devices, serve until signalled."""
+    state = settings.state_dir
+    if not state.is_dir() or not os.access(state, os.R_OK | os.W_OK | os.X_OK):
+        raise StartupError(f"state directory {state} is missing or not readable and writable")
+    box = open_box(settings)
+    try:
+        listeners = make_listeners(
+            box.api_app, box.enrol_app, box.tls, host=settings.server.listen,
+            api_port=settings.server.port, enrol_port=settings.server.enrol_port,
+        )
+        print(
+            f"comptoir: serving on https://{settings.server.listen}:{listeners.api_port} "
+            f"(mTLS) and :{listeners.enrol_port} (enrolment)",
+            flush=True,
+        )
+        run_loop(listeners.serve())
+    finally:
+        box.close()

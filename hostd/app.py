@@ -13,11 +13,15 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from hostd import metrics
-from hostd.api import openapi, problems, v1_admin, v1_cards, v1_readers, v1_signing
+from hostd.api import openapi, problems, v1_admin, v1_cards, v1_readers, v1_scans, v1_signing
 from hostd.api.deps import Ctx, Reader
 from hostd.audit import AuditLog
 from hostd.config import Settings
 from hostd.context import AppContext, Devices
+from hostd.scanning.classify import Classifier
+from hostd.scanning.guard import OrdonnanceGuard
+from hostd.scanning.hub import ScanHub
+from hostd.scanning.sources import ScanSources
 from hostd.services.cps import CpsService
 from hostd.services.vitale import VitaleService
 from hostd.web import status as status_page
@@ -33,15 +37,26 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
     cps = CpsService(devices.hub, audit, settings.cps, deadline)
     devices.hub.add_session_listener(cps.session_ended)
     ctx = AppContext(settings, audit, devices, cps, VitaleService(devices.hub, audit, deadline))
+    scan_settings = settings.scan_settings()
+    ctx.scans = ScanHub(Classifier(scan_settings.rules),
+                        OrdonnanceGuard(scan_settings.guard_max_open_s))
+    sources = ScanSources(scan_settings, ctx.scans)
+    if settings.apcv is not None:
+        # Loaded only when configured: the ApCV client brings httpx and the SOAP layer.
+        from hostd.services.apcv import ApcvService, ApcvSettings
+
+        ctx.apcv = ApcvService(cps, ApcvSettings.from_table(settings.apcv))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if devices.watcher is not None:
             devices.watcher.start()
         task = asyncio.create_task(_housekeeping(ctx))
+        sources.start()
         try:
             yield
         finally:
+            sources.stop()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -67,6 +82,9 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
     app.include_router(status_page.router)
     if devices.signing is not None:
         app.include_router(v1_signing.router)
+    app.include_router(v1_scans.router)
+    if ctx.apcv is not None:
+        app.include_router(v1_scans.apcv_router)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["status"],
              summary="Prometheus metrics", operation_id="metrics_get",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hostd.audit import AuditLog, HeadSigner
 from hostd.auth import ClientDirectory
@@ -14,6 +14,10 @@ from hostd.services.cps import CpsService
 from hostd.services.readers import ReaderHub
 from hostd.services.signing import SigningService
 from hostd.services.vitale import VitaleService
+
+if TYPE_CHECKING:
+    from hostd.scanning.hub import ScanHub
+    from hostd.services.apcv import ApcvService
 from provisioning.store import SlotStatus
 
 
@@ -44,3 +48,5 @@ class AppContext:
     devices: Devices
     cps: CpsService
     vitale: VitaleService
+    scans: ScanHub | None = None
+    apcv: ApcvService | None = None

@@ -298,8 +298,8 @@ def test_service_reads_for_two_counters_at_once_each_get_their_patient(
     settings = ApcvSettings.from_table({
         "host": "127.0.0.1", "port": env.server.port, "server_name": SERVER,
         "trust": str(tmp_path / "trust.pem"), "identifiant_facturation": "123456783",
-        "specialite_amo": "50", "national_id": "810001234567"})
-    service = ApcvService(box.svc, settings, LPS, POLICY)
+        "specialite_amo": "50", "national_id": "810001234567", "idam": "AM-TEST-0001"})
+    service = ApcvService(box.svc, settings, POLICY)
     qr_a = env.double.issue("vitale-corse-2a.toml")
     qr_b = env.double.issue("vitale-corse-2b.toml")
 
@@ -318,8 +318,8 @@ def test_service_reads_for_two_counters_at_once_each_get_their_patient(
 def test_apcv_settings_mistakes_are_one_line() -> None:
     with pytest.raises(ApcvConfigError, match=r"apcv\.server_name: missing"):
         ApcvSettings.from_table({"host": "h", "trust": "t", "identifiant_facturation": "1",
-                                 "specialite_amo": "50", "national_id": "8100"})
+                                 "specialite_amo": "50", "national_id": "8100", "idam": "X"})
     with pytest.raises(ApcvConfigError, match="8 digits"):
         ApcvSettings.from_table({"host": "h", "server_name": "s", "trust": "t",
                                  "identifiant_facturation": "12", "specialite_amo": "50",
-                                 "national_id": "8100"})
+                                 "national_id": "8100", "idam": "X"})

@@ -20,7 +20,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from drivers import errors as card
 from hostd import auth
 from hostd.audit import AuditUnavailable
+from hostd.scanning.guard import NotHolder, NotOpen
 from hostd.scheduler import DeadlineExceeded, SchedulerStopped
+from hostd.services.apcv_errors import ApcvRefused, ApcvUnavailable
 from hostd.services.clients import PairingRefused, RateLimited
 from hostd.services.cps import PinNotAllowed
 from hostd.services.readers import NoCard, UnknownReader
@@ -77,6 +79,16 @@ TOKEN_UNAVAILABLE = ProblemKind(503, "token-unavailable",
 BAD_SIGNING_REQUEST = ProblemKind(400, "bad-signing-request", "The signing request is unusable")
 CARD_BUSY = ProblemKind(503, "card-busy", "The card stayed busy past the deadline")
 SHUTTING_DOWN = ProblemKind(503, "shutting-down", "The daemon is stopping")
+COUNTER_FORBIDDEN = ProblemKind(403, "counter-forbidden", "Not this client's counter")
+IMAGE_TOO_LARGE = ProblemKind(413, "image-too-large", "Image larger than the box accepts")
+IMAGE_TYPE = ProblemKind(415, "image-type", "Only JPEG and PNG images are decoded")
+IMAGE_UNREADABLE = ProblemKind(422, "image-unreadable", "The image cannot be decoded")
+DISPENSATION_NOT_OPEN = ProblemKind(404, "dispensation-not-open",
+                                    "No open dispensation for this prescription")
+NOT_HOLDER = ProblemKind(409, "not-holder", "Another counter holds this dispensation")
+NOT_APCV = ProblemKind(409, "not-apcv", "That scan is not an ApCV code")
+APCV_REFUSED = ProblemKind(422, "apcv-refused", "The ApCV service refused the request")
+APCV_UNAVAILABLE = ProblemKind(502, "apcv-unavailable", "The ApCV service did not answer usably")
 AUDIT_UNAVAILABLE = ProblemKind(507, "audit-unavailable",
                                 "Audit log not writable (disk full?): result withheld")
 
@@ -106,6 +118,10 @@ _MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
     (DeadlineExceeded, CARD_BUSY),
     (SchedulerStopped, SHUTTING_DOWN),
     (AuditUnavailable, AUDIT_UNAVAILABLE),
+    (NotOpen, DISPENSATION_NOT_OPEN),
+    (NotHolder, NOT_HOLDER),
+    (ApcvRefused, APCV_REFUSED),
+    (ApcvUnavailable, APCV_UNAVAILABLE),
 )
 
 TELEMETRY_OFF: TelemetryConfig = {
@@ -210,7 +226,9 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     if kind is None:
         log.exception("unexpected error on %s", request.url.path)
         return problem_response(request, INTERNAL, "see the daemon's log")
-    extra = {"tries_left": exc.tries_left} if hasattr(exc, "tries_left") else {}
+    extra: dict[str, Any] = {"tries_left": exc.tries_left} if hasattr(exc, "tries_left") else {}
+    if isinstance(exc, ApcvRefused):
+        extra["service_codes"] = list(exc.service_codes)
     return problem_response(request, kind, str(exc), **extra)
 
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from drivers.scan.camera import CameraScanner, CaptureSource
 from drivers.scan.framing import Code, Garbage, Item
 from drivers.scan.serial_scanner import ScannerSpec, ScannerStatus, SerialScanner
 from drivers.scan.wedge import WedgeDecoder, read_device
@@ -72,6 +71,9 @@ class ScanSources:
             self._stop.wait(RETRY_S)
 
     def _run_camera(self, spec: CameraSpec) -> None:
+        # OpenCV and zxing-cpp load only when a camera is configured (tens of MB of RSS).
+        from drivers.scan.camera import CameraScanner, CaptureSource
+
         while not self._stop.is_set():
             try:
                 source = CaptureSource(spec.source)

@@ -19,12 +19,16 @@ ApCV at once through the same CPS would race, so reads through one CPS are seria
     specialite_amo = "50"
     national_id = "810001234567"                # the CPS holder's national id
     secteur_activite = "SA05"
+    idam = "AM-TEST-0001"                       # the software's authorisation (ContexteLPS)
+    instance = "box-1"                          # tells boxes of one software apart
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import importlib.metadata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,7 @@ import httpx
 from cryptography import x509
 
 from drivers.cards.cps_model import KeyRole
+from hostd.services.apcv_errors import ApcvRefused, ApcvUnavailable
 from hostd.services.jobs import Caller
 from hostd.teleservices import apcv, cps_assertion, soap
 
@@ -49,15 +54,16 @@ class ApcvSettings:
     trust: Path
     professionnel: apcv.ProfessionnelSante
     ps: cps_assertion.PsIdentity
+    lps: soap.LpsIdentity
 
     @classmethod
     def from_table(cls, raw: dict[str, Any]) -> ApcvSettings:
         allowed = {"host", "port", "server_name", "trust", "identifiant_facturation",
-                   "specialite_amo", "national_id", "secteur_activite"}
+                   "specialite_amo", "national_id", "secteur_activite", "idam", "instance"}
         extra = sorted(set(raw) - allowed)
         if extra:
             raise ApcvConfigError(f"apcv.{extra[0]}: unknown key")
-        missing = sorted(allowed - {"port", "secteur_activite"} - set(raw))
+        missing = sorted(allowed - {"port", "secteur_activite", "instance"} - set(raw))
         if missing:
             raise ApcvConfigError(f"apcv.{missing[0]}: missing")
         port = raw.get("port", 443)
@@ -68,23 +74,32 @@ class ApcvSettings:
             pro = apcv.ProfessionnelSante(billing[:8], billing[8:], str(raw["specialite_amo"]))
             ps = cps_assertion.PsIdentity(str(raw["national_id"]), billing,
                                           str(raw.get("secteur_activite", "SA05")))
-        except (apcv.ApcvRequestError, cps_assertion.AssertionPsError) as exc:
+            lps = soap.LpsIdentity(str(raw["idam"]), "Comptoir", _version(),
+                                   str(raw.get("instance", "box-1")))
+        except (apcv.ApcvRequestError, cps_assertion.AssertionPsError, ValueError) as exc:
             raise ApcvConfigError(f"apcv: {exc}") from None
         return cls(str(raw["host"]), port, str(raw["server_name"]), Path(str(raw["trust"])),
-                   pro, ps)
+                   pro, ps, lps)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("comptoir")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.0.0"
 
 
 HttpFactory = Callable[[], httpx.AsyncClient]
 
 
 class ApcvService:
-    def __init__(self, cps: Any, settings: ApcvSettings, lps: soap.LpsIdentity,
+    def __init__(self, cps: Any, settings: ApcvSettings,
                  policy: soap.CallPolicy | None = None,
                  http: HttpFactory | None = None) -> None:
         """``cps`` is the daemon's CpsService (``certificate`` and ``sign`` card jobs)."""
         self._cps = cps
         self.settings = settings
-        self._lps = lps
+        self._lps = settings.lps
         self._policy = policy or soap.CallPolicy()
         self._http = http or (lambda: apcv.https_client(
             settings.trust.read_bytes(), settings.host, settings.port, settings.server_name))
@@ -99,6 +114,11 @@ class ApcvService:
     async def read(self, donnees: str, *, reader: str, caller: Caller,
                    source: str = "apcv-qr") -> apcv.ApcvRead:
         """The whole read through the CPS in ``reader``: one card signature, two calls."""
+        with _outcomes():
+            return await self._read(donnees, reader, caller, source)
+
+    async def _read(self, donnees: str, reader: str, caller: Caller,
+                    source: str) -> apcv.ApcvRead:
         async with self._locks.setdefault(reader, asyncio.Lock()):
             assertion = await self._assertion(reader, caller)
             async with self._http() as http:
@@ -108,9 +128,29 @@ class ApcvService:
                                          source)
 
     async def end(self, context_id: str, *, reader: str, caller: Caller) -> None:
+        with _outcomes():
+            await self._end(context_id, reader, caller)
+
+    async def _end(self, context_id: str, reader: str, caller: Caller) -> None:
         async with self._locks.setdefault(reader, asyncio.Lock()):
             assertion = await self._assertion(reader, caller)
             async with self._http() as http:
                 client = apcv.ApcvClient(soap.SoapClient(http, str(http.base_url), self._policy),
                                          self._lps)
                 await client.destroy(context_id, [assertion])
+
+
+@contextlib.contextmanager
+def _outcomes() -> Iterator[None]:
+    """SOAP errors as the API's ApCV outcomes; card errors pass through unchanged."""
+    try:
+        yield
+    except soap.SoapFault as fault:
+        if fault.code == "Sender" and not fault.transient:
+            raise ApcvRefused(fault.reason, fault.service_codes) from fault
+        raise ApcvUnavailable(str(fault)) from fault
+    except apcv.ApcvRequestError as exc:
+        raise ApcvRefused(str(exc), ()) from exc
+    except (soap.SoapError, httpx.HTTPError) as exc:
+        raise ApcvUnavailable(str(exc).splitlines()[0][:200] if str(exc) else
+                              type(exc).__name__) from exc

@@ -139,9 +139,13 @@ def start_daemon(
     org_sign: bool = True,
     scheduler: dict[str, Any] | None = None,
     watcher: bool = True,
+    pki: testpki.TestPki | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Daemon:
+    """``extra``: more config tables (``scan``, ``apcv``); ``pki`` when a test double must
+    trust the same TEST chain as the daemon's cards."""
     state = base / "state"
-    pki = testpki.TestPki.create()
+    pki = pki or testpki.TestPki.create()
     store = provision(state, pki)
     try:
         if org_sign:
@@ -155,6 +159,7 @@ def start_daemon(
             "cps": cps or {},
             "scheduler": scheduler or {},
             "enrolment": {"attempts_per_minute": 1000},
+            **(extra or {}),
         }
     )
     box = open_box(settings, watcher=watcher)

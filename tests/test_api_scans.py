@@ -25,6 +25,7 @@ from tests import teleservice_support as ts
 from tests.api_cards_support import PIN, P, insert_cps, url
 from tests.hostd_support import OPERATOR, Daemon, start_daemon
 from tests.rig import PcscRig
+from tests.test_api_contract import OPERATION_IDS, _check_document
 
 ORD = "ORD1:4445556667778889990001"
 ORD_ID = "4445556667778889990001"
@@ -209,5 +210,13 @@ def test_apcv_read_from_a_scan_through_the_shared_cps(env: Env, pcsc_rig: PcscRi
     assert wrong.status_code == 409 and wrong.json()["type"] == P + "not-apcv"
     ended = env.c1.delete(f"/v1/apcv/contexts/{body['apcv_context']['id']}",
                           params={"cps_reader": reader}, headers=OPERATOR)
-    assert ended.status_code == 204
+    assert ended.status_code == 200 and ended.json() == {"id": body["apcv_context"]["id"],
+                                                         "ended": True}
     pcsc_rig.remove(0)
+
+
+def test_the_scan_and_apcv_routes_are_in_the_openapi_contract(env: Env) -> None:
+    spec = env.c1.get("/openapi.json").json()
+    _check_document(spec, OPERATION_IDS | {"apcv_read", "apcv_end"})
+    image = spec["paths"]["/v1/counters/{counter}/scans/image"]["post"]
+    assert {"413", "415", "422"} <= set(image["responses"])

@@ -467,3 +467,9 @@ class ApcvReadModel(VitaleReadModel):
     })
     source: Literal["apcv-qr", "apcv-nfc"]
     apcv_context: ApcvContextModel
+
+
+class ApcvEndedModel(_Model):
+    model_config = _example({"id": "ctx-5f0c", "ended": True})
+    id: str
+    ended: bool

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from hostd.api import convert
 from hostd.api import models as m
@@ -188,12 +188,13 @@ async def apcv_read(counter: str, body: m.ApcvReadRequest, ctx: Ctx,
 
 @apcv_router.delete(
     "/apcv/contexts/{context_id}", summary="End an ApCV context (detruireContexteApCV)",
-    operation_id="apcv_end", status_code=204, response_class=Response,
+    operation_id="apcv_end",
     responses=p.api_responses(p.OPERATOR_REQUIRED, p.APCV_REFUSED, p.APCV_UNAVAILABLE,
                               p.CPS_LOCKED, *p.CARD_PROBLEMS),
 )
 async def apcv_end(context_id: str, ctx: Ctx, caller: CardCaller,
-                   cps_reader: str = Query(description="The reader holding the CPS")) -> Response:
+                   cps_reader: str = Query(description="The reader holding the CPS")
+                   ) -> m.ApcvEndedModel:
     assert ctx.apcv is not None
     await ctx.apcv.end(context_id, reader=cps_reader, caller=caller)
-    return Response(status_code=204)
+    return m.ApcvEndedModel(id=context_id, ended=True)

@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from counter.demo_cards import DEMO_CPS, DEMO_PIN, DEMO_VITALE, run_card_demo
+from counter.demo_scans import ScanDemoError, ScanRig, ordonnance_and_apcv, scan_rig
 from drivers.errors import CardError
 from drivers.sim import testpki
 from drivers.sim.make_sample_cards import PKI_DIR
@@ -174,7 +175,8 @@ def _check(response: httpx.Response) -> dict[str, Any]:
 
 def counters_share_the_cps(
     console: Console, state: Path, work: Path, readers: tuple[str, str], ports: tuple[int, int]
-) -> None:
+) -> dict[str, httpx.Client]:
+    """Returns the counters' clients (the scanning tour goes on with them)."""
     cps_reader, vitale_reader = readers
     console.rule("Two counters enrol, then use the one CPS at the same time")
     ca = state / "tls" / "ca.pem"
@@ -246,8 +248,7 @@ def counters_share_the_cps(
             f"{q['service_ms']['p50']:.1f}", "unlocked" if lease.get("unlocked") else "-",
         )  # fmt: skip
     console.print(table)
-    for client, _ in counters:
-        client.close()
+    return {"Comptoir 1": first, "Comptoir 2": second}
 
 
 def run_demo(console: Console, directory: Path, keep_running: bool, ports: tuple[int, int]) -> None:
@@ -276,29 +277,46 @@ def run_demo(console: Console, directory: Path, keep_running: bool, ports: tuple
         run_card_demo(console, cps_reader, vitale_reader)
         provision_box(console, state, work)
         config = work / "comptoir.toml"
-        config.write_text(
-            f'state_dir = "{state}"\n\n[server]\nlisten = "127.0.0.1"\n'
-            f"port = {api_port}\nenrol_port = {enrol_port}\n"
-        )
-        console.rule("The daemon: comptoir serve (mTLS API and enrolment listener)")
-        with _process(["serve", "--config", str(config)], directory / "serve.log", env) as srv:
-            _wait_for("comptoir serve", lambda: _port_open(api_port) or srv.poll() is not None)
-            if srv.poll() is not None:
-                raise DemoError(f"comptoir serve stopped: {_tail(directory / 'serve.log')}")
-            console.print(f"listening on https://127.0.0.1:{api_port} (mTLS) and :{enrol_port}")
-            counters_share_the_cps(console, state, work, (cps_reader, vitale_reader), ports)
-            console.rule("Audit log")
-            console.print(_comptoir("audit", "verify", "--state-dir", str(state)).rstrip())
-            if keep_running:
-                console.print(
-                    f"\nThe appliance keeps running. In another shell:\n"
-                    f"  .venv/bin/comptoir sim remove --dir {sim_dir} --slot 0   # pull the CPS\n"
-                    f"  .venv/bin/comptoir audit export --state-dir {state}\n"
-                    f"Client certificates for curl are in {work}. Ctrl-C stops everything."
-                )
-                with contextlib.suppress(KeyboardInterrupt):
-                    while srv.poll() is None and sim.poll() is None:
-                        time.sleep(0.5)
+        with scan_rig(work) as rig:
+            config.write_text(
+                f'state_dir = "{state}"\n\n[server]\nlisten = "127.0.0.1"\n'
+                f"port = {api_port}\nenrol_port = {enrol_port}\n{rig.config}"
+            )
+            _serve(console, directory, config, env, (sim_dir, state, work), rig,
+                   (cps_reader, vitale_reader), ports, keep_running, sim)
+
+
+def _serve(console: Console, directory: Path, config: Path, env: dict[str, str],
+           dirs: tuple[Path, Path, Path], rig: ScanRig, readers: tuple[str, str],
+           ports: tuple[int, int], keep_running: bool, sim: Any) -> None:
+    sim_dir, state, work = dirs
+    api_port, enrol_port = ports
+    console.rule("The daemon: comptoir serve (mTLS API and enrolment listener)")
+    with _process(["serve", "--config", str(config)], directory / "serve.log", env) as srv:
+        _wait_for("comptoir serve", lambda: _port_open(api_port) or srv.poll() is not None)
+        if srv.poll() is not None:
+            raise DemoError(f"comptoir serve stopped: {_tail(directory / 'serve.log')}")
+        console.print(f"listening on https://127.0.0.1:{api_port} (mTLS) and :{enrol_port}")
+        clients = counters_share_the_cps(console, state, work, readers, ports)
+        try:
+            ordonnance_and_apcv(console, rig, clients, readers[0])
+        except ScanDemoError as exc:
+            raise DemoError(str(exc)) from None
+        finally:
+            for client in clients.values():
+                client.close()
+        console.rule("Audit log")
+        console.print(_comptoir("audit", "verify", "--state-dir", str(state)).rstrip())
+        if keep_running:
+            console.print(
+                f"\nThe appliance keeps running. In another shell:\n"
+                f"  .venv/bin/comptoir sim remove --dir {sim_dir} --slot 0   # pull the CPS\n"
+                f"  .venv/bin/comptoir audit export --state-dir {state}\n"
+                f"Client certificates for curl are in {work}. Ctrl-C stops everything."
+            )
+            with contextlib.suppress(KeyboardInterrupt):
+                while srv.poll() is None and sim.poll() is None:
+                    time.sleep(0.5)
 
 
 def _safe(fn: Any) -> list[str]:

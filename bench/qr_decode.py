@@ -21,11 +21,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from bench.qr_frames import Frame, generate
 from drivers.scan.decode import Decoder, candidates
 
 BASELINE = "zxing-cpp single pass"
+
+
+def _zbar() -> Decoder | None:
+    """ZBar through pyzbar (dev dependency, Debian libzbar0): another decoder PyPI installs."""
+    try:
+        from pyzbar import pyzbar
+    except (ImportError, OSError):  # OSError: libzbar0 missing
+        return None
+
+    def decode(frame: np.ndarray) -> list[str]:
+        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        found = pyzbar.decode(gray, symbols=[pyzbar.ZBarSymbol.QRCODE])
+        return list(dict.fromkeys(s.data.decode("utf-8", "replace") for s in found))
+
+    return decode
 MAX_FRAMES = 2000
 
 
@@ -82,7 +98,13 @@ def main() -> None:
     args = parser.parse_args()
     counts = {"720p": max(0, min(args.frames720, MAX_FRAMES)),
               "1080p": max(0, min(args.frames1080, MAX_FRAMES))}
-    decoders = {name: fn for name, fn in candidates().items()
+    every = candidates()
+    zbar = _zbar()
+    if zbar is not None:
+        every["zbar (pyzbar)"] = zbar
+    else:
+        print("zbar (pyzbar) not installed: skipped")
+    decoders = {name: fn for name, fn in every.items()
                 if not args.only or any(name.startswith(o) for o in args.only)}
 
     frames = list(generate(args.seed, counts))

@@ -14,6 +14,11 @@ import typer
 from drivers.scan.decode import ImageError, decode_file
 
 app = typer.Typer(no_args_is_help=True)
+
+
+@app.callback()
+def scan() -> None:
+    """QR scanners and cameras: check what a camera reads."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -17,12 +17,14 @@ import pytest
 import segno
 
 from drivers.sim import testpki
+from drivers.sim.cardfile import load_card
 from drivers.sim.scanner import PtyScanner
 from drivers.sim.services import apcv_double
 from drivers.sim.services.https import HttpsDouble
 from hostd.auth import Role
 from tests import teleservice_support as ts
-from tests.api_cards_support import PIN, P, insert_cps, url
+from tests.api_cards_support import PIN, P, insert_cps, url, wait_for_kind
+from tests.card_support import CARDS_DIR
 from tests.hostd_support import OPERATOR, Daemon, start_daemon
 from tests.rig import PcscRig
 from tests.test_api_contract import OPERATION_IDS, _check_document
@@ -220,3 +222,22 @@ def test_the_scan_and_apcv_routes_are_in_the_openapi_contract(env: Env) -> None:
     _check_document(spec, OPERATION_IDS | {"apcv_read", "apcv_end"})
     image = spec["paths"]["/v1/counters/{counter}/scans/image"]["post"]
     assert {"413", "415", "422"} <= set(image["responses"])
+
+
+@pytest.mark.pcsc
+def test_apcv_read_from_a_phone_on_a_contactless_reader(env: Env, pcsc_rig: PcscRig) -> None:
+    reader = insert_cps(pcsc_rig, env.daemon, env.c2)
+    assert env.c2.post(f"{url(reader)}/unlock", json={"pin": PIN},
+                       headers=OPERATOR).status_code == 200
+    phone = pcsc_rig.insert(1, load_card(CARDS_DIR / "apcv-nfc-martin.toml"))
+    wait_for_kind(env.c1, phone, "contactless")
+    read = env.c1.post(f"/v1/counters/{C1}/apcv/reads",
+                       json={"nfc_reader": phone, "cps_reader": reader}, headers=OPERATOR)
+    assert read.status_code == 200, read.text
+    assert read.json()["source"] == "apcv-nfc" and len(read.json()["beneficiaries"]) >= 2
+    both = env.c1.post(f"/v1/counters/{C1}/apcv/reads",
+                       json={"nfc_reader": phone, "scan_id": 1, "cps_reader": reader},
+                       headers=OPERATOR)
+    assert both.status_code == 400 and both.json()["type"] == P + "bad-request"
+    pcsc_rig.remove(1)
+    pcsc_rig.remove(0)

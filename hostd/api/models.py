@@ -80,7 +80,7 @@ class ProblemDetails(_Model):
 
 # -- readers and status -----------------------------------------------------------------------
 
-CardKindName = Literal["cps", "vitale", "unknown"]
+CardKindName = Literal["cps", "vitale", "contactless", "unknown"]
 
 
 class ReaderModel(_Model):
@@ -447,7 +447,11 @@ class DispensationModel(_Model):
 
 
 class ApcvReadRequest(_Model):
-    scan_id: int = Field(ge=1, description="An ApCV scan of this counter (its event id)")
+    """Exactly one of ``scan_id`` (a QR scanned at this counter) or ``nfc_reader`` (a phone
+    laid on that contactless reader)."""
+
+    scan_id: int | None = Field(None, ge=1, description="An ApCV scan of this counter")
+    nfc_reader: str | None = Field(None, description="A contactless reader with the phone on it")
     cps_reader: str = Field(description="The reader holding the unlocked CPS to sign with")
 
 

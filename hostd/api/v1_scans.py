@@ -165,9 +165,11 @@ async def close_ordonnance(prescription_id: str, outcome: Outcome, ctx: Ctx,
 
 @apcv_router.post(
     "/counters/{counter}/apcv/reads",
-    summary="Read the ApCV of a scan of this counter through the shared CPS",
+    summary="Read an ApCV (a QR scanned at this counter, or a phone on a contactless reader) "
+            "through the shared CPS",
     operation_id="apcv_read",
     responses=p.api_responses(p.COUNTER_FORBIDDEN, p.OPERATOR_REQUIRED, p.NOT_FOUND,
+                              p.BAD_REQUEST,
                               p.NOT_APCV, p.APCV_REFUSED, p.APCV_UNAVAILABLE, p.CPS_LOCKED,
                               *p.CARD_PROBLEMS),
 )
@@ -176,12 +178,20 @@ async def apcv_read(counter: str, body: m.ApcvReadRequest, ctx: Ctx,
     if caller.client != counter:
         raise ApiProblem(p.COUNTER_FORBIDDEN, "a counter reads ApCV for itself only")
     assert ctx.apcv is not None
-    event = next((e for e in _hub(ctx).after(counter, body.scan_id - 1).events
-                  if e.id == body.scan_id), None)
+    if (body.scan_id is None) == (body.nfc_reader is None):
+        raise ApiProblem(p.BAD_REQUEST, "give exactly one of scan_id and nfc_reader")
+    if body.nfc_reader is not None:
+        donnees = await ctx.vitale.apcv_nfc(body.nfc_reader, caller)
+        result = await ctx.apcv.read(donnees, reader=body.cps_reader, caller=caller,
+                                     source="apcv-nfc")
+        return convert.apcv_read(result)
+    scan_id = int(body.scan_id or 0)
+    event = next((e for e in _hub(ctx).after(counter, scan_id - 1).events
+                  if e.id == scan_id), None)
     if event is None or event.scan is None:
-        raise ApiProblem(p.NOT_FOUND, f"no scan {body.scan_id} at counter {counter}")
+        raise ApiProblem(p.NOT_FOUND, f"no scan {scan_id} at counter {counter}")
     if event.scan.kind.value != "apcv":
-        raise ApiProblem(p.NOT_APCV, f"scan {body.scan_id} is {event.scan.kind.value}")
+        raise ApiProblem(p.NOT_APCV, f"scan {scan_id} is {event.scan.kind.value}")
     result = await ctx.apcv.read(event.scan.text, reader=body.cps_reader, caller=caller)
     return convert.apcv_read(result)
 

@@ -4,6 +4,8 @@ from a scan through the shared CPS against the ApCV double."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -15,6 +17,9 @@ import httpx
 import numpy as np
 import pytest
 import segno
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from drivers.sim import testpki
 from drivers.sim.cardfile import load_card
@@ -210,6 +215,20 @@ def test_apcv_read_from_a_scan_through_the_shared_cps(env: Env, pcsc_rig: PcscRi
     wrong = env.c1.post(f"/v1/counters/{C1}/apcv/reads",
                         json={"scan_id": ordo["id"], "cps_reader": reader}, headers=OPERATOR)
     assert wrong.status_code == 409 and wrong.json()["type"] == P + "not-apcv"
+    fse, dre = hashlib.sha256(b"FSE 7").hexdigest(), hashlib.sha256(b"DRE 7").hexdigest()
+    nir = body["insured"]["nir"]["text"].replace(" ", "")
+    signed = env.c1.post(f"/v1/apcv/contexts/{body['apcv_context']['id']}/sign", json={
+        "cps_reader": reader, "nir_assure": nir, "donnee_fse": fse, "donnee_dre": dre,
+        "montant_total_cents": 2350, "numero_facture": "7"}, headers=OPERATOR)
+    assert signed.status_code == 200, signed.text
+    gie = x509.load_pem_x509_certificate(signed.json()["certificate_pem"].encode()).public_key()
+    assert isinstance(gie, rsa.RSAPublicKey)
+    gie.verify(base64.b64decode(signed.json()["signature_b64"]), f"{nir}|{fse}|{dre}".encode(),
+               padding.PKCS1v15(), hashes.SHA256())
+    bad = env.c1.post(f"/v1/apcv/contexts/{body['apcv_context']['id']}/sign", json={
+        "cps_reader": reader, "nir_assure": "123", "donnee_fse": fse, "donnee_dre": dre,
+        "montant_total_cents": 1, "numero_facture": "7"}, headers=OPERATOR)
+    assert bad.status_code == 422 and bad.json()["type"] == P + "apcv-refused"
     ended = env.c1.delete(f"/v1/apcv/contexts/{body['apcv_context']['id']}",
                           params={"cps_reader": reader}, headers=OPERATOR)
     assert ended.status_code == 200 and ended.json() == {"id": body["apcv_context"]["id"],
@@ -219,7 +238,7 @@ def test_apcv_read_from_a_scan_through_the_shared_cps(env: Env, pcsc_rig: PcscRi
 
 def test_the_scan_and_apcv_routes_are_in_the_openapi_contract(env: Env) -> None:
     spec = env.c1.get("/openapi.json").json()
-    _check_document(spec, OPERATION_IDS | {"apcv_read", "apcv_end"})
+    _check_document(spec, OPERATION_IDS | {"apcv_read", "apcv_end", "apcv_sign"})
     image = spec["paths"]["/v1/counters/{counter}/scans/image"]["post"]
     assert {"413", "415", "422"} <= set(image["responses"])
 

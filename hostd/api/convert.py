@@ -6,8 +6,12 @@ rounded the same way in every endpoint (and in the status page, which renders th
 
 from __future__ import annotations
 
+import base64
 from dataclasses import fields, is_dataclass
 from typing import TYPE_CHECKING, Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from drivers.cards.cps_model import CpsHolder
 from drivers.cards.nir import NirCheck
@@ -25,7 +29,7 @@ from provisioning.clients import Client
 from provisioning.store import SlotStatus
 
 if TYPE_CHECKING:
-    from hostd.teleservices.apcv import ApcvRead
+    from hostd.teleservices.apcv import ApcvRead, SignedInvoice
 
 
 def reader(snapshot: ReaderSnapshot) -> m.ReaderModel:
@@ -159,3 +163,10 @@ def apcv_read(value: ApcvRead) -> m.ApcvReadModel:
         **_fields(vitale_read(value.read)), "source": value.source,
         "apcv_context": {"id": value.context.identifiant, "expires": value.context.expires},
     })
+
+
+def apcv_signature(value: SignedInvoice) -> m.ApcvSignatureModel:
+    cert = x509.load_der_x509_certificate(value.certificate_der)
+    return m.ApcvSignatureModel(
+        context_id=value.context_id, signature_b64=base64.b64encode(value.signature).decode(),
+        certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode())

@@ -477,3 +477,20 @@ class ApcvEndedModel(_Model):
     model_config = _example({"id": "ctx-5f0c", "ended": True})
     id: str
     ended: bool
+
+
+class ApcvSignRequest(_Model):
+    cps_reader: str = Field(description="The reader holding the unlocked CPS")
+    nir_assure: str = Field(description="The insured's NIR (13 + key) from the ApCV read")
+    donnee_fse: str = Field(description="SHA-256 of the FSE, hex")
+    donnee_dre: str = Field(description="SHA-256 of the DRE, hex")
+    montant_total_cents: int = Field(ge=0, le=10_000_000)
+    numero_facture: str = Field(description="1-9 digits")
+
+
+class ApcvSignatureModel(_Model):
+    model_config = _example({"context_id": "ctx-5f0c", "signature_b64": "kq3JZm9vYmFy",
+                             "certificate_pem": _PEM})
+    context_id: str
+    signature_b64: str
+    certificate_pem: str = Field(description="The GIE's signing certificate, as sent back")

@@ -208,3 +208,18 @@ async def apcv_end(context_id: str, ctx: Ctx, caller: CardCaller,
     assert ctx.apcv is not None
     await ctx.apcv.end(context_id, reader=cps_reader, caller=caller)
     return m.ApcvEndedModel(id=context_id, ended=True)
+
+
+@apcv_router.post(
+    "/apcv/contexts/{context_id}/sign", summary="signerVitale: the GIE signs the invoice "
+    "hashes in place of the card", operation_id="apcv_sign",
+    responses=p.api_responses(p.OPERATOR_REQUIRED, p.APCV_REFUSED, p.APCV_UNAVAILABLE,
+                              p.CPS_LOCKED, *p.CARD_PROBLEMS),
+)
+async def apcv_sign(context_id: str, body: m.ApcvSignRequest, ctx: Ctx,
+                    caller: CardCaller) -> m.ApcvSignatureModel:
+    assert ctx.apcv is not None
+    facture = ctx.apcv.facture(body.nir_assure, body.donnee_fse, body.donnee_dre,
+                               body.montant_total_cents, body.numero_facture)
+    signed = await ctx.apcv.sign(context_id, facture, reader=body.cps_reader, caller=caller)
+    return convert.apcv_signature(signed)

@@ -127,6 +127,23 @@ class ApcvService:
                 return await client.read(self.settings.professionnel, donnees, [assertion],
                                          source)
 
+    @staticmethod
+    def facture(nir: str, fse: str, dre: str, montant_cents: int, numero: str) -> apcv.Facture:
+        """The invoice to sign, validated (a bad one is the caller's ``ApcvRefused``)."""
+        with _outcomes():
+            return apcv.Facture(nir, fse.lower(), dre.lower(), montant_cents, numero)
+
+    async def sign(self, context_id: str, facture: apcv.Facture, *, reader: str,
+                   caller: Caller) -> apcv.SignedInvoice:
+        """``signerVitale``: the GIE signs the invoice hashes in place of the card."""
+        with _outcomes():
+            async with self._locks.setdefault(reader, asyncio.Lock()):
+                assertion = await self._assertion(reader, caller)
+                async with self._http() as http:
+                    client = apcv.ApcvClient(
+                        soap.SoapClient(http, str(http.base_url), self._policy), self._lps)
+                    return await client.sign(context_id, facture, [assertion])
+
     async def end(self, context_id: str, *, reader: str, caller: Caller) -> None:
         with _outcomes():
             await self._end(context_id, reader, caller)

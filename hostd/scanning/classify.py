@@ -20,7 +20,6 @@ DEFAULT_ORDONNANCE_PATTERN = r"ORD1:(?P<id>[0-9]{22})"
 DEFAULT_APCV_PATTERN = r"APCV1\.[A-Za-z0-9_-]{40,4000}"
 """Modelled: ``APCV1.`` + an opaque base64url token. The box never looks inside it."""
 MAX_TEXT = 4096
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class ScanKind(enum.StrEnum):
@@ -88,7 +87,3 @@ class Classifier:
         """A framing problem (see :mod:`drivers.scan.framing`) as an unknown scan."""
         return Scan(ScanKind.UNKNOWN, raw.hex(), reason=reason)
 
-
-def printable(text: str) -> str:
-    """The text with control characters shown as ``\\xNN`` (logs, the CLI)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

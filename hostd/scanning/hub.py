@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,13 +40,6 @@ class ScanEvent:
     scan: Scan | None = None
     alert: GuardAlert | None = None
     detail: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["at"] = self.at.isoformat()
-        if self.alert is not None:
-            out["alert"]["opened_at"] = self.alert.opened_at.isoformat()
-        return out
 
 
 @dataclass(frozen=True)

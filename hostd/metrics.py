@@ -46,4 +46,17 @@ def render(ctx: AppContext) -> str:
         "# TYPE comptoir_audit_rows gauge",
         f"comptoir_audit_rows {head_id}",
     ]
+    writer = ctx.audit.writer_figures()
+    # rows per fsync = rate(rows_written) / rate(commits) over any window.
+    for name, kind, help_text, value in (
+        ("comptoir_audit_commits_total", "counter", "Fsynced audit commits (groups)",
+         writer.commits),
+        ("comptoir_audit_rows_written_total", "counter", "Audit rows committed since start",
+         writer.rows),
+        ("comptoir_audit_failed_commits_total", "counter", "Audit commits that failed",
+         writer.failed_commits),
+        ("comptoir_audit_group_size_max", "gauge", "Largest recent group commit (rows)",
+         writer.group_max),
+    ):
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
     return "\n".join(lines) + "\n"

@@ -212,6 +212,15 @@ def test_wrong_pin_twice_then_the_api_refuses_the_last_try(
     # The card still has its last try: the refusal spent nothing.
     tries = http.get(f"{url(reader)}/tries-left", headers=OPERATOR)
     assert tries.json() == {"tries_left": 1}
+    # The audit log says what the client was told: the same problem slugs.
+    rows = [(r.action, r.outcome, r.detail) for r in daemon.box.audit.records()
+            if r.client == "Comptoir W"]
+    assert rows == [
+        ("cps.unlock", "wrong-pin", {"tries_left": 2}),
+        ("cps.unlock", "wrong-pin", {"tries_left": 1}),
+        ("cps.unlock", "last-try-refused", {"tries_left": 1}),
+        ("cps.tries-left", "ok", {}),
+    ]
 
 
 def test_blocked_card_says_so(daemon: Daemon, pcsc_rig: PcscRig) -> None:
@@ -331,9 +340,63 @@ def test_metrics_and_status_show_queue_figures(daemon: Daemon, pcsc_rig: PcscRig
     status = http.get("/v1/status").json()
     entry = next(r for r in status["readers"] if r["name"] == reader)
     assert entry["queue"]["completed"] >= 1 and entry["lease"] == LOCKED
+    writer = status["audit"]["writer"]
+    assert writer["commits"] >= 1 and writer["rows_written"] >= writer["commits"]
+    assert writer["rows_per_commit"] >= 1 and writer["group_max"] >= 1
+    assert "# TYPE comptoir_audit_commits_total counter" in metrics.text
+    assert "comptoir_audit_rows_written_total " in metrics.text
     page = http.get("/status")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert reader in page.text and "verrouillée" in page.text
+
+
+def test_batch_work_waits_behind_every_interactive_counter(
+    daemon: Daemon, pcsc_rig: PcscRig
+) -> None:
+    """A server's signatures run at batch priority, and so does a counter's request that says
+    ``X-Comptoir-Priority: batch``: a counter queued after them still goes first."""
+    holder = daemon.client("Comptoir P1")
+    server = daemon.client("Serveur P", Role.SERVER)
+    background = daemon.client("Comptoir P2")
+    patient = daemon.client("Comptoir P3")
+    reader = insert_cps(pcsc_rig, daemon, holder, timing=Timing(operation_s={"sign": 0.4}))
+    assert holder.post(f"{url(reader)}/unlock", json={"pin": PIN},
+                       headers=OPERATOR).status_code == 200
+    worker = daemon.box.devices.hub.reader(reader).worker
+    before = daemon.box.audit.head()[0]
+    body = {"key": "sign", "data_b64": base64.b64encode(b"lot").decode()}
+    answers: dict[str, int] = {}
+
+    def sign(name: str, http: httpx.Client, headers: dict[str, str]) -> None:
+        answers[name] = http.post(f"{url(reader)}/sign", json=body,
+                                  headers={**OPERATOR, **headers}).status_code
+
+    def queue(name: str, http: httpx.Client, headers: dict[str, str],
+              depth: int) -> threading.Thread:
+        thread = threading.Thread(target=sign, args=(name, http, headers))
+        thread.start()
+        deadline = time.monotonic() + 5
+        while worker.figures().depth < depth and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert worker.figures().depth >= depth or name == "holder"
+        return thread
+
+    threads = [queue("holder", holder, {}, 0)]
+    deadline = time.monotonic() + 5
+    while not worker.figures().running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    threads += [queue("server", server, {}, 1),
+                queue("background", background, {"X-Comptoir-Priority": "batch"}, 2),
+                queue("patient", patient, {}, 3)]
+    for thread in threads:
+        thread.join(15)
+    assert answers == dict.fromkeys(("holder", "server", "background", "patient"), 200)
+    signed = [r.client for r in daemon.box.audit.records(after_id=before)
+              if r.action == "cps.sign.sign"]
+    assert signed == ["Comptoir P1", "Comptoir P3", "Serveur P", "Comptoir P2"]
+    refused = patient.post(f"{url(reader)}/sign", json=body,
+                           headers={**OPERATOR, "X-Comptoir-Priority": "urgent"})
+    assert refused.status_code == 422 and refused.json()["type"] == P + "invalid-request"
 
 
 def test_caller_that_disconnects_cancels_its_queued_job(daemon: Daemon, pcsc_rig: PcscRig) -> None:

@@ -137,3 +137,7 @@ def test_card_operations_need_the_operator_header(daemon: Daemon) -> None:
 def test_enrolment_attempts_are_audited(daemon: Daemon) -> None:
     rows = [r for r in daemon.box.audit.records() if r.action == "client.enrol"]
     assert rows and all(r.client.startswith("peer:127.0.0.1") for r in rows)
+    # Outcomes are the problem slugs the enrolment answered with; a success names the client.
+    outcomes = {r.outcome for r in rows}
+    assert {"ok", "pairing-refused"} <= outcomes
+    assert all(r.detail["name"] and r.detail["role"] for r in rows if r.outcome == "ok")

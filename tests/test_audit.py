@@ -189,3 +189,104 @@ def test_kill_9_during_a_burst_loses_no_acknowledged_row(tmp_path: Path) -> None
     ids = {r.id for r in log.records()}
     assert set(acknowledged) <= ids
     log.close()
+
+
+GROUP_WRITER = """
+import sys, threading
+from pathlib import Path
+from hostd.audit import AuditLog
+log = AuditLog.open(Path(sys.argv[1]))
+out = threading.Lock()
+def counter(n):
+    for i in range(20000):
+        record = log.append(client=f"c{n}", operator="o", action="burst", target="t",
+                            outcome="ok", detail={"i": i})
+        with out:
+            sys.stdout.write(f"{record.id}\\n")
+            sys.stdout.flush()
+for n in range(8):
+    threading.Thread(target=counter, args=(n,)).start()
+"""
+
+
+def test_kill_9_during_group_commits_loses_no_acknowledged_row(tmp_path: Path) -> None:
+    """Eight writers at once: rows share commits, and every row acknowledged before the kill
+    (its commit fsynced) is there afterwards, the chain intact."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", GROUP_WRITER, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    acknowledged: list[int] = []
+    deadline = time.monotonic() + 20
+    while len(acknowledged) < 400 and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        acknowledged.append(int(line))
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(5)
+    acknowledged += [int(line) for line in proc.stdout.read().split()]
+    assert len(acknowledged) >= 400
+    log = AuditLog.open(tmp_path)
+    assert log.verify().ok
+    assert set(acknowledged) <= {r.id for r in log.records()}
+    log.close()
+
+
+def _writer_busy(log: AuditLog) -> None:
+    """Waits until the writer took everything queued (it is then blocked on the connection)."""
+    deadline = time.monotonic() + 5
+    while log._pending and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert not log._pending
+
+
+def test_rows_waiting_during_a_commit_share_the_next_one(tmp_path: Path) -> None:
+    log = AuditLog.open(tmp_path)
+    log._lock.acquire()  # the disk is slow: the first commit cannot finish yet
+    try:
+        first = log.submit(client="c0", operator="o", action="a", target="t", outcome="ok")
+        _writer_busy(log)
+        rest = [log.submit(client=f"c{i}", operator="o", action="a", target="t", outcome="ok")
+                for i in range(1, 20)]
+        time.sleep(0.05)
+        assert not first.done() and not any(f.done() for f in rest)  # nothing durable yet
+    finally:
+        log._lock.release()
+    records = [f.result(5) for f in [first, *rest]]
+    assert [r.id for r in records] == list(range(1, 21))  # submission order = chain order
+    assert [r.client for r in records] == [f"c{i}" for i in range(20)]
+    figures = log.writer_figures()
+    assert (figures.commits, figures.rows, figures.group_max) == (2, 20, 19)
+    assert figures.rows_per_commit == 10
+    assert log.verify().ok
+    log.close()
+
+
+def test_a_failed_group_commit_fails_every_row_in_it_and_the_next_one_works(
+    tmp_path: Path,
+) -> None:
+    from hostd.audit import AuditUnavailable
+
+    log = AuditLog.open(tmp_path)
+    fill(log, 3)
+    pages = int(log._conn.execute("PRAGMA page_count").fetchone()[0])
+    log._lock.acquire()
+    try:
+        blocker = log.submit(client="x", operator="o", action="a", target="t", outcome="ok")
+        _writer_busy(log)
+        log._conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
+        group = [log.submit(client="c", operator="o", action="a", target="t", outcome="ok",
+                            detail={"pad": "x" * 3000}) for _ in range(10)]
+    finally:
+        log._lock.release()
+    assert blocker.result(5).id == 4  # a small row still fits in the last page
+    for future in group:  # all in one transaction: none written, all told
+        with pytest.raises(AuditUnavailable):
+            future.result(5)
+    assert log.head()[0] == 4 and log.writer_figures().failed_commits == 1
+    log._conn.execute(f"PRAGMA max_page_count = {pages * 100}")
+    assert log.append(client="c", operator="o", action="a", target="t", outcome="ok").id == 5
+    assert log.verify().ok
+    log.close()

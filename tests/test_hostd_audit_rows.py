@@ -1,10 +1,11 @@
-"""One audit row per operation, committed before the answer, whichever thread writes it.
+"""One audit row per operation, committed before the answer, written by the audit writer.
 
-Card jobs write their row on the card's worker thread (``AuditRow.wrap``) to save the event
-loop a thread hop; :func:`hostd.services.jobs.audited` writes it when the job never ran. These
-tests pin that every outcome still gets exactly one row, with the error type and tries left,
-and that the row is in the database when the caller gets its answer. Also: the TLS transport
-wrapper sends a response's head and body as one write, and never loses or reorders bytes.
+Every service goes through :func:`hostd.services.jobs.audited`: the card job is only card work,
+and its row is handed to the audit writer thread (group commit) afterwards. These tests pin that
+every outcome gets exactly one row, with the API's problem slug and the tries left, that the row
+is in the database when the caller gets its answer, and that the card never waits on the disk.
+Also: the TLS transport wrapper sends a response's head and body as one write, and never loses
+or reorders bytes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 
 from drivers.cards.cps import CpsCard
 from drivers.cards.cps_model import KeyRole
-from drivers.errors import WrongPin
+from drivers.errors import SecurityNotSatisfied, WrongPin
 from drivers.sim import testpki
 from drivers.sim.cps_app import CpsApplication
 from hostd.audit import AuditLog
@@ -75,16 +76,24 @@ def test_every_outcome_has_exactly_one_row_written_before_the_answer(
     finally:
         hub.stop()
     rows = outcomes(audit)
-    # The row names the driver's exception type (a WrongPin subclass) and the tries left.
-    action, outcome, detail = rows[0]
-    assert (action, detail) == ("cps.unlock", {"tries_left": 2})
-    assert outcome.startswith("error:") and ("Pin" in outcome or "Verification" in outcome)
-    assert rows[1:] == [
+    # Outcomes are the problem slugs the API answers with; a wrong PIN keeps the tries left.
+    assert rows == [
+        ("cps.unlock", "wrong-pin", {"tries_left": 2}),
         ("cps.unlock", "ok", {}),
         ("cps.sign.auth", "ok", {"digest_sha256": DIGEST.hex()}),
-        ("cps.tries-left", "error:UnknownReader", {}),
+        ("cps.tries-left", "unknown-reader", {}),
     ]
     assert audit.verify().ok
+
+
+def test_a_signature_refused_on_a_locked_cps_is_audited(tmp_path: Path, config: Any) -> None:
+    svc, hub, audit = build(tmp_path, CpsApplication(config))
+    try:
+        with pytest.raises(SecurityNotSatisfied):
+            asyncio.run(svc.sign(READER, KeyRole.AUTH, CALLER, digest=DIGEST))
+    finally:
+        hub.stop()
+    assert outcomes(audit) == [("cps.sign.auth", "cps-locked", {})]
 
 
 def test_a_job_that_never_ran_is_audited_once_by_the_caller_side(
@@ -108,7 +117,38 @@ def test_a_job_that_never_ran_is_audited_once_by_the_caller_side(
         asyncio.run(scenario())
     finally:
         hub.stop()
-    assert outcomes(audit) == [("cps.tries-left", "error:DeadlineExceeded", {})]
+    assert outcomes(audit) == [("cps.tries-left", "card-busy", {})]
+
+
+def test_the_card_never_waits_on_the_disk_and_the_answer_waits_for_the_row(
+    tmp_path: Path, config: Any
+) -> None:
+    svc, hub, audit = build(tmp_path, CpsApplication(config))
+    worker = hub.reader(READER).worker
+
+    async def scenario() -> bytes:
+        await svc.unlock(READER, bytearray(b"4739"), CALLER)
+        audit._lock.acquire()  # the disk stalls: no audit commit can finish
+        try:
+            signing = asyncio.create_task(
+                svc.sign(READER, KeyRole.AUTH, CALLER, digest=DIGEST))
+            # The signature's row is stuck, yet the card is free for the next job at once.
+            probe = worker.submit("Comptoir 2", "probe", lambda _s: "card free", timeout_s=5)
+            assert await asyncio.wait_for(asyncio.wrap_future(probe), 5) == "card free"
+            await asyncio.sleep(0.3)
+            assert not signing.done()  # no answer before its row is durable
+        finally:
+            audit._lock.release()
+        return await asyncio.wait_for(signing, 5)
+
+    try:
+        assert asyncio.run(scenario())
+        figures = worker.figures()
+    finally:
+        hub.stop()
+    assert [o[:2] for o in outcomes(audit)] == [("cps.unlock", "ok"), ("cps.sign.auth", "ok")]
+    # The card's service time is card time only: the 0.3 s the row waited is not in it.
+    assert figures.service_p99_ms < 250
 
 
 class Recording:

@@ -98,7 +98,12 @@ def status(box: BoxStatus) -> m.StatusModel:
             for r in box.readers
         ],
         certificates=[certificate_status(c) for c in box.certificates],
-        audit=m.AuditHeadModel(rows=box.audit_rows, head=box.audit_head),
+        audit=m.AuditHeadModel(rows=box.audit_rows, head=box.audit_head, writer=m.AuditWriterModel(
+            commits=box.audit_writer.commits, rows_written=box.audit_writer.rows,
+            failed_commits=box.audit_writer.failed_commits,
+            rows_per_commit=round(box.audit_writer.rows_per_commit, 3),
+            group_p50=box.audit_writer.group_p50, group_max=box.audit_writer.group_max,
+            commit_ms_p50=round(box.audit_writer.commit_p50_ms, 3))),
     )
 
 

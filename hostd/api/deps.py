@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Request
 
 from hostd import auth
 from hostd.auth import EnrolledClient, Role
 from hostd.context import AppContext
+from hostd.scheduler import Priority
 from hostd.services.jobs import Caller
 from hostd.tls import peer_certificate_der
 
@@ -41,6 +42,32 @@ OperatorHeader = Annotated[
 ]
 
 
+PRIORITY_HEADER = "X-Comptoir-Priority"
+
+PriorityHeader = Annotated[
+    Literal["interactive", "batch"] | None,
+    Header(
+        alias=PRIORITY_HEADER,
+        description=(
+            "`batch` queues this request's card work behind every waiting interactive job "
+            "(background work of a counter's LGO). Default: `interactive` for a counter, "
+            "`batch` for a server; a server's work is always batch."
+        ),
+    ),
+]
+
+BATCH_ROLES = frozenset({Role.SERVER})
+"""Roles whose card work is batch whatever they ask: a pharmacy server's signing run must not
+make a counter (a patient waiting) wait longer than the operation in progress."""
+
+
+def priority_of(who: EnrolledClient, asked: str | None) -> Priority:
+    """A request may lower its priority, never raise it above its role's."""
+    if who.role in BATCH_ROLES or asked == "batch":
+        return Priority.BATCH
+    return Priority.INTERACTIVE
+
+
 def allow(*roles: Role) -> Callable[[EnrolledClient], Awaitable[EnrolledClient]]:
     allowed = frozenset(roles)
 
@@ -55,9 +82,11 @@ def caller(*roles: Role) -> Callable[..., Awaitable[Caller]]:
     """A card or key operation: role checked, operator named, disconnect watched."""
     allowed = frozenset(roles)
 
-    async def build(request: Request, who: Client, operator: OperatorHeader = None) -> Caller:
+    async def build(request: Request, who: Client, operator: OperatorHeader = None,
+                    priority: PriorityHeader = None) -> Caller:
         auth.require_role(who, allowed)
-        return Caller(who.name, auth.operator_name(operator), request.receive)
+        return Caller(who.name, auth.operator_name(operator), request.receive,
+                      priority_of(who, priority))
 
     return build
 
@@ -66,7 +95,12 @@ CARD_ROLES = (Role.COUNTER,)
 STORE_ROLES = (Role.COUNTER, Role.SERVER)
 ANY_ROLE = (Role.COUNTER, Role.SERVER, Role.ADMIN)
 
+SIGN_ROLES = (Role.COUNTER, Role.SERVER)
+"""CPS signatures and certificates: a server signs with the unlocked CPS too (batch), but only a
+counter unlocks it (a PIN is typed by a person at a counter)."""
+
 CardCaller = Annotated[Caller, Depends(caller(*CARD_ROLES))]
+SignCaller = Annotated[Caller, Depends(caller(*SIGN_ROLES))]
 StoreCaller = Annotated[Caller, Depends(caller(*STORE_ROLES))]
 AdminCaller = Annotated[Caller, Depends(caller(Role.ADMIN))]
 Reader = Annotated[EnrolledClient, Depends(allow(*ANY_ROLE))]

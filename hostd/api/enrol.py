@@ -9,14 +9,12 @@ a CSR for a certificate.
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hostd.api import openapi, problems
 from hostd.audit import AuditLog
-from hostd.services.clients import AttemptLimiter, ClientAdmin, PairingRefused, RateLimited
+from hostd.services.clients import AttemptLimiter, ClientAdmin, ClientService
 
 
 class EnrolRequest(BaseModel):
@@ -42,7 +40,7 @@ def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> Fa
                   telemetry=problems.TELEMETRY_OFF)
     problems.install(app)
     openapi.install(app)
-    limiter = AttemptLimiter(per_minute)
+    service = ClientService(admin, audit, AttemptLimiter(per_minute))
     router = APIRouter(prefix="/v1")
 
     @router.post(
@@ -53,21 +51,7 @@ def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> Fa
     )
     async def enrol(body: EnrolRequest, request: Request) -> EnrolResponse:
         peer = request.client.host if request.client else "?"
-        try:
-            limiter.take()
-            enrolled = await asyncio.to_thread(
-                admin.enrol, body.code.strip(), body.csr_pem.encode()
-            )
-        except (RateLimited, PairingRefused) as exc:
-            await asyncio.to_thread(
-                audit.append, client=f"peer:{peer}", operator="-", action="client.enrol",
-                target="-", outcome=f"error:{type(exc).__name__}",
-            )
-            raise
-        await asyncio.to_thread(
-            audit.append, client=f"peer:{peer}", operator="-", action="client.enrol",
-            target=enrolled.name, outcome="ok", detail={"role": enrolled.role.value},
-        )
+        enrolled = await service.enrol(body.code.strip(), body.csr_pem.encode(), peer)
         return EnrolResponse(
             name=enrolled.name, role=enrolled.role.value,
             certificate_pem=enrolled.certificate_pem, ca_pem=enrolled.ca_pem,

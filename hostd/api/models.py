@@ -139,9 +139,22 @@ class CertificateStatusModel(_Model):
     renewal_pending: bool
 
 
+class AuditWriterModel(_Model):
+    """The audit writer's group commit since start-up: ``rows_per_commit`` is rows per fsync."""
+
+    commits: int = Field(description="Fsynced commits (groups of rows)")
+    rows_written: int
+    failed_commits: int = Field(description="Commits that failed (disk full…): rows refused")
+    rows_per_commit: float
+    group_p50: float = Field(description="Median rows per commit, recent commits")
+    group_max: int = Field(description="Largest group, recent commits")
+    commit_ms_p50: float = Field(description="Median time of one commit (fsync included)")
+
+
 class AuditHeadModel(_Model):
     rows: int
     head: str = Field(description="Hash of the last row (hash chain head)")
+    writer: AuditWriterModel
 
 
 class StatusModel(_Model):
@@ -153,7 +166,9 @@ class StatusModel(_Model):
             "not_after": "2029-11-25T00:00:00Z", "days_left": 1096, "chain_state": "valid",
             "renewal_pending": False,
         }],
-        "audit": {"rows": 1234, "head": "9f2c…"},
+        "audit": {"rows": 1234, "head": "9f2c…", "writer": {
+            "commits": 980, "rows_written": 1234, "failed_commits": 0, "rows_per_commit": 1.259,
+            "group_p50": 1, "group_max": 14, "commit_ms_p50": 2.1}},
     })
     time: UtcTime
     readers: list[ReaderStatusModel]

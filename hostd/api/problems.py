@@ -1,4 +1,4 @@
-"""RFC 9457 problem details: the one mapping from exceptions to HTTP answers.
+"""RFC 9457 problem details: exceptions to HTTP answers, by the one table in ``hostd.outcomes``.
 
 Each error has a stable ``type`` URI that LGO code can switch on (docs/hostd.md lists them);
 ``detail`` is for people. Validation errors never echo the submitted values: a PIN sent in a
@@ -8,7 +8,6 @@ malformed body must not come back in the error (FastAPI's default does echo ``in
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,29 +16,102 @@ from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from drivers import errors as card
-from hostd import auth
-from hostd.audit import AuditUnavailable
-from hostd.scanning.guard import NotHolder, NotOpen
-from hostd.scheduler import DeadlineExceeded, SchedulerStopped
-from hostd.services.apcv_errors import ApcvRefused, ApcvUnavailable
-from hostd.services.clients import PairingRefused, RateLimited
-from hostd.services.cps import PinNotAllowed
-from hostd.services.readers import NoCard, UnknownReader
-from hostd.services.signing import KeyNotProvisioned
-from provisioning.errors import ProvisioningError, StoreError
+from hostd.outcomes import (
+    APCV_REFUSED,
+    APCV_UNAVAILABLE,
+    API_PIN_DISABLED,
+    AUDIT_UNAVAILABLE,
+    BAD_SIGNING_REQUEST,
+    CARD_BUSY,
+    CARD_ERROR,
+    CARD_PROTOCOL_ERROR,
+    CARD_REMOVED,
+    CLIENT_REVOKED,
+    CPS_LOCKED,
+    DISPENSATION_NOT_OPEN,
+    FORBIDDEN,
+    INTERNAL,
+    KEY_NOT_PROVISIONED,
+    LAST_TRY_REFUSED,
+    MAPPING,
+    NO_CARD,
+    NOT_AUTHENTICATED,
+    NOT_HOLDER,
+    OPERATOR_REQUIRED,
+    PAIRING_REFUSED,
+    PIN_BLOCKED,
+    RATE_LIMITED,
+    READER_UNAVAILABLE,
+    SHUTTING_DOWN,
+    TOKEN_UNAVAILABLE,
+    UNKNOWN_READER,
+    WRONG_PIN,
+    ProblemKind,
+    kind_of,
+)
+
+# The kinds and the exception table live in hostd.outcomes (the audit log stores the same
+# slugs); they are re-exported here for the routers.
+from hostd.services.apcv_errors import ApcvRefused
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "APCV_REFUSED",
+    "APCV_UNAVAILABLE",
+    "API_PIN_DISABLED",
+    "AUDIT_UNAVAILABLE",
+    "BAD_REQUEST",
+    "BAD_SIGNING_REQUEST",
+    "CARD_BUSY",
+    "CARD_ERROR",
+    "CARD_PROBLEMS",
+    "CARD_PROTOCOL_ERROR",
+    "CARD_REMOVED",
+    "CLIENT_REVOKED",
+    "COMMON_PROBLEMS",
+    "COUNTER_FORBIDDEN",
+    "CPS_LOCKED",
+    "DISPENSATION_NOT_OPEN",
+    "FORBIDDEN",
+    "IMAGE_TOO_LARGE",
+    "IMAGE_TYPE",
+    "IMAGE_UNREADABLE",
+    "INTERNAL",
+    "KEY_NOT_PROVISIONED",
+    "LAST_TRY_REFUSED",
+    "MAPPING",
+    "MEDIA_TYPE",
+    "NOT_APCV",
+    "NOT_AUTHENTICATED",
+    "NOT_FOUND",
+    "NOT_HOLDER",
+    "NO_CARD",
+    "OPERATOR_REQUIRED",
+    "PAIRING_REFUSED",
+    "PIN_BLOCKED",
+    "RATE_LIMITED",
+    "READER_UNAVAILABLE",
+    "SHUTTING_DOWN",
+    "TELEMETRY_OFF",
+    "TOKEN_UNAVAILABLE",
+    "TYPE_BASE",
+    "UNKNOWN_READER",
+    "VALIDATION",
+    "WRONG_PIN",
+    "ApiProblem",
+    "ProblemKind",
+    "api_responses",
+    "example",
+    "install",
+    "kind_of",
+    "kinds",
+    "problem_response",
+    "responses",
+]
+
 TYPE_BASE = "urn:comptoir:problem:"
 MEDIA_TYPE = "application/problem+json"
-
-
-@dataclass(frozen=True)
-class ProblemKind:
-    status: int
-    slug: str
-    title: str
 
 
 class ApiProblem(Exception):
@@ -54,75 +126,11 @@ class ApiProblem(Exception):
 
 BAD_REQUEST = ProblemKind(400, "bad-request", "The request cannot be used")
 NOT_FOUND = ProblemKind(404, "not-found", "No such resource")
-NOT_AUTHENTICATED = ProblemKind(401, "not-authenticated", "Client certificate needed")
-CLIENT_REVOKED = ProblemKind(401, "client-revoked", "Client revoked or not enrolled")
-FORBIDDEN = ProblemKind(403, "forbidden", "Not allowed for this client's role")
-OPERATOR_REQUIRED = ProblemKind(400, "operator-required", "Operator header missing")
-UNKNOWN_READER = ProblemKind(404, "unknown-reader", "No such reader")
-NO_CARD = ProblemKind(409, "no-card", "No card of that kind in the reader")
-WRONG_PIN = ProblemKind(403, "wrong-pin", "Wrong PIN")
-LAST_TRY_REFUSED = ProblemKind(423, "last-try-refused",
-                               "One PIN try left: the cardholder must type it")
-PIN_BLOCKED = ProblemKind(423, "pin-blocked", "PIN blocked: the card needs its PUK")
-CPS_LOCKED = ProblemKind(403, "cps-locked", "The CPS is locked")
-API_PIN_DISABLED = ProblemKind(403, "api-pin-disabled", "PIN only accepted from the PIN pad")
-CARD_REMOVED = ProblemKind(409, "card-removed", "The card was removed")
-READER_UNAVAILABLE = ProblemKind(503, "reader-unavailable", "Reader unavailable")
-CARD_PROTOCOL_ERROR = ProblemKind(502, "card-protocol-error",
-                                  "The card gave an unexpected answer")
-CARD_ERROR = ProblemKind(502, "card-error", "Card error")
-KEY_NOT_PROVISIONED = ProblemKind(409, "key-not-provisioned", "That key is not provisioned")
-PAIRING_REFUSED = ProblemKind(403, "pairing-refused", "Pairing code refused")
-RATE_LIMITED = ProblemKind(429, "rate-limited", "Too many attempts, wait a minute")
-TOKEN_UNAVAILABLE = ProblemKind(503, "token-unavailable",
-                                "The box's key store did not answer or refused to sign")
-BAD_SIGNING_REQUEST = ProblemKind(400, "bad-signing-request", "The signing request is unusable")
-CARD_BUSY = ProblemKind(503, "card-busy", "The card stayed busy past the deadline")
-SHUTTING_DOWN = ProblemKind(503, "shutting-down", "The daemon is stopping")
 COUNTER_FORBIDDEN = ProblemKind(403, "counter-forbidden", "Not this client's counter")
 IMAGE_TOO_LARGE = ProblemKind(413, "image-too-large", "Image larger than the box accepts")
 IMAGE_TYPE = ProblemKind(415, "image-type", "Only JPEG and PNG images are decoded")
 IMAGE_UNREADABLE = ProblemKind(422, "image-unreadable", "The image cannot be decoded")
-DISPENSATION_NOT_OPEN = ProblemKind(404, "dispensation-not-open",
-                                    "No open dispensation for this prescription")
-NOT_HOLDER = ProblemKind(409, "not-holder", "Another counter holds this dispensation")
 NOT_APCV = ProblemKind(409, "not-apcv", "That scan is not an ApCV code")
-APCV_REFUSED = ProblemKind(422, "apcv-refused", "The ApCV service refused the request")
-APCV_UNAVAILABLE = ProblemKind(502, "apcv-unavailable", "The ApCV service did not answer usably")
-AUDIT_UNAVAILABLE = ProblemKind(507, "audit-unavailable",
-                                "Audit log not writable (disk full?): result withheld")
-
-# Order matters: subclasses before their bases (CardError last among card errors; the token's
-# StoreError — the box's fault, 5xx — before ProvisioningError, the request's fault).
-_MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
-    (auth.NotAuthenticated, NOT_AUTHENTICATED),
-    (auth.ClientRevoked, CLIENT_REVOKED),
-    (auth.Forbidden, FORBIDDEN),
-    (auth.MissingOperator, OPERATOR_REQUIRED),
-    (UnknownReader, UNKNOWN_READER),
-    (NoCard, NO_CARD),
-    (card.WrongPin, WRONG_PIN),
-    (card.LastTryRefused, LAST_TRY_REFUSED),
-    (card.PinBlocked, PIN_BLOCKED),
-    (card.SecurityNotSatisfied, CPS_LOCKED),
-    (PinNotAllowed, API_PIN_DISABLED),
-    (card.CardRemoved, CARD_REMOVED),
-    (card.ReaderUnavailable, READER_UNAVAILABLE),
-    (card.CardProtocolError, CARD_PROTOCOL_ERROR),
-    (card.CardError, CARD_ERROR),
-    (KeyNotProvisioned, KEY_NOT_PROVISIONED),
-    (PairingRefused, PAIRING_REFUSED),
-    (RateLimited, RATE_LIMITED),
-    (StoreError, TOKEN_UNAVAILABLE),
-    (ProvisioningError, BAD_SIGNING_REQUEST),
-    (DeadlineExceeded, CARD_BUSY),
-    (SchedulerStopped, SHUTTING_DOWN),
-    (AuditUnavailable, AUDIT_UNAVAILABLE),
-    (NotOpen, DISPENSATION_NOT_OPEN),
-    (NotHolder, NOT_HOLDER),
-    (ApcvRefused, APCV_REFUSED),
-    (ApcvUnavailable, APCV_UNAVAILABLE),
-)
 
 TELEMETRY_OFF: TelemetryConfig = {
     "tracing": False, "metrics": False, "logs": False, "operation_spans": False,
@@ -133,13 +141,13 @@ submitted values* (a PIN in a malformed unlock body) if a provider were ever con
 their per-request checks were a visible share of the overhead bench/shared_cps.py measures."""
 
 VALIDATION = ProblemKind(422, "invalid-request", "The request does not match the API")
-INTERNAL = ProblemKind(500, "internal-error", "Internal error")
 
 
 def kinds() -> list[ProblemKind]:
     """Every problem kind, for the docs and the tests."""
-    listed = [kind for _, kind in _MAPPING]
-    return [*listed, BAD_REQUEST, NOT_FOUND, VALIDATION, INTERNAL]
+    listed = [kind for _, kind in MAPPING]
+    return [*listed, BAD_REQUEST, NOT_FOUND, VALIDATION, INTERNAL, COUNTER_FORBIDDEN,
+            IMAGE_TOO_LARGE, IMAGE_TYPE, IMAGE_UNREADABLE, NOT_APCV]
 
 
 def example(kind: ProblemKind, detail: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -212,13 +220,6 @@ def problem_response(
     return JSONResponse(body, status_code=kind.status, media_type=MEDIA_TYPE)
 
 
-def kind_of(exc: BaseException) -> ProblemKind | None:
-    for exc_type, kind in _MAPPING:
-        if isinstance(exc, exc_type):
-            return kind
-    return None
-
-
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ApiProblem):
         return problem_response(request, exc.kind, exc.detail, **exc.extra)
@@ -258,6 +259,6 @@ def install(app: FastAPI) -> None:
     # Known errors are registered one by one so Starlette's ExceptionMiddleware answers them;
     # only truly unexpected ones reach the catch-all (logged with their traceback).
     app.add_exception_handler(ApiProblem, _handle)
-    for exc_type, _ in _MAPPING:
+    for exc_type, _ in MAPPING:
         app.add_exception_handler(exc_type, _handle)
     app.add_exception_handler(Exception, _handle)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -14,8 +13,7 @@ from hostd.api.deps import Admin, AdminCaller, Ctx
 from hostd.api.models import AuditRecordModel, ClientModel, PairingCodeModel, RevokedModel
 from hostd.api.problems import NOT_FOUND, ApiProblem
 from hostd.auth import Role
-from hostd.services.clients import ClientAdmin
-from hostd.services.jobs import AuditRow, audited
+from hostd.services.clients import ClientAdmin, ClientService
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -29,11 +27,11 @@ class PairingRequest(BaseModel):
     ttl_s: int = Field(600, ge=30, le=86400, description="Code lifetime in seconds")
 
 
-def _admin(ctx: Any) -> ClientAdmin:
+def _admin(ctx: Any) -> ClientService:
     admin: ClientAdmin | None = ctx.devices.admin
     if admin is None:
         raise ApiProblem(NOT_FOUND, "client administration is not available on this box")
-    return admin
+    return ClientService(admin, ctx.audit)
 
 
 @router.get("/clients", summary="Enrolled clients", operation_id="admin_clients_list",
@@ -46,9 +44,7 @@ def clients(ctx: Ctx, _who: Admin) -> list[ClientModel]:
              operation_id="admin_client_revoke",
              responses=p.api_responses(p.OPERATOR_REQUIRED, p.NOT_FOUND, p.AUDIT_UNAVAILABLE))
 async def revoke(name: str, ctx: Ctx, caller: AdminCaller) -> RevokedModel:
-    admin = _admin(ctx)
-    row = AuditRow(ctx.audit, caller, "client.revoke", name)
-    done = await audited(row, asyncio.to_thread(row.wrap(admin.revoke), name))
+    done = await _admin(ctx).revoke(name, caller)
     if not done:
         raise ApiProblem(NOT_FOUND, f"no client named {name!r}")
     return RevokedModel(name=name, revoked=True)
@@ -59,11 +55,7 @@ async def revoke(name: str, ctx: Ctx, caller: AdminCaller) -> RevokedModel:
              responses=p.api_responses(p.OPERATOR_REQUIRED, p.NOT_FOUND, p.PAIRING_REFUSED,
                                        p.AUDIT_UNAVAILABLE))
 async def pairing_code(body: PairingRequest, ctx: Ctx, caller: AdminCaller) -> PairingCodeModel:
-    admin = _admin(ctx)
-    row = AuditRow(ctx.audit, caller, "client.pairing-code", body.name,
-                   lambda _r: {"role": body.role.value, "ttl_s": body.ttl_s})
-    code = await audited(row, asyncio.to_thread(
-        row.wrap(admin.create_pairing_code), body.name, body.role, body.ttl_s))
+    code = await _admin(ctx).pairing_code(body.name, body.role, body.ttl_s, caller)
     return convert.pairing_code(code)
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from drivers.cards.cps_model import KeyRole
 from hostd.api import convert
 from hostd.api import problems as p
-from hostd.api.deps import CardCaller, Ctx, Reader
+from hostd.api.deps import CardCaller, Ctx, Reader, SignCaller
 from hostd.api.models import (
     CertificateModel,
     CpsHolderResponse,
@@ -106,7 +106,7 @@ async def tries_left(reader: str, ctx: Ctx, caller: CardCaller) -> TriesLeftMode
 @router.get("/cps/{reader}/certificates/{key}", summary="Certificate of a CPS key (PEM)",
             operation_id="cps_certificate", responses=p.api_responses(*_CPS))
 async def certificate(
-    reader: str, key: KeyRole, ctx: Ctx, caller: CardCaller
+    reader: str, key: KeyRole, ctx: Ctx, caller: SignCaller
 ) -> CertificateModel:
     der = await ctx.cps.certificate(reader, key, caller)
     b64 = base64.encodebytes(der).decode().replace("\n", "")
@@ -118,7 +118,7 @@ async def certificate(
 @router.post("/cps/{reader}/sign", summary="Sign a SHA-256 digest or data with a CPS key",
              operation_id="cps_sign", responses=p.api_responses(*_CPS_UNLOCKED, p.BAD_REQUEST))
 async def sign(
-    reader: str, body: Annotated[SignRequest, Body()], ctx: Ctx, caller: CardCaller
+    reader: str, body: Annotated[SignRequest, Body()], ctx: Ctx, caller: SignCaller
 ) -> SignatureModel:
     if (body.digest_b64 is None) == (body.data_b64 is None):
         raise ApiProblem(BAD_REQUEST, "give exactly one of digest_b64 and data_b64")

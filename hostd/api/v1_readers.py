@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from hostd.api import convert
 from hostd.api.deps import Ctx, Reader
 from hostd.api.models import ReaderDetailModel, ReaderModel, StatusModel
 from hostd.api.problems import UNKNOWN_READER, api_responses
+from hostd.events import event_id, sse
 from hostd.services.status import box_status, reader_status
 
 router = APIRouter(prefix="/v1", tags=["readers"])
@@ -38,18 +38,21 @@ async def get_reader(reader: str, ctx: Ctx, _who: Reader) -> ReaderDetailModel:
 
 @router.get(
     "/events",
-    summary="Reader and card events as server-sent events",
+    summary="Reader and card events as server-sent events (resumable with Last-Event-ID)",
     operation_id="events_stream",
     response_class=StreamingResponse,
     responses={
         200: {
             "description": "``text/event-stream``: a ``snapshot`` event (``{readers: [...]}``)"
-            ", then ``reader-added``, ``reader-removed``, ``card-inserted``, ``card-removed``",
+            ", then ``reader-added``, ``reader-removed``, ``card-inserted``, ``card-removed``"
+            "; every event has an ``id``. Reconnecting with ``Last-Event-ID`` replays the "
+            "missed events, or sends ``resync`` (``{readers: [...], reason}``) when they are "
+            "no longer kept",
             "content": {"text/event-stream": {
                 "schema": {"type": "string"},
-                "example": 'event: card-inserted\ndata: {"event": "card-inserted", '
-                           '"reader": "Reader 0", "at": "2026-11-25T08:00:00Z", '
-                           '"kind": "cps"}\n\n',
+                "example": 'id: 5f3a9c01-42\nevent: card-inserted\ndata: {"event": '
+                           '"card-inserted", "reader": "Reader 0", '
+                           '"at": "2026-11-25T08:00:00Z", "kind": "cps"}\n\n',
             }},
         },
         **api_responses(),
@@ -60,35 +63,58 @@ async def events(
     ctx: Ctx,
     _who: Reader,
     max_seconds: float = Query(_EVENTS_MAX_S, gt=0, le=_EVENTS_MAX_S),
+    last_event_id: str | None = Header(
+        None, alias="Last-Event-ID", max_length=64,
+        description="Resume after this event id: the events missed since are sent first, or "
+                    "a `resync` event with the full state when they are no longer kept.",
+    ),
 ) -> StreamingResponse:
     hub = ctx.devices.hub
-    queue = hub.subscribe()
+    log = hub.events
+    wake = log.listen()
     ends_at = asyncio.get_running_loop().time() + max_seconds
+
+    def state(name: str, cursor: int, **extra: Any) -> bytes:
+        # The cursor is taken before the snapshot: an event racing it is sent again, not lost.
+        readers = [convert.reader(s.view()).model_dump(mode="json") for s in hub.readers()]
+        return sse(name, {"readers": readers, **extra}, event_id(log.epoch, cursor))
 
     async def stream() -> AsyncIterator[bytes]:
         try:
-            snapshot = [
-                convert.reader(state.view()).model_dump(mode="json") for state in hub.readers()
-            ]
-            yield _sse("snapshot", {"readers": snapshot})
+            resume = log.resume_point(last_event_id)
+            if resume is not None:
+                cursor = resume
+            else:
+                cursor = log.head()
+                if last_event_id is None:
+                    yield state("snapshot", cursor)
+                else:
+                    yield state("resync", cursor, reason="Last-Event-ID no longer resumable")
             while (left := ends_at - asyncio.get_running_loop().time()) > 0:
                 if await request.is_disconnected():
                     return
+                wake.clear()
+                missed = log.after(cursor)
+                if missed is None:  # this listener fell behind the ring: say so, never skip
+                    cursor = log.head()
+                    yield state("resync", cursor, reason="events were dropped for this client")
+                    continue
+                for event in missed:
+                    cursor = event.seq
+                    yield event.encode()
+                if missed:
+                    continue
                 try:
-                    event = await asyncio.wait_for(queue.get(), min(15.0, left))
+                    await asyncio.wait_for(wake.wait(), min(15.0, left))
                 except TimeoutError:
                     yield b": keep-alive\n\n"
-                    continue
-                yield _sse(str(event["event"]), event)
         finally:
-            hub.unsubscribe(queue)
+            log.unlisten(wake)
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store"})
 
 
-def _sse(event: str, data: dict[str, Any]) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
 @router.get("/status", summary="Readers, cards, CPS leases, queues, certificate expiry",

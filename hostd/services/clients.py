@@ -7,22 +7,21 @@ must not be guessable by hammering the port) and audit rows for every attempt.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from hostd.audit import AuditLog
 from hostd.auth import Role
+from hostd.errors import PairingRefused, RateLimited
+from hostd.services.jobs import Caller, audited
 from provisioning.clients import Client
 
-
-class PairingRefused(Exception):
-    """Unknown, expired or already used pairing code, or an unusable CSR."""
-
-
-class RateLimited(Exception):
-    """Too many enrolment attempts in the last minute."""
+__all__ = ["AttemptLimiter", "ClientAdmin", "ClientService", "Enrolled", "PairingCode",
+           "PairingRefused", "RateLimited"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +73,45 @@ class AttemptLimiter:
             if len(self._times) >= self._per_minute:
                 raise RateLimited(f"more than {self._per_minute} enrolment attempts in a minute")
             self._times.append(now)
+
+
+class ClientService:
+    """Enrolment, pairing codes and revocation, each one audited through the services' one
+    path (:func:`hostd.services.jobs.audited`): the routes never write rows themselves."""
+
+    def __init__(self, admin: ClientAdmin, audit: AuditLog,
+                 limiter: AttemptLimiter | None = None) -> None:
+        self._admin = admin
+        self._audit = audit
+        self._limiter = limiter
+
+    def list_clients(self) -> list[Client]:
+        return self._admin.list_clients()
+
+    async def revoke(self, name: str, caller: Caller) -> bool:
+        return await audited(self._audit, caller, "client.revoke", name,
+                             asyncio.to_thread(self._admin.revoke, name))
+
+    async def pairing_code(self, name: str, role: Role, ttl_s: int,
+                           caller: Caller) -> PairingCode:
+        return await audited(
+            self._audit, caller, "client.pairing-code", name,
+            asyncio.to_thread(self._admin.create_pairing_code, name, role, ttl_s),
+            lambda _r: {"role": role.value, "ttl_s": ttl_s},
+        )
+
+    async def enrol(self, code: str, csr_pem: bytes, peer: str) -> Enrolled:
+        """Rate-limited; the row names the peer's address (it has no certificate yet) and,
+        on success, the enrolled client and its role."""
+        caller = Caller(f"peer:{peer}", "-")
+
+        async def attempt() -> Enrolled:
+            if self._limiter is not None:
+                self._limiter.take()
+            return await asyncio.to_thread(self._admin.enrol, code, csr_pem)
+
+        def detail(result: Enrolled) -> dict[str, Any]:
+            return {"name": result.name, "role": result.role.value}
+
+        # The target is unknown until the code is redeemed: the name goes in the detail.
+        return await audited(self._audit, caller, "client.enrol", "-", attempt(), detail)

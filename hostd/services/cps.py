@@ -21,13 +21,9 @@ from drivers.cards.cps_model import CpsBackend, CpsHolder, KeyRole
 from drivers.errors import LastTryRefused, PinBlocked, SecurityNotSatisfied, WrongPin
 from hostd.audit import AuditLog
 from hostd.config import CpsSettings
-from hostd.scheduler import Priority
-from hostd.services.jobs import AuditRow, Caller, audited, await_job
+from hostd.errors import PinNotAllowed
+from hostd.services.jobs import Caller, audited, await_job
 from hostd.services.readers import CardKind, CardSession, NoCard, ReaderHub, UnknownReader
-
-
-class PinNotAllowed(Exception):
-    """The configuration only accepts the PIN from the terminal's PIN pad."""
 
 
 @dataclass(frozen=True)
@@ -137,12 +133,12 @@ class CpsService:
             worker = self._hub.card_worker(reader, CardKind.CPS)
         except (UnknownReader, NoCard):
             return  # no card, no PIN state left to drop
-        row = AuditRow(self._audit, caller, action, reader)
         future = worker.submit(
-            caller.client, action, row.wrap(lambda s: _cps(s).logout()),
-            timeout_s=self._deadline_s,
+            caller.client, action, lambda s: _cps(s).logout(),
+            timeout_s=self._deadline_s, priority=caller.priority,
         )
-        await audited(row, await_job(future, caller, self._deadline_s))
+        await audited(self._audit, caller, action, reader,
+                      await_job(future, caller, self._deadline_s))
 
     def _touch_or_refuse(self, reader: str) -> None:
         with self._lock:
@@ -160,18 +156,21 @@ class CpsService:
         action: str,
         run: Callable[[CpsBackend], Any],
         detail: Callable[[Any], dict[str, Any]] | None = None,
+        check: Callable[[], None] | None = None,
     ) -> Any:
-        row = AuditRow(self._audit, caller, action, reader, detail)
-
         async def operation() -> Any:
+            if check is not None:  # a refusal before the card (locked CPS) is audited too
+                check()
             worker = self._hub.card_worker(reader, CardKind.CPS)
+            # The job is only the card work: its audit row is written after it, off the
+            # card's thread, so the card takes the next job while the row is fsynced.
             future = worker.submit(
-                caller.client, action, row.wrap(lambda s: run(_cps(s))),
-                timeout_s=self._deadline_s, priority=Priority.INTERACTIVE,
+                caller.client, action, lambda s: run(_cps(s)),
+                timeout_s=self._deadline_s, priority=caller.priority,
             )
             return await await_job(future, caller, self._deadline_s)
 
-        return await audited(row, operation())
+        return await audited(self._audit, caller, action, reader, operation(), detail)
 
     async def unlock(self, reader: str, pin: bytearray, caller: Caller) -> Unlocked:
         try:
@@ -236,7 +235,6 @@ class CpsService:
         data: bytes | None = None,
     ) -> bytes:
         await self.expire_leases()
-        self._touch_or_refuse(reader)
         if digest is not None:
             def run(card: CpsBackend) -> bytes:
                 return card.sign_digest(role, digest)
@@ -248,6 +246,7 @@ class CpsService:
         else:
             raise ValueError("give either a digest or data to sign")
         signature: bytes = await self._run(
-            reader, caller, f"cps.sign.{role.value}", run, lambda _r: size
+            reader, caller, f"cps.sign.{role.value}", run, lambda _r: size,
+            check=lambda: self._touch_or_refuse(reader),
         )
         return signature

@@ -1,4 +1,4 @@
-"""Running a card job for an HTTP caller: deadline, cancellation on disconnect, audit.
+"""Running a card job for an HTTP caller: deadline, priority, cancellation on disconnect, audit.
 
 Starlette does not cancel an endpoint when its client goes away, so a queued job would still
 reach the card for nobody. :func:`await_job` listens for the ASGI ``http.disconnect`` message
@@ -12,24 +12,27 @@ import contextlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 from hostd.audit import AuditLog
+from hostd.outcomes import CANCELLED, OK, outcome_of
+from hostd.scheduler import Priority
 
 T = TypeVar("T")
-P = ParamSpec("P")
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asks: the enrolled client (counter PC), the operator named by the LGO, and how to
-    notice that the HTTP peer went away (``None`` outside a request)."""
+    """Who asks: the enrolled client (counter PC), the operator named by the LGO, how to
+    notice that the HTTP peer went away (``None`` outside a request), and the priority of its
+    card jobs (a pharmacy server's batch runs after every waiting counter)."""
 
     client: str
     operator: str
     receive: Receive | None = None
+    priority: Priority = Priority.INTERACTIVE
 
 
 async def _watch_disconnect(receive: Receive, future: Future[Any]) -> None:
@@ -62,67 +65,39 @@ def _error_detail(exc: BaseException) -> dict[str, Any]:
     return {"tries_left": exc.tries_left} if hasattr(exc, "tries_left") else {}
 
 
-class AuditRow:
-    """One operation's audit row, written by whichever thread finishes the operation.
-
-    Why: writing the row from the event loop costs a thread hop there and back (the append
-    blocks on fsync, so it cannot run on the loop) on top of the hop that ran the work. When
-    the work already runs on a thread — a card job on its worker, a token call — :meth:`wrap`
-    appends the row on that thread right after the work, before the result is handed over, so
-    the answer still leaves only after its row is committed. Measured ~0.2 ms less per
-    signature (bench/shared_cps.py --overhead-only). :func:`audited` writes the row itself
-    when the work never ran (no card, deadline passed, caller gone).
-    """
-
-    def __init__(
-        self,
-        audit: AuditLog,
-        caller: Caller,
-        action: str,
-        target: str,
-        detail: Callable[[Any], dict[str, Any]] | None = None,
-    ) -> None:
-        self.audit = audit
-        self.caller = caller
-        self.action = action
-        self.target = target
-        self.detail = detail
-        self.written = False
-
-    def append(self, outcome: str, detail: dict[str, Any] | None = None) -> None:
-        self.audit.append(
-            client=self.caller.client, operator=self.caller.operator, action=self.action,
-            target=self.target, outcome=outcome, detail=detail,
-        )
-        self.written = True
-
-    def wrap(self, work: Callable[P, T]) -> Callable[P, T]:
-        def audited_work(*args: P.args, **kwargs: P.kwargs) -> T:
-            try:
-                result = work(*args, **kwargs)
-            except Exception as exc:
-                self.append(f"error:{type(exc).__name__}", _error_detail(exc))
-                raise
-            self.append("ok", self.detail(result) if self.detail else None)
-            return result
-
-        return audited_work
+async def record(
+    audit: AuditLog, caller: Caller, action: str, target: str, outcome: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Queues one row for the audit writer and waits until it is durable. The event loop does
+    not block and no thread waits on the disk but the writer's (group commit, ``hostd.audit``);
+    :class:`~hostd.audit.AuditUnavailable` comes back when the row could not be written."""
+    await asyncio.wrap_future(audit.submit(
+        client=caller.client, operator=caller.operator, action=action, target=target,
+        outcome=outcome, detail=detail,
+    ))
 
 
-async def audited(row: AuditRow, operation: Awaitable[T]) -> T:
-    """Runs ``operation`` and makes sure its audit row (outcome = ok, the error type or
-    cancelled) is committed before the caller sees any answer: an acknowledged operation is
-    always in the log. The row is written here unless the work wrote it (``row.wrap``)."""
+async def audited(
+    audit: AuditLog,
+    caller: Caller,
+    action: str,
+    target: str,
+    operation: Awaitable[T],
+    detail: Callable[[T], dict[str, Any]] | None = None,
+) -> T:
+    """The services' one audit path: runs ``operation``, then makes its row (outcome ``ok``,
+    the problem slug the API answers — ``wrong-pin``, ``card-removed``… — or ``cancelled``)
+    durable before the caller sees any answer, so an acknowledged operation is always in the
+    log. The work itself (a card job on its worker) never waits on the disk: the row is
+    written after it, by the audit writer, while the card already runs the next job."""
     try:
         result = await operation
     except asyncio.CancelledError:
-        if not row.written:
-            await asyncio.to_thread(row.append, "cancelled")
+        await record(audit, caller, action, target, CANCELLED)
         raise
     except Exception as exc:
-        if not row.written:
-            await asyncio.to_thread(row.append, f"error:{type(exc).__name__}", _error_detail(exc))
+        await record(audit, caller, action, target, outcome_of(exc), _error_detail(exc))
         raise
-    if not row.written:
-        await asyncio.to_thread(row.append, "ok", row.detail(result) if row.detail else None)
+    await record(audit, caller, action, target, OK, detail(result) if detail else None)
     return result

@@ -8,8 +8,6 @@ queued jobs or leases on cards that stayed in.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import enum
 import threading
 from collections.abc import Callable
@@ -23,6 +21,7 @@ from drivers.cards.cps import is_cps_atr
 from drivers.cards.vitale import is_vitale_atr
 from drivers.errors import CardRemoved
 from hostd.clock import rfc3339, utc_now
+from hostd.events import DEFAULT_CAPACITY, EventLog
 from hostd.scheduler import CardWorker
 
 
@@ -90,8 +89,6 @@ class ReaderState:
         return ReaderSnapshot(self.name, self.atr, self.kind, self.since)
 
 
-_EventQueue = asyncio.Queue[dict[str, Any]]
-
 Connect = Callable[[str], CardConnection]
 """Opens an exclusive connection to the card in a reader."""
 AppFactory = Callable[[CardKind, CardConnection], Any]
@@ -103,13 +100,15 @@ class ReaderHub:
         self,
         connect: Connect,
         app_factory: AppFactory,
+        event_capacity: int = DEFAULT_CAPACITY,
     ) -> None:
         self._connect = connect
         self._app_factory = app_factory
         self._session_listeners: list[Callable[[str], None]] = []
         self._lock = threading.Lock()
         self._readers: dict[str, ReaderState] = {}
-        self._subscribers: list[tuple[asyncio.AbstractEventLoop, _EventQueue]] = []
+        self.events = EventLog(event_capacity)
+        """Reader and card events with ids, replayable (``hostd.events``)."""
 
     def add_session_listener(self, listener: Callable[[str], None]) -> None:
         """Called with the reader name whenever a card session ends (removal, reset)."""
@@ -179,16 +178,6 @@ class ReaderHub:
 
     # -- events (server-sent) ---------------------------------------------------------------
 
-    def subscribe(self, maxsize: int = 256) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize)
-        with self._lock:
-            self._subscribers.append((asyncio.get_running_loop(), queue))
-        return queue
-
-    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        with self._lock:
-            self._subscribers = [(lp, q) for lp, q in self._subscribers if q is not queue]
-
     def _publish(self, event: str, reader: str, **extra: Any) -> None:
         payload = {
             "event": event,
@@ -196,12 +185,7 @@ class ReaderHub:
             "at": rfc3339(utc_now()),
             **extra,
         }
-        with self._lock:
-            subscribers = list(self._subscribers)
-        for loop, queue in subscribers:
-            # A closed loop means that listener is leaving; it unsubscribes on its way out.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_offer, queue, payload)
+        self.events.publish(event, payload)
 
     # -- worker plumbing --------------------------------------------------------------------
 
@@ -228,8 +212,3 @@ class ReaderHub:
 
         return CardWorker(name, open_session, close_session, on_session_end=session_ended)
 
-
-def _offer(queue: asyncio.Queue[dict[str, Any]], payload: dict[str, Any]) -> None:
-    # A listener that stopped reading loses events rather than growing memory without bound.
-    if not queue.full():
-        queue.put_nowait(payload)

@@ -10,11 +10,10 @@ import asyncio
 from typing import Any, Protocol
 
 from hostd.audit import AuditLog
-from hostd.services.jobs import AuditRow, Caller, audited
+from hostd.errors import KeyNotProvisioned
+from hostd.services.jobs import Caller, audited
 
-
-class KeyNotProvisioned(Exception):
-    """The requested ORG key (slot) has no key or certificate in the store."""
+__all__ = ["KeyNotProvisioned", "SigningService", "StoreSigning"]
 
 
 class StoreSigning(Protocol):
@@ -40,8 +39,8 @@ class SigningService:
         self, caller: Caller, action: str, key: str, detail: dict[str, Any], call: Any, *args: Any,
         **kwargs: Any,
     ) -> Any:
-        row = AuditRow(self._audit, caller, f"store.{action}", key, lambda _r: detail)
-        return await audited(row, asyncio.to_thread(row.wrap(call), *args, **kwargs))
+        return await audited(self._audit, caller, f"store.{action}", key,
+                             asyncio.to_thread(call, *args, **kwargs), lambda _r: detail)
 
     @property
     def backend(self) -> StoreSigning:

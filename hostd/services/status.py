@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from hostd.audit import WriterFigures
 from hostd.clock import utc_now
 from hostd.context import AppContext
 from hostd.scheduler import QueueFigures
@@ -32,6 +33,8 @@ class BoxStatus:
     certificates: tuple[SlotStatus, ...]
     audit_rows: int
     audit_head: str
+    audit_writer: WriterFigures
+    """Group commit: rows written since start-up and the fsynced commits they took."""
 
 
 def reader_status(ctx: AppContext, name: str) -> ReaderStatus:
@@ -54,4 +57,5 @@ def box_status(ctx: AppContext) -> BoxStatus:
         certificates=tuple(ctx.devices.certificates()),
         audit_rows=head_id,
         audit_head=head_hash,
+        audit_writer=ctx.audit.writer_figures(),
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 from drivers.cards.vitale_model import VitaleRead
 from hostd.audit import AuditLog
-from hostd.services.jobs import AuditRow, Caller, audited, await_job
+from hostd.services.jobs import Caller, audited, await_job
 from hostd.services.readers import CardKind, ReaderHub
 
 
@@ -25,17 +25,15 @@ class VitaleService:
         def detail(read: Any) -> dict[str, Any]:
             return {"beneficiaries": len(getattr(read, "beneficiaries", ()) or ())}
 
-        row = AuditRow(self._audit, caller, "vitale.read", reader, detail)
-
         async def operation() -> Any:
             worker = self._hub.card_worker(reader, CardKind.VITALE)
             future = worker.submit(
-                caller.client, "vitale.read", row.wrap(lambda s: s.app.read()),
-                timeout_s=self._deadline_s,
+                caller.client, "vitale.read", lambda s: s.app.read(),
+                timeout_s=self._deadline_s, priority=caller.priority,
             )
             return await await_job(future, caller, self._deadline_s)
 
-        result = await audited(row, operation())
+        result = await audited(self._audit, caller, "vitale.read", reader, operation(), detail)
         if not isinstance(result, VitaleRead):
             raise TypeError(f"Vitale read returned {type(result).__name__}")
         return result
@@ -43,17 +41,15 @@ class VitaleService:
     async def apcv_nfc(self, reader: str, caller: Caller) -> str:
         """The ApCV payload of a phone laid on a contactless reader (the same single-use
         content a QR code would carry), through that reader's card queue, audited."""
-        row = AuditRow(self._audit, caller, "apcv.nfc", reader, lambda _r: {})
-
         async def operation() -> Any:
             worker = self._hub.card_worker(reader, CardKind.CONTACTLESS)
             future = worker.submit(
-                caller.client, "apcv.nfc", row.wrap(lambda s: s.app.read_donnees()),
-                timeout_s=self._deadline_s,
+                caller.client, "apcv.nfc", lambda s: s.app.read_donnees(),
+                timeout_s=self._deadline_s, priority=caller.priority,
             )
             return await await_job(future, caller, self._deadline_s)
 
-        result = await audited(row, operation())
+        result = await audited(self._audit, caller, "apcv.nfc", reader, operation())
         if not isinstance(result, str):
             raise TypeError(f"ApCV NFC read returned {type(result).__name__}")
         return result

@@ -45,7 +45,7 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
         # Loaded only when configured: the ApCV client brings httpx and the SOAP layer.
         from hostd.services.apcv import ApcvService, ApcvSettings
 
-        ctx.apcv = ApcvService(cps, ApcvSettings.from_table(settings.apcv))
+        ctx.apcv = ApcvService(cps, ApcvSettings.from_table(settings.apcv), audit=audit)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -233,6 +233,15 @@ def test_apcv_read_from_a_scan_through_the_shared_cps(env: Env, pcsc_rig: PcscRi
                           params={"cps_reader": reader}, headers=OPERATOR)
     assert ended.status_code == 200 and ended.json() == {"id": body["apcv_context"]["id"],
                                                          "ended": True}
+    # Each exchange is in the audit log with the slug the counter got, after the CPS's own
+    # signature rows.
+    rows = [(r.action, r.outcome) for r in env.daemon.box.audit.records()
+            if r.action.startswith(("apcv.", "cps.sign"))]
+    assert ("apcv.read", "ok") in rows and ("apcv.read", "apcv-refused") in rows
+    assert ("apcv.sign", "ok") in rows  # an invalid invoice is refused before any exchange
+    assert ("apcv.end", "ok") in rows
+    assert rows.index(("apcv.read", "ok")) > next(
+        i for i, r in enumerate(rows) if r[0].startswith("cps.sign"))
     pcsc_rig.remove(0)
 
 
@@ -254,6 +263,8 @@ def test_apcv_read_from_a_phone_on_a_contactless_reader(env: Env, pcsc_rig: Pcsc
                        json={"nfc_reader": phone, "cps_reader": reader}, headers=OPERATOR)
     assert read.status_code == 200, read.text
     assert read.json()["source"] == "apcv-nfc" and len(read.json()["beneficiaries"]) >= 2
+    assert ("apcv.nfc", "ok") in [(r.action, r.outcome)
+                                  for r in env.daemon.box.audit.records()]
     both = env.c1.post(f"/v1/counters/{C1}/apcv/reads",
                        json={"nfc_reader": phone, "scan_id": 1, "cps_reader": reader},
                        headers=OPERATOR)

@@ -28,18 +28,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.metadata
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from cryptography import x509
 
 from drivers.cards.cps_model import KeyRole
+from hostd.audit import AuditLog
 from hostd.services.apcv_errors import ApcvRefused, ApcvUnavailable
-from hostd.services.jobs import Caller
+from hostd.services.jobs import Caller, audited
 from hostd.teleservices import apcv, cps_assertion, soap
+
+T = TypeVar("T")
 
 
 class ApcvConfigError(ValueError):
@@ -95,9 +98,12 @@ HttpFactory = Callable[[], httpx.AsyncClient]
 class ApcvService:
     def __init__(self, cps: Any, settings: ApcvSettings,
                  policy: soap.CallPolicy | None = None,
-                 http: HttpFactory | None = None) -> None:
-        """``cps`` is the daemon's CpsService (``certificate`` and ``sign`` card jobs)."""
+                 http: HttpFactory | None = None, audit: AuditLog | None = None) -> None:
+        """``cps`` is the daemon's CpsService (``certificate`` and ``sign`` card jobs, each
+        audited there); ``audit`` also records each ApCV exchange as a whole (``apcv.read``,
+        ``apcv.sign``, ``apcv.end``) with the outcome slug the API answers."""
         self._cps = cps
+        self._audit = audit
         self.settings = settings
         self._lps = settings.lps
         self._policy = policy or soap.CallPolicy()
@@ -114,8 +120,22 @@ class ApcvService:
     async def read(self, donnees: str, *, reader: str, caller: Caller,
                    source: str = "apcv-qr") -> apcv.ApcvRead:
         """The whole read through the CPS in ``reader``: one card signature, two calls."""
-        with _outcomes():
-            return await self._read(donnees, reader, caller, source)
+        def detail(r: apcv.ApcvRead) -> dict[str, Any]:
+            return {"source": r.source, "beneficiaries": len(r.read.beneficiaries)}
+
+        return await self._audited(caller, "apcv.read", reader,
+                                   self._read(donnees, reader, caller, source), detail)
+
+    async def _audited(self, caller: Caller, action: str, target: str,
+                       work: Awaitable[T], detail: Callable[[T], dict[str, Any]] | None = None,
+                       ) -> T:
+        async def run() -> T:
+            with _outcomes():
+                return await work
+
+        if self._audit is None:
+            return await run()
+        return await audited(self._audit, caller, action, target, run(), detail)
 
     async def _read(self, donnees: str, reader: str, caller: Caller,
                     source: str) -> apcv.ApcvRead:
@@ -136,17 +156,20 @@ class ApcvService:
     async def sign(self, context_id: str, facture: apcv.Facture, *, reader: str,
                    caller: Caller) -> apcv.SignedInvoice:
         """``signerVitale``: the GIE signs the invoice hashes in place of the card."""
-        with _outcomes():
-            async with self._locks.setdefault(reader, asyncio.Lock()):
-                assertion = await self._assertion(reader, caller)
-                async with self._http() as http:
-                    client = apcv.ApcvClient(
-                        soap.SoapClient(http, str(http.base_url), self._policy), self._lps)
-                    return await client.sign(context_id, facture, [assertion])
+        return await self._audited(caller, "apcv.sign", reader,
+                                   self._sign(context_id, facture, reader, caller))
+
+    async def _sign(self, context_id: str, facture: apcv.Facture, reader: str,
+                    caller: Caller) -> apcv.SignedInvoice:
+        async with self._locks.setdefault(reader, asyncio.Lock()):
+            assertion = await self._assertion(reader, caller)
+            async with self._http() as http:
+                client = apcv.ApcvClient(
+                    soap.SoapClient(http, str(http.base_url), self._policy), self._lps)
+                return await client.sign(context_id, facture, [assertion])
 
     async def end(self, context_id: str, *, reader: str, caller: Caller) -> None:
-        with _outcomes():
-            await self._end(context_id, reader, caller)
+        await self._audited(caller, "apcv.end", reader, self._end(context_id, reader, caller))
 
     async def _end(self, context_id: str, reader: str, caller: Caller) -> None:
         async with self._locks.setdefault(reader, asyncio.Lock()):

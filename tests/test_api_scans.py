@@ -95,20 +95,20 @@ def wait_for(predicate: Any, timeout: float = 5.0) -> Any:
 
 
 def sse(http: httpx.Client, counter: str, *, seconds: float, after: int | None = None,
-        last_event_id: int | None = None) -> list[tuple[int, str, dict[str, Any]]]:
+        last_event_id: str | None = None) -> list[tuple[str, str, dict[str, Any]]]:
     params: dict[str, Any] = {"max_seconds": seconds}
     if after is not None:
         params["after"] = after
-    headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
+    headers = {"Last-Event-ID": last_event_id} if last_event_id is not None else {}
     out = []
     with http.stream("GET", scans_url(counter, "/events"), params=params,
                      headers=headers) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        ident, event = 0, ""
+        ident, event = "", ""
         for line in response.iter_lines():
             if line.startswith("id: "):
-                ident = int(line[4:])
+                ident = line[4:]
             elif line.startswith("event: "):
                 event = line[7:]
             elif line.startswith("data: "):
@@ -123,8 +123,8 @@ def test_same_ordonnance_at_two_counters_flagged_to_both_and_resumable(env: Env)
     first = wait_for(lambda: [e for e in env.c1.get(scans_url(C1)).json()
                               if e["scan"]["text"] == ORD])
     env.b.scan(ORD, chunks=3)
-    # Counter 2 resumes from before the scans (Last-Event-ID) and misses nothing.
-    events = sse(env.c2, C2, seconds=1.5, last_event_id=since)
+    # Counter 2 resumes from before the scans and misses nothing.
+    events = sse(env.c2, C2, seconds=1.5, after=since)
     kinds = [(e, d["scan"]["kind"] if d["scan"] else d["alert"]["reason"]) for _, e, d in events
              if e in ("scan", "guard")]
     assert kinds == [("scan", "ordonnance"), ("guard", "open-at-another-counter")]
@@ -132,10 +132,16 @@ def test_same_ordonnance_at_two_counters_flagged_to_both_and_resumable(env: Env)
     c1_events = sse(env.c1, C1, seconds=1.0, after=first[0]["id"])
     alerts = [d["alert"] for _, e, d in c1_events if e == "guard"]
     assert alerts and alerts[0]["holder"] == C1 and alerts[0]["counters"] == [C1, C2]
-    # Resuming after the first event gives the rest, with the same ids.
+    # Reconnecting with the first event's id (Last-Event-ID) gives the rest, same ids.
     ids = [i for i, _, _ in events]
-    again = sse(env.c2, C2, seconds=1.0, after=ids[0])
+    again = sse(env.c2, C2, seconds=1.0, last_event_id=ids[0])
     assert [i for i, _, _ in again] == ids[1:]
+    # An id from another run of the daemon is not taken for this one's: the client is told
+    # events may be lost, then gets everything this run still holds.
+    epoch, _, seq = ids[0].rpartition("-")
+    foreign = sse(env.c2, C2, seconds=1.0, last_event_id=f"0000beef-{seq}")
+    assert foreign[0][1] == "gap" and set(ids) <= {i for i, _, _ in foreign}
+    assert all(i.startswith(epoch + "-") for i, _, _ in foreign)
 
     state = env.c1.get("/v1/ordonnances").json()
     assert [(d["prescription_id"], d["counter"], d["alerts"]) for d in state] == [

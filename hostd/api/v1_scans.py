@@ -10,7 +10,6 @@ long.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -24,6 +23,7 @@ from hostd.api.deps import CardCaller, Client, Ctx
 from hostd.api.problems import ApiProblem
 from hostd.auth import EnrolledClient, Role
 from hostd.context import AppContext
+from hostd.events import event_id, sse
 from hostd.scanning.guard import Outcome
 from hostd.scanning.hub import ScanEvent, ScanHub
 
@@ -70,13 +70,23 @@ async def last_scans(counter: str, ctx: Ctx, who: Client,
 async def scan_events(
     request: Request, counter: str, ctx: Ctx, who: Client,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    after: int | None = Query(None, ge=0, description="Resume after this event id"),
+    after: int | None = Query(None, ge=0, description="Resume after this event number "
+                              "(the ``id`` of the last scans, this run of the daemon)"),
     max_seconds: float = Query(_STREAM_MAX_S, gt=0, le=_STREAM_MAX_S),
 ) -> StreamingResponse:
     _own(who, counter)
     hub = _hub(ctx)
-    last = after if after is not None else (
-        int(last_event_id) if last_event_id and last_event_id.isdigit() else hub.last_id)
+    restarted = False
+    if after is not None:
+        last = after
+    elif last_event_id is None:
+        last = hub.last_id
+    else:
+        epoch, _, number = last_event_id.strip().rpartition("-")
+        if epoch == hub.epoch and number.isdigit() and int(number) <= hub.last_id:
+            last = int(number)
+        else:  # another run of the daemon (or nonsense): replay what this run kept, say so
+            last, restarted = 0, True
     loop = asyncio.get_running_loop()
     ends_at = loop.time() + max_seconds
 
@@ -87,23 +97,26 @@ async def scan_events(
             if await request.is_disconnected():
                 return
             page = await asyncio.to_thread(hub.wait, counter, last, min(15.0, left))
-            if first and page.gap:
-                yield _sse(last, "gap", {"detail": "events were lost: re-read the last scans"})
+            if first and (page.gap or restarted):
+                yield _sse(hub.epoch, last, "gap",
+                           {"detail": "events may have been lost: re-read the last scans"})
             first = False
             if not page.events:
                 yield b": keep-alive\n\n"
                 continue
             for event in page.events:
                 last = event.id
-                yield _sse(event.id, event.type, event_model(event).model_dump(mode="json"))
+                yield _sse(hub.epoch, event.id, event.type,
+                           event_model(event).model_dump(mode="json"))
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store"})
 
 
-def _sse(event_id: int, event: str, data: dict[str, Any]) -> bytes:
-    return (f"id: {event_id}\nevent: {event}\n"
-            f"data: {json.dumps(data, ensure_ascii=False)}\n\n").encode()
+def _sse(epoch: str, seq: int, event: str, data: dict[str, Any]) -> bytes:
+    # The id carries the run's epoch (as /v1/events does): Last-Event-ID from before a restart
+    # is recognised as such instead of silently skipping this run's first events.
+    return sse(event, data, event_id(epoch, seq))
 
 
 @router.post(

@@ -12,6 +12,7 @@ it gets says so (``gap``).
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -62,6 +63,8 @@ class ScanHub:
         self._rings: dict[str, deque[ScanEvent]] = {}
         self._dropped: dict[str, int] = {}  # highest id that left each ring
         self._next_id = 1
+        self.epoch = secrets.token_hex(4)
+        """Changes with every start: an SSE id from another run is never taken for this one's."""
         self._cond = threading.Condition()
         self._listeners: list[Listener] = []
 

@@ -3,6 +3,7 @@ resumable per-counter event ring."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -139,3 +140,18 @@ def test_last_scans_newest_first() -> None:
     for i in range(5):
         hub.scan("c1", "s", f"t{i}")
     assert [e.scan.text for e in hub.last("c1", 3) if e.scan] == ["t4", "t3", "t2"]
+
+
+def test_an_asyncio_listener_is_woken_by_a_scan_from_another_thread() -> None:
+    hub = ScanHub(Classifier(ScanRules()), OrdonnanceGuard())
+
+    async def main() -> list[str]:
+        wake = hub.listen()
+        try:
+            threading.Timer(0.05, lambda: hub.scan("c1", "s", ORD)).start()
+            await asyncio.wait_for(wake.wait(), 5)
+            return [e.type for e in hub.after("c1", 0).events]
+        finally:
+            hub.unlisten(wake)
+
+    assert asyncio.run(main()) == ["scan"]

@@ -90,24 +90,33 @@ async def scan_events(
     loop = asyncio.get_running_loop()
     ends_at = loop.time() + max_seconds
 
+    wake = hub.listen()
+
     async def stream() -> AsyncIterator[bytes]:
         nonlocal last
         first = True
-        while (left := ends_at - loop.time()) > 0:
-            if await request.is_disconnected():
-                return
-            page = await asyncio.to_thread(hub.wait, counter, last, min(15.0, left))
-            if first and (page.gap or restarted):
-                yield _sse(hub.epoch, last, "gap",
-                           {"detail": "events may have been lost: re-read the last scans"})
-            first = False
-            if not page.events:
-                yield b": keep-alive\n\n"
-                continue
-            for event in page.events:
-                last = event.id
-                yield _sse(hub.epoch, event.id, event.type,
-                           event_model(event).model_dump(mode="json"))
+        try:
+            while (left := ends_at - loop.time()) > 0:
+                if await request.is_disconnected():
+                    return
+                wake.clear()
+                page = hub.after(counter, last)
+                if first and (page.gap or restarted):
+                    yield _sse(hub.epoch, last, "gap",
+                               {"detail": "events may have been lost: re-read the last scans"})
+                first = False
+                for event in page.events:
+                    last = event.id
+                    yield _sse(hub.epoch, event.id, event.type,
+                               event_model(event).model_dump(mode="json"))
+                if page.events:
+                    continue
+                try:
+                    await asyncio.wait_for(wake.wait(), min(15.0, left))
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+        finally:
+            hub.unlisten(wake)
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store"})

@@ -12,6 +12,8 @@ it gets says so (``gap``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 import threading
 from collections import deque
@@ -67,6 +69,7 @@ class ScanHub:
         """Changes with every start: an SSE id from another run is never taken for this one's."""
         self._cond = threading.Condition()
         self._listeners: list[Listener] = []
+        self._wakers: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
 
     def add_listener(self, listener: Listener) -> None:
         """Called for every event, after it is stored (audit, metrics, the demo)."""
@@ -117,7 +120,25 @@ class ScanHub:
             self._dropped[counter] = ring.popleft().id
         return event
 
+    def listen(self) -> asyncio.Event:
+        """An asyncio event (on the caller's loop) set whenever an event is stored: what an
+        SSE stream awaits, so no thread waits per open stream."""
+        wake = asyncio.Event()
+        with self._cond:
+            self._wakers.append((asyncio.get_running_loop(), wake))
+        return wake
+
+    def unlisten(self, wake: asyncio.Event) -> None:
+        with self._cond:
+            self._wakers = [(lp, w) for lp, w in self._wakers if w is not wake]
+
     def _notify(self, events: list[ScanEvent]) -> None:
+        with self._cond:
+            wakers = list(self._wakers)
+        for loop, wake in wakers:
+            # A closed loop means that stream is leaving; it unlistens on its way out.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(wake.set)
         for listener in self._listeners:
             for event in events:
                 listener(event)

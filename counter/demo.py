@@ -63,6 +63,7 @@ from rich.table import Table
 
 from counter.api_client import ApiProblem, connect, expect, tls_context
 from counter.demo_cards import DEMO_CPS, DEMO_PIN, DEMO_VITALE, run_card_demo
+from counter.demo_scans import ScanDemoError, ScanRig, ordonnance_and_apcv, scan_rig
 from drivers.errors import CardError
 from drivers.sim import testpki
 from drivers.sim.make_sample_cards import PKI_DIR
@@ -279,16 +280,18 @@ def _ok(answer: T | ProblemDetails | None, model: type[T]) -> T:
 
 def counters_share_the_cps(
     console: Console, state: Path, work: Path, readers: tuple[str, str], ports: tuple[int, int],
-    terminal: SimulatedTerminal,
-) -> None:
+    terminal: SimulatedTerminal, stack: contextlib.ExitStack,
+) -> dict[str, Client]:
+    """Returns the counters' clients, open until ``stack`` closes (the scanning tour goes on
+    with them)."""
     cps_reader, vitale_reader = readers
     console.rule("Two counters enrol, then use the one CPS at the same time")
     ca = state / "tls" / "ca.pem"
-    with contextlib.ExitStack() as stack:
-        counters = [_enrol(state, work, name, ca, ports) for name in ("Comptoir 1", "Comptoir 2")]
-        for client, _ in counters:
-            stack.enter_context(client)
-        _share(console, counters, cps_reader, vitale_reader, terminal)
+    counters = [_enrol(state, work, name, ca, ports) for name in ("Comptoir 1", "Comptoir 2")]
+    for client, _ in counters:
+        stack.enter_context(client)
+    _share(console, counters, cps_reader, vitale_reader, terminal)
+    return {"Comptoir 1": counters[0][0], "Comptoir 2": counters[1][0]}
 
 
 def _share(
@@ -446,6 +449,12 @@ def run_demo(console: Console, directory: Path, keep_running: bool, ports: tuple
         pair_terminal(console, state, terminal)
         insi_port, dmp_port = _free_port(), _free_port()
         config = work / "comptoir.toml"
+        console.rule("INSi and DMP test doubles (127.0.0.1, TEST IGC-Santé server certificates)")
+        doubles_args = [
+            "--pki", str(PKI_DIR), "--work", str(work / "doubles"),
+            "--insi-port", str(insi_port), "--dmp-port", str(dmp_port),
+        ]  # fmt: skip
+        rig = stack.enter_context(scan_rig(work))
         config.write_text(
             f'state_dir = "{state}"\n\n[server]\nlisten = "127.0.0.1"\n'
             f"port = {api_port}\nenrol_port = {enrol_port}\n"
@@ -454,38 +463,51 @@ def run_demo(console: Console, directory: Path, keep_running: bool, ports: tuple
             f'[terminals.bind."{terminal.serial}"]\ncounter = "Comptoir 1"\n'
             'client = "Comptoir 1"\n\n'
             + TELESERVICES.format(insi_port=insi_port, dmp_port=dmp_port)
+            + rig.config
         )
-        console.rule("INSi and DMP test doubles (127.0.0.1, TEST IGC-Santé server certificates)")
-        doubles_args = [
-            "--pki", str(PKI_DIR), "--work", str(work / "doubles"),
-            "--insi-port", str(insi_port), "--dmp-port", str(dmp_port),
-        ]  # fmt: skip
-        with _python(["-m", "drivers.sim.services.run", *doubles_args],
-                     directory / "doubles.log") as doubles, \
-                _process(["serve", "--config", str(config)], directory / "serve.log", env) as srv:
-            _wait_for("the téléservice doubles",
-                      lambda: _port_open(dmp_port) or doubles.poll() is not None)
-            if doubles.poll() is not None:
-                raise DemoError(f"the doubles stopped: {_tail(directory / 'doubles.log')}")
-            _wait_for("comptoir serve", lambda: _port_open(api_port) or srv.poll() is not None)
-            if srv.poll() is not None:
-                raise DemoError(f"comptoir serve stopped: {_tail(directory / 'serve.log')}")
-            console.print(f"listening on https://127.0.0.1:{api_port} (mTLS) and :{enrol_port}")
-            counters_share_the_cps(console, state, work, (cps_reader, vitale_reader), ports,
-                                   terminal)
-            console.rule("Audit log")
-            console.print(_comptoir("audit", "verify", "--state-dir", str(state)).rstrip())
-            if keep_running:
-                console.print(
-                    f"\nThe appliance keeps running. In another shell:\n"
-                    f"  .venv/bin/comptoir sim remove --dir {sim_dir} --slot 0   # pull the CPS\n"
-                    f"  .venv/bin/comptoir audit export --state-dir {state}\n"
-                    f"Client certificates for curl are in {work}. Ctrl-C stops everything."
-                )
-                with contextlib.suppress(KeyboardInterrupt):
-                    while srv.poll() is None and sim.poll() is None:
-                        time.sleep(0.5)
+        doubles = stack.enter_context(
+            _python(["-m", "drivers.sim.services.run", *doubles_args], directory / "doubles.log")
+        )
+        _wait_for("the téléservice doubles",
+                  lambda: _port_open(dmp_port) or doubles.poll() is not None)
+        if doubles.poll() is not None:
+            raise DemoError(f"the doubles stopped: {_tail(directory / 'doubles.log')}")
+        _serve(console, directory, config, env, (sim_dir, state, work), rig,
+               (cps_reader, vitale_reader), ports, keep_running, sim, terminal)
 
+
+def _serve(console: Console, directory: Path, config: Path, env: dict[str, str],
+           dirs: tuple[Path, Path, Path], rig: ScanRig, readers: tuple[str, str],
+           ports: tuple[int, int], keep_running: bool, sim: Any,
+           terminal: SimulatedTerminal) -> None:
+    sim_dir, state, work = dirs
+    api_port, enrol_port = ports
+    console.rule("The daemon: comptoir serve (mTLS API and enrolment listener)")
+    with contextlib.ExitStack() as stack, \
+            _process(["serve", "--config", str(config)], directory / "serve.log", env) as srv:
+        _wait_for("comptoir serve", lambda: _port_open(api_port) or srv.poll() is not None)
+        if srv.poll() is not None:
+            raise DemoError(f"comptoir serve stopped: {_tail(directory / 'serve.log')}")
+        console.print(f"listening on https://127.0.0.1:{api_port} (mTLS) and :{enrol_port}")
+        clients = counters_share_the_cps(console, state, work, readers, ports, terminal, stack)
+        try:
+            ordonnance_and_apcv(
+                console, rig, {n: c.get_httpx_client() for n, c in clients.items()}, readers[0]
+            )
+        except ScanDemoError as exc:
+            raise DemoError(str(exc)) from None
+        console.rule("Audit log")
+        console.print(_comptoir("audit", "verify", "--state-dir", str(state)).rstrip())
+        if keep_running:
+            console.print(
+                f"\nThe appliance keeps running. In another shell:\n"
+                f"  .venv/bin/comptoir sim remove --dir {sim_dir} --slot 0   # pull the CPS\n"
+                f"  .venv/bin/comptoir audit export --state-dir {state}\n"
+                f"Client certificates for curl are in {work}. Ctrl-C stops everything."
+            )
+            with contextlib.suppress(KeyboardInterrupt):
+                while srv.poll() is None and sim.poll() is None:
+                    time.sleep(0.5)
 
 def _safe(fn: Any) -> list[str]:
     try:

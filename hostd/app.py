@@ -13,11 +13,24 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from hostd import metrics
-from hostd.api import openapi, problems, v1_admin, v1_cards, v1_readers, v1_signing, v1_teleservices
+from hostd.api import (
+    openapi,
+    problems,
+    v1_admin,
+    v1_cards,
+    v1_readers,
+    v1_scans,
+    v1_signing,
+    v1_teleservices,
+)
 from hostd.api.deps import Ctx, Reader
 from hostd.audit import AuditLog
 from hostd.config import Settings
 from hostd.context import AppContext, Devices
+from hostd.scanning.classify import Classifier
+from hostd.scanning.guard import OrdonnanceGuard
+from hostd.scanning.hub import ScanHub
+from hostd.scanning.sources import ScanSources
 from hostd.services.cps import CpsService
 from hostd.services.vitale import VitaleService
 from hostd.web import status as status_page
@@ -42,6 +55,15 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
             parts.settings, parts.tunnel, parts.sign_vihf, audit, devices.hub, cps,
             ctx.vitale.read, parts.pseudonym_key,
         )
+    scan_settings = settings.scan_settings()
+    ctx.scans = ScanHub(Classifier(scan_settings.rules),
+                        OrdonnanceGuard(scan_settings.guard_max_open_s))
+    sources = ScanSources(scan_settings, ctx.scans)
+    if settings.apcv is not None:
+        # Loaded only when configured: the ApCV client brings httpx and the SOAP layer.
+        from hostd.services.apcv import ApcvService, ApcvSettings
+
+        ctx.apcv = ApcvService(cps, ApcvSettings.from_table(settings.apcv), audit=audit)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,9 +72,11 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
         if ctx.teleservices is not None:
             await ctx.teleservices.start()
         task = asyncio.create_task(_housekeeping(ctx))
+        sources.start()
         try:
             yield
         finally:
+            sources.stop()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -83,6 +107,9 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
     # Always routed, so every box documents the same API (and the generated clients have the
     # calls): a box without [teleservices] answers them 503 teleservice-not-configured.
     app.include_router(v1_teleservices.router)
+    app.include_router(v1_scans.router)
+    if ctx.apcv is not None:
+        app.include_router(v1_scans.apcv_router)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["status"],
              summary="Prometheus metrics", operation_id="metrics_get",

@@ -22,6 +22,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "provision": ("provisioning.cli:app", "Keys, certificates and LAN clients."),
     "audit": ("hostd.commands:audit_app", "Verify and export the audit log."),
     "terminal": ("hostd.terminal_commands:app", "Counter terminals: pair, list, firmware."),
+    "scan": ("drivers.scan.cli:app", "QR scanners and cameras: check what a camera reads."),
     "sim": ("drivers.sim.cli:app", "Simulated readers and cards (demo, training, tests)."),
     "demo": ("counter.demo:app", "The appliance on simulated readers and cards (a tour)."),
     "config": ("hostd.config_template:config_app", "Write a commented configuration file."),

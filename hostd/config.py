@@ -14,11 +14,14 @@ import re
 import tomllib
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from provisioning.paths import DEFAULT_STATE_DIR, STATE_DIR_ENV
+
+if TYPE_CHECKING:
+    from hostd.scanning.settings import ScanSettings
 
 DEFAULT_CONFIG = Path("/etc/comptoir/comptoir.toml")
 """Read when no ``--config`` is given and the file exists (a box); else built-in defaults."""
@@ -123,6 +126,35 @@ class Settings(_Section):
             return teleservices.parse(value, where="")
         except teleservices.TeleserviceSettingsError as exc:
             raise ValueError(str(exc)) from None
+    scan: dict[str, Any] = Field(default_factory=dict)
+    """``[scan]``: scanners, cameras, classification rules, the ordonnance guard
+    (``hostd.scanning.settings``, docs/scanning.md)."""
+    apcv: dict[str, Any] | None = None
+    """``[apcv]``: the GIE's ApCV service and the pharmacy's billing identity
+    (``hostd.services.apcv``); absent = no ApCV routes."""
+
+    @field_validator("scan")
+    @classmethod
+    def _scan(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from hostd.scanning.settings import ScanSettings
+
+        ScanSettings.from_table(value)  # ScanConfigError is a ValueError: one line
+        return value
+
+    @field_validator("apcv")
+    @classmethod
+    def _apcv(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            # Imported only when configured: the ApCV client brings httpx and the SOAP layer.
+            from hostd.services.apcv import ApcvSettings
+
+            ApcvSettings.from_table(value)
+        return value
+
+    def scan_settings(self) -> ScanSettings:
+        from hostd.scanning.settings import ScanSettings
+
+        return ScanSettings.from_table(self.scan)
 
 
 def load(path: Path, *, state_dir: Path | None = None) -> Settings:

@@ -15,6 +15,10 @@ from hostd.services.readers import ReaderHub
 from hostd.services.signing import SigningService
 from hostd.services.terminals import TerminalService
 from hostd.services.vitale import VitaleService
+
+if TYPE_CHECKING:
+    from hostd.scanning.hub import ScanHub
+    from hostd.services.apcv import ApcvService
 from provisioning.store import SlotStatus
 
 if TYPE_CHECKING:  # the téléservice clients load httpx: only on boxes that use them
@@ -53,3 +57,5 @@ class AppContext:
     cps: CpsService
     vitale: VitaleService
     teleservices: TeleservicesService | None = None
+    scans: ScanHub | None = None
+    apcv: ApcvService | None = None

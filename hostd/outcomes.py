@@ -24,7 +24,9 @@ from hostd.errors import (
     TerminalAbsent,
     TerminalNotBound,
 )
+from hostd.scanning.guard import NotHolder, NotOpen
 from hostd.scheduler import DeadlineExceeded, SchedulerStopped
+from hostd.services.apcv_errors import ApcvRefused, ApcvUnavailable
 from hostd.services.readers import NoCard, UnknownReader
 from hostd.teleservices import errors as tele
 from hostd.teleservices.ins_traits import LunarBirthDate, TraitsError
@@ -91,6 +93,11 @@ LUNAR_BIRTH_DATE = ProblemKind(422, "lunar-birth-date",
                                "Day or month of birth unknown: INSi needs a calendar date")
 NO_CPS_FOR_CPX = ProblemKind(409, "no-cps-for-cpx", "CPx mode needs one CPS in a reader")
 BAD_DMP_REQUEST = ProblemKind(400, "bad-dmp-request", "The DMP request cannot be relayed")
+DISPENSATION_NOT_OPEN = ProblemKind(404, "dispensation-not-open",
+                                    "No open dispensation for this prescription")
+NOT_HOLDER = ProblemKind(409, "not-holder", "Another counter holds this dispensation")
+APCV_REFUSED = ProblemKind(422, "apcv-refused", "The ApCV service refused the request")
+APCV_UNAVAILABLE = ProblemKind(502, "apcv-unavailable", "The ApCV service did not answer usably")
 
 # Order matters: subclasses before their bases (CardError last among card errors; the token's
 # StoreError — the box's fault, 5xx — before ProvisioningError, the request's fault).
@@ -132,6 +139,10 @@ MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
     (tele.SoapTransportError, TELESERVICE_UNREACHABLE),
     (tele.SoapProtocolError, TELESERVICE_BAD_ANSWER),
     (tele.SoapFault, TELESERVICE_FAULT),
+    (NotOpen, DISPENSATION_NOT_OPEN),
+    (NotHolder, NOT_HOLDER),
+    (ApcvRefused, APCV_REFUSED),
+    (ApcvUnavailable, APCV_UNAVAILABLE),
 )
 
 

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 
 from drivers import pcsc_watch
 from drivers.apdu import CardConnection
+from drivers.cards.apcv_nfc import ApcvNfcCard
 from drivers.cards.cps import CpsCard
 from drivers.cards.vitale import VitaleCard
 from drivers.pcsc import PcscConnection
@@ -245,4 +246,6 @@ def card_application(kind: CardKind, transport: CardConnection) -> Any:
         return CpsCard(transport)
     if kind is CardKind.VITALE:
         return VitaleCard(transport)
+    if kind is CardKind.CONTACTLESS:
+        return ApcvNfcCard(transport)
     raise ValueError(f"no driver for {kind.value} cards")

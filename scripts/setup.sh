@@ -8,6 +8,8 @@ VENV="$ROOT/.venv"
 
 APT_RUNTIME=(pcscd libpcsclite-dev vsmartcard-vpcd softhsm2 opensc xmlsec1 openssl swig gcc)
 APT_TEST=(chromium systemd)
+# ZBar's library: bench/qr_decode.py compares it (through pyzbar) with the default decoder.
+APT_TEST+=(libzbar0)
 # Téléservices (issue 9): TLS client authentication with the key kept in the PKCS#11 token.
 APT_RUNTIME+=(stunnel4 libengine-pkcs11-openssl)
 # Node.js runs the MicroPython interpreter; a machine may already have it from another source

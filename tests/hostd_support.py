@@ -143,9 +143,12 @@ def start_daemon(
     pki: testpki.TestPki | None = None,
     org_auth_cli: str | None = None,
     teleservices: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Daemon:
     """``org_auth_cli``: the CN of an ORG AUTH_CLI certificate to provision (``INSI-AUTO``);
-    ``teleservices``: the ``[teleservices]`` table (the doubles' addresses)."""
+    ``teleservices``: the ``[teleservices]`` table (the doubles' addresses); ``extra``: more
+    config tables (``scan``, ``apcv``); ``pki`` when a test double must trust the same TEST
+    chain as the daemon's cards."""
     state = base / "state"
     pki = pki or testpki.TestPki.create()
     store = provision(state, pki)
@@ -165,6 +168,7 @@ def start_daemon(
         # No terminal port unless a test gives one: a box's default glob is real hardware.
         "terminals": terminals or {"ports": []},
     }
+    raw.update(extra or {})
     if teleservices is not None:
         raw["teleservices"] = teleservices
     settings = config.from_dict(raw)

@@ -28,6 +28,7 @@ OPERATION_IDS = {
     "cps_sign", "vitale_read", "store_sign_raw", "store_sign_cms", "store_sign_xmldsig",
     "store_sign_vihf", "admin_clients_list", "admin_client_revoke",
     "admin_pairing_code_create", "admin_audit_rows", "ins_search", "dmp_existence", "dmp_relay",
+    "scans_last", "scans_events", "scans_image", "ordonnances_open", "ordonnances_close",
 }
 PROBLEM = "application/problem+json"
 

@@ -47,6 +47,15 @@ def test_demo_runs_the_whole_appliance_on_simulated_devices(tmp_path: Path) -> N
     assert "paired terminal" in out and "(Comptoir 1)" in out
     assert "Comptoir 1 unlocked the CPS from its terminal (tries left 3)" in out
     assert "Code PIN : ****" in out
+    # Scanning: the same ordonnance at both counters is flagged to both; the holder closes it;
+    # an ApCV QR scanned at a counter is read through the shared CPS, once.
+    guards = [line for line in out.splitlines() if "open-at-another-counter" in line]
+    assert {c for c in ("Comptoir 1", "Comptoir 2") if any(c in g for g in guards)} == {
+        "Comptoir 1", "Comptoir 2"}
+    assert "Comptoir 2 tries to close it: 409 not-holder" in out
+    assert "open dispensations now: 0" in out
+    assert "source apcv-qr" in out and "Bénédicte MARTIN" in out
+    assert "the same QR again: 422 ['apcv_qr_02']" in out
     # The PIN is typed once, by the demo "person", and is never printed or logged.
     pin = re.compile(r"(?<!\d)1234(?!\d)")
     assert not pin.search(out)

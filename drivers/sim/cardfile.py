@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from drivers.cards.cps import CPS3_ATR
 from drivers.cards.cps_model import CpsHolder, Situation
 from drivers.sim import testpki
+from drivers.sim.apcv_nfc_app import ApcvNfcApplication
 from drivers.sim.card import SimCard
 from drivers.sim.card_table import CardConfigError, Table, parse_atr
 from drivers.sim.cps_app import MAX_UNBLOCKS, CpsApplication, CpsCardConfig
@@ -28,7 +29,7 @@ from drivers.sim.vitale_app import VitaleApplication
 
 __all__ = ["dump_cps", "load_card", "parse_cps"]
 
-KINDS = ("cps", "vitale")
+KINDS = ("cps", "vitale", "apcv-nfc")
 CPS_TOP = {"kind", "description", "atr", "card", "holder", "situations", "secrets", "counters",
            "keys"}  # fmt: skip
 
@@ -51,6 +52,8 @@ def load_card(path: Path | str, timing: Timing | None = None) -> SimCard:
             return CpsApplication(parse_cps(table), timing)
         if kind == "vitale":
             return VitaleApplication.from_config(table, timing)
+        if kind == "apcv-nfc":
+            return ApcvNfcApplication.from_config(table, timing)
         raise CardConfigError(f"kind: must be one of {', '.join(KINDS)}, got {kind!r}")
     except CardConfigError as exc:
         raise CardConfigError(f"{path.name}: {exc}") from exc

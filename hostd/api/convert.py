@@ -6,14 +6,20 @@ rounded the same way in every endpoint (and in the status page, which renders th
 
 from __future__ import annotations
 
+import base64
 from dataclasses import fields, is_dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from drivers.cards.cps_model import CpsHolder
 from drivers.cards.nir import NirCheck
 from drivers.cards.vitale_model import Beneficiary, BirthDate, VitaleRead
 from hostd.api import models as m
 from hostd.audit import AuditRecord
+from hostd.scanning.guard import Dispensation
+from hostd.scanning.hub import ScanEvent
 from hostd.scheduler import QueueFigures
 from hostd.services.clients import PairingCode
 from hostd.services.cps import LeaseStatus, Unlocked
@@ -21,6 +27,9 @@ from hostd.services.readers import CardKind, ReaderSnapshot
 from hostd.services.status import BoxStatus, ReaderStatus
 from provisioning.clients import Client
 from provisioning.store import SlotStatus
+
+if TYPE_CHECKING:
+    from hostd.teleservices.apcv import ApcvRead, SignedInvoice
 
 
 def reader(snapshot: ReaderSnapshot) -> m.ReaderModel:
@@ -145,3 +154,25 @@ def _plain(value: Any) -> Any:
             out["qualite_label"] = value.qualite_label
         return out
     return value
+
+
+def scan_event(value: ScanEvent) -> m.ScanEventModel:
+    return m.ScanEventModel.model_validate(_plain(value))
+
+
+def dispensation(value: Dispensation) -> m.DispensationModel:
+    return m.DispensationModel.model_validate(_plain(value))
+
+
+def apcv_read(value: ApcvRead) -> m.ApcvReadModel:
+    return m.ApcvReadModel.model_validate({
+        **_fields(vitale_read(value.read)), "source": value.source,
+        "apcv_context": {"id": value.context.identifiant, "expires": value.context.expires},
+    })
+
+
+def apcv_signature(value: SignedInvoice) -> m.ApcvSignatureModel:
+    cert = x509.load_der_x509_certificate(value.certificate_der)
+    return m.ApcvSignatureModel(
+        context_id=value.context_id, signature_b64=base64.b64encode(value.signature).decode(),
+        certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode())

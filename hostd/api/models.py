@@ -74,11 +74,13 @@ class ProblemDetails(_Model):
     instance: str = Field(description="The request path")
     tries_left: int | None = Field(None, description="PIN tries left (PIN problems only)")
     errors: list[FieldIssue] | None = Field(None, description="Validation problems only")
+    service_codes: list[str] | None = Field(
+        None, description="The national service's fault codes (apcv-refused only)")
 
 
 # -- readers and status -----------------------------------------------------------------------
 
-CardKindName = Literal["cps", "vitale", "unknown"]
+CardKindName = Literal["cps", "vitale", "contactless", "unknown"]
 
 
 class ReaderModel(_Model):
@@ -319,11 +321,7 @@ class AmcContractModel(_Model):
     end: dt.date | None
 
 
-class VitaleReadModel(_Model):
-    """Everything read from one carte Vitale, in card order; NIR problems are reported, never
-    hidden (the LGO shows the card and flags it)."""
-
-    model_config = _example({
+_VITALE_EXAMPLE: dict[str, Any] = {
         "card": {"card_type": "V2", "serial": "0123456789", "valid_from": "2021-03-01"},
         "insured": {
             "nir": _NIR,
@@ -338,7 +336,14 @@ class VitaleReadModel(_Model):
         }],
         "amc": [],
         "nir_problems": [],
-    })
+    }
+
+
+class VitaleReadModel(_Model):
+    """Everything read from one carte Vitale, in card order; NIR problems are reported, never
+    hidden (the LGO shows the card and flags it)."""
+
+    model_config = _example(_VITALE_EXAMPLE)
     card: CardInfoModel
     insured: InsuredModel
     beneficiaries: list[BeneficiaryModel]
@@ -415,3 +420,105 @@ class AuditRecordModel(_Model):
     detail: dict[str, Any] = Field(description="Action-specific facts (never a secret)")
     prev_hash: str
     hash: str
+
+
+# -- scans, the ordonnance guard, ApCV ------------------------------------------------------
+
+
+class ScanModel(_Model):
+    kind: Literal["ordonnance", "apcv", "unknown"]
+    text: str = Field(description="The raw text as read; for unreadable bytes, their hex")
+    prescription_id: str | None = Field(description="The ordonnance's prescription number")
+    reason: str | None = Field(description="Why unknown: no-rule, not-utf8, too-long, "
+                                           "outside-frame, cut")
+
+
+class GuardAlertModel(_Model):
+    prescription_id: str
+    reason: Literal["open-at-another-counter", "rescanned-while-open"]
+    holder: str = Field(description="The counter that holds the open dispensation")
+    scanned_at: str = Field(description="The counter whose scan raised the alert")
+    counters: list[str] = Field(description="Every counter this alert is sent to")
+    opened_at: UtcTime
+
+
+class ScanEventModel(_Model):
+    """One event of a counter's stream; ids increase across the whole box."""
+
+    model_config = _example({
+        "id": 42, "counter": "Comptoir 2", "at": "2026-11-25T08:05:00Z", "type": "guard",
+        "source": "scanner-2", "scan": None, "detail": None,
+        "alert": {"prescription_id": "1234567890123456789012",
+                  "reason": "open-at-another-counter", "holder": "Comptoir 1",
+                  "scanned_at": "Comptoir 2", "counters": ["Comptoir 1", "Comptoir 2"],
+                  "opened_at": "2026-11-25T08:01:00Z"},
+    })
+    id: int
+    counter: str
+    at: UtcTime
+    type: Literal["scan", "guard", "closed", "device"]
+    source: str = Field(description="The scanner, camera or image poster")
+    scan: ScanModel | None
+    alert: GuardAlertModel | None
+    detail: str | None = Field(description="device: connected/disconnected; closed: "
+                                            "outcome:prescription")
+
+
+class DispensationModel(_Model):
+    model_config = _example({"prescription_id": "1234567890123456789012",
+                             "counter": "Comptoir 1", "opened_at": "2026-11-25T08:01:00Z",
+                             "alerts": 1})
+    prescription_id: str
+    counter: str
+    opened_at: UtcTime
+    alerts: int = Field(description="Scans of it elsewhere or again while open")
+
+
+class ApcvReadRequest(_Model):
+    """Exactly one of ``scan_id`` (a QR scanned at this counter) or ``nfc_reader`` (a phone
+    laid on that contactless reader)."""
+
+    scan_id: int | None = Field(None, ge=1, description="An ApCV scan of this counter")
+    nfc_reader: str | None = Field(None, description="A contactless reader with the phone on it")
+    cps_reader: str = Field(description="The reader holding the unlocked CPS to sign with")
+
+
+class ApcvContextModel(_Model):
+    id: str
+    expires: UtcTime
+
+
+class ApcvReadModel(VitaleReadModel):
+    """A Vitale-shaped read that came from the application carte Vitale."""
+
+    model_config = _example({
+        **_VITALE_EXAMPLE,
+        "card": {"card_type": "ApCV", "serial": "0123456789", "valid_from": "2021-03-01"},
+        "source": "apcv-qr",
+        "apcv_context": {"id": "ctx-5f0c", "expires": "2026-11-25T08:15:00Z"},
+    })
+    source: Literal["apcv-qr", "apcv-nfc"]
+    apcv_context: ApcvContextModel
+
+
+class ApcvEndedModel(_Model):
+    model_config = _example({"id": "ctx-5f0c", "ended": True})
+    id: str
+    ended: bool
+
+
+class ApcvSignRequest(_Model):
+    cps_reader: str = Field(description="The reader holding the unlocked CPS")
+    nir_assure: str = Field(description="The insured's NIR (13 + key) from the ApCV read")
+    donnee_fse: str = Field(description="SHA-256 of the FSE, hex")
+    donnee_dre: str = Field(description="SHA-256 of the DRE, hex")
+    montant_total_cents: int = Field(ge=0, le=10_000_000)
+    numero_facture: str = Field(description="1-9 digits")
+
+
+class ApcvSignatureModel(_Model):
+    model_config = _example({"context_id": "ctx-5f0c", "signature_b64": "kq3JZm9vYmFy",
+                             "certificate_pem": _PEM})
+    context_id: str
+    signature_b64: str
+    certificate_pem: str = Field(description="The GIE's signing certificate, as sent back")

@@ -16,9 +16,9 @@ from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-# The kinds and the exception table live in hostd.outcomes (the audit log stores the same
-# slugs); they are re-exported here for the routers.
 from hostd.outcomes import (
+    APCV_REFUSED,
+    APCV_UNAVAILABLE,
     API_PIN_DISABLED,
     AUDIT_UNAVAILABLE,
     BAD_CSR,
@@ -30,6 +30,7 @@ from hostd.outcomes import (
     CARD_REMOVED,
     CLIENT_REVOKED,
     CPS_LOCKED,
+    DISPENSATION_NOT_OPEN,
     FORBIDDEN,
     INTERNAL,
     INVALID_TRAITS,
@@ -40,6 +41,7 @@ from hostd.outcomes import (
     NO_CARD,
     NO_CPS_FOR_CPX,
     NOT_AUTHENTICATED,
+    NOT_HOLDER,
     OPERATOR_REQUIRED,
     PAIRING_REFUSED,
     PIN_BLOCKED,
@@ -61,11 +63,17 @@ from hostd.outcomes import (
     ProblemKind,
     kind_of,
 )
+
+# The kinds and the exception table live in hostd.outcomes (the audit log stores the same
+# slugs); they are re-exported here for the routers.
+from hostd.services.apcv_errors import ApcvRefused
 from hostd.teleservices.errors import SoapFault
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "APCV_REFUSED",
+    "APCV_UNAVAILABLE",
     "API_PIN_DISABLED",
     "AUDIT_UNAVAILABLE",
     "BAD_CSR",
@@ -79,8 +87,13 @@ __all__ = [
     "CARD_REMOVED",
     "CLIENT_REVOKED",
     "COMMON_PROBLEMS",
+    "COUNTER_FORBIDDEN",
     "CPS_LOCKED",
+    "DISPENSATION_NOT_OPEN",
     "FORBIDDEN",
+    "IMAGE_TOO_LARGE",
+    "IMAGE_TYPE",
+    "IMAGE_UNREADABLE",
     "INTERNAL",
     "INVALID_TRAITS",
     "KEY_NOT_PROVISIONED",
@@ -88,8 +101,10 @@ __all__ = [
     "LUNAR_BIRTH_DATE",
     "MAPPING",
     "MEDIA_TYPE",
+    "NOT_APCV",
     "NOT_AUTHENTICATED",
     "NOT_FOUND",
+    "NOT_HOLDER",
     "NO_CARD",
     "NO_CPS_FOR_CPX",
     "OPERATOR_REQUIRED",
@@ -140,6 +155,11 @@ class ApiProblem(Exception):
 
 BAD_REQUEST = ProblemKind(400, "bad-request", "The request cannot be used")
 NOT_FOUND = ProblemKind(404, "not-found", "No such resource")
+COUNTER_FORBIDDEN = ProblemKind(403, "counter-forbidden", "Not this client's counter")
+IMAGE_TOO_LARGE = ProblemKind(413, "image-too-large", "Image larger than the box accepts")
+IMAGE_TYPE = ProblemKind(415, "image-type", "Only JPEG and PNG images are decoded")
+IMAGE_UNREADABLE = ProblemKind(422, "image-unreadable", "The image cannot be decoded")
+NOT_APCV = ProblemKind(409, "not-apcv", "That scan is not an ApCV code")
 
 TELEMETRY_OFF: TelemetryConfig = {
     "tracing": False, "metrics": False, "logs": False, "operation_spans": False,
@@ -156,7 +176,8 @@ def kinds() -> list[ProblemKind]:
     """Every problem kind, for the docs and the tests."""
     listed = [kind for _, kind in MAPPING]
     return [*dict.fromkeys(listed), TELESERVICE_UNAVAILABLE, BAD_REQUEST, NOT_FOUND,
-            VALIDATION, INTERNAL]
+            VALIDATION, INTERNAL, COUNTER_FORBIDDEN, IMAGE_TOO_LARGE, IMAGE_TYPE,
+            IMAGE_UNREADABLE, NOT_APCV]
 
 
 def example(kind: ProblemKind, detail: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -246,6 +267,8 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, SoapFault):
         # The service's own codes (desir_560, siram_100/desir_550, insi_102) for the LGO.
         extra = {"codes": list(exc.service_codes), "transient": exc.transient}
+    if isinstance(exc, ApcvRefused):
+        extra["service_codes"] = list(exc.service_codes)
     return problem_response(request, kind, str(exc), **extra)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from drivers.apdu import CardConnection
+from drivers.cards.apcv_nfc import is_contactless_atr
 from drivers.cards.cps import is_cps_atr
 from drivers.cards.vitale import is_vitale_atr
 from drivers.errors import CardRemoved
@@ -27,6 +28,8 @@ from hostd.scheduler import CardWorker
 class CardKind(enum.StrEnum):
     CPS = "cps"
     VITALE = "vitale"
+    CONTACTLESS = "contactless"
+    """A contactless card (PC/SC part 3 ATR): on a counter, a phone with the ApCV app."""
     UNKNOWN = "unknown"
 
 
@@ -36,6 +39,8 @@ def classify_atr(atr: bytes) -> CardKind:
         return CardKind.CPS
     if is_vitale_atr(atr):
         return CardKind.VITALE
+    if is_contactless_atr(atr):
+        return CardKind.CONTACTLESS
     return CardKind.UNKNOWN
 
 

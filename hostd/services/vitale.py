@@ -37,3 +37,19 @@ class VitaleService:
         if not isinstance(result, VitaleRead):
             raise TypeError(f"Vitale read returned {type(result).__name__}")
         return result
+
+    async def apcv_nfc(self, reader: str, caller: Caller) -> str:
+        """The ApCV payload of a phone laid on a contactless reader (the same single-use
+        content a QR code would carry), through that reader's card queue, audited."""
+        async def operation() -> Any:
+            worker = self._hub.card_worker(reader, CardKind.CONTACTLESS)
+            future = worker.submit(
+                caller.client, "apcv.nfc", lambda s: s.app.read_donnees(),
+                timeout_s=self._deadline_s, priority=caller.priority,
+            )
+            return await await_job(future, caller, self._deadline_s)
+
+        result = await audited(self._audit, caller, "apcv.nfc", reader, operation())
+        if not isinstance(result, str):
+            raise TypeError(f"ApCV NFC read returned {type(result).__name__}")
+        return result

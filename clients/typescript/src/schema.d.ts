@@ -106,6 +106,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/counters/{counter}/scans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The last scans at a counter, newest first */
+        get: operations["scans_last"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/counters/{counter}/scans/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Scan, guard and device events of a counter (server-sent, resumable) */
+        get: operations["scans_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/counters/{counter}/scans/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decode a JPEG/PNG a counter captured; each code becomes a scan of that counter */
+        post: operations["scans_image"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/cps": {
         parameters: {
             query?: never;
@@ -287,6 +338,40 @@ export interface paths {
         put?: never;
         /** The patient's INS from INSi (traits or carte Vitale) */
         post: operations["ins_search"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ordonnances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Open dispensations of ordonnances (the guard's state) */
+        get: operations["ordonnances_open"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ordonnances/{prescription_id}/{outcome}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The holding counter finishes or abandons a dispensation */
+        post: operations["ordonnances_close"];
         delete?: never;
         options?: never;
         head?: never;
@@ -762,6 +847,32 @@ export interface components {
             reader: string;
         };
         /**
+         * DispensationModel
+         * @example {
+         *       "alerts": 1,
+         *       "counter": "Comptoir 1",
+         *       "opened_at": "2026-11-25T08:01:00Z",
+         *       "prescription_id": "1234567890123456789012"
+         *     }
+         */
+        DispensationModel: {
+            /**
+             * Alerts
+             * @description Scans of it elsewhere or again while open
+             */
+            alerts: number;
+            /** Counter */
+            counter: string;
+            /**
+             * Opened At
+             * Format: date-time
+             * @example 2026-11-25T19:00:00Z
+             */
+            opened_at: string;
+            /** Prescription Id */
+            prescription_id: string;
+        };
+        /**
          * DmpExistenceModel
          * @example {
          *       "authorization": "VALIDE",
@@ -824,6 +935,37 @@ export interface components {
             loc: string[];
             /** Msg */
             msg: string;
+        };
+        /** GuardAlertModel */
+        GuardAlertModel: {
+            /**
+             * Counters
+             * @description Every counter this alert is sent to
+             */
+            counters: string[];
+            /**
+             * Holder
+             * @description The counter that holds the open dispensation
+             */
+            holder: string;
+            /**
+             * Opened At
+             * Format: date-time
+             * @example 2026-11-25T19:00:00Z
+             */
+            opened_at: string;
+            /** Prescription Id */
+            prescription_id: string;
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "open-at-another-counter" | "rescanned-while-open";
+            /**
+             * Scanned At
+             * @description The counter whose scan raised the alert
+             */
+            scanned_at: string;
         };
         /** InsIdentifierModel */
         InsIdentifierModel: {
@@ -1031,6 +1173,11 @@ export interface components {
             profession: string;
         };
         /**
+         * Outcome
+         * @enum {string}
+         */
+        Outcome: "finished" | "abandoned";
+        /**
          * PairingCodeModel
          * @example {
          *       "code": "482913",
@@ -1106,6 +1253,11 @@ export interface components {
              * @description The request path
              */
             instance: string;
+            /**
+             * Service Codes
+             * @description The national service's fault codes (apcv-refused only)
+             */
+            service_codes?: string[] | null;
             /** Status */
             status: number;
             /** Title */
@@ -1193,7 +1345,7 @@ export interface components {
              */
             atr: string | null;
             /** Card Kind */
-            card_kind: ("cps" | "vitale" | "unknown") | null;
+            card_kind: ("cps" | "vitale" | "contactless" | "unknown") | null;
             /** Card Present */
             card_present: boolean;
             /** Name */
@@ -1222,7 +1374,7 @@ export interface components {
              */
             atr: string | null;
             /** Card Kind */
-            card_kind: ("cps" | "vitale" | "unknown") | null;
+            card_kind: ("cps" | "vitale" | "contactless" | "unknown") | null;
             /** Card Present */
             card_present: boolean;
             /** Name */
@@ -1273,7 +1425,7 @@ export interface components {
              */
             atr: string | null;
             /** Card Kind */
-            card_kind: ("cps" | "vitale" | "unknown") | null;
+            card_kind: ("cps" | "vitale" | "contactless" | "unknown") | null;
             /** Card Present */
             card_present: boolean;
             /** @description CPS readers only */
@@ -1318,6 +1470,80 @@ export interface components {
          * @enum {string}
          */
         Role: "counter" | "server" | "admin";
+        /**
+         * ScanEventModel
+         * @description One event of a counter's stream; ids increase across the whole box.
+         * @example {
+         *       "alert": {
+         *         "counters": [
+         *           "Comptoir 1",
+         *           "Comptoir 2"
+         *         ],
+         *         "holder": "Comptoir 1",
+         *         "opened_at": "2026-11-25T08:01:00Z",
+         *         "prescription_id": "1234567890123456789012",
+         *         "reason": "open-at-another-counter",
+         *         "scanned_at": "Comptoir 2"
+         *       },
+         *       "at": "2026-11-25T08:05:00Z",
+         *       "counter": "Comptoir 2",
+         *       "id": 42,
+         *       "source": "scanner-2",
+         *       "type": "guard"
+         *     }
+         */
+        ScanEventModel: {
+            alert: components["schemas"]["GuardAlertModel"] | null;
+            /**
+             * At
+             * Format: date-time
+             * @example 2026-11-25T19:00:00Z
+             */
+            at: string;
+            /** Counter */
+            counter: string;
+            /**
+             * Detail
+             * @description device: connected/disconnected; closed: outcome:prescription
+             */
+            detail: string | null;
+            /** Id */
+            id: number;
+            scan: components["schemas"]["ScanModel"] | null;
+            /**
+             * Source
+             * @description The scanner, camera or image poster
+             */
+            source: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "scan" | "guard" | "closed" | "device";
+        };
+        /** ScanModel */
+        ScanModel: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "ordonnance" | "apcv" | "unknown";
+            /**
+             * Prescription Id
+             * @description The ordonnance's prescription number
+             */
+            prescription_id: string | null;
+            /**
+             * Reason
+             * @description Why unknown: no-rule, not-utf8, too-long, outside-frame, cut
+             */
+            reason: string | null;
+            /**
+             * Text
+             * @description The raw text as read; for unreadable bytes, their hex
+             */
+            text: string;
+        };
         /** SchemeModel */
         SchemeModel: {
             /** Caisse */
@@ -2170,6 +2396,238 @@ export interface operations {
             };
             /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
             507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    scans_last: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                counter: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanEventModel"][];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role; `counter-forbidden`: Not this client's counter */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-found`: No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    scans_events: {
+        parameters: {
+            query?: {
+                /** @description Resume after this event number (the ``id`` of the last scans, this run of the daemon) */
+                after?: number | null;
+                max_seconds?: number;
+            };
+            header?: {
+                "Last-Event-ID"?: string | null;
+            };
+            path: {
+                counter: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role; `counter-forbidden`: Not this client's counter */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-found`: No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    scans_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                counter: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "image/jpeg": string;
+                "image/png": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanEventModel"][];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role; `counter-forbidden`: Not this client's counter */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-found`: No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `image-too-large`: Image larger than the box accepts */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `image-type`: Only JPEG and PNG images are decoded */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API; `image-unreadable`: The image cannot be decoded */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3367,6 +3825,162 @@ export interface operations {
             };
             /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
             507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    ordonnances_open: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DispensationModel"][];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-found`: No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    ordonnances_close: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The person logged in to the LGO on this counter (written to the audit log). */
+                "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+            };
+            path: {
+                prescription_id: string;
+                outcome: components["schemas"]["Outcome"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DispensationModel"];
+                };
+            };
+            /** @description `operator-required`: Operator header missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-found`: No such resource; `dispensation-not-open`: No open dispensation for this prescription */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-holder`: Another counter holds this dispensation */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -96,14 +96,18 @@ class HttpsDouble:
     """Start with :meth:`start`, stop with :meth:`stop`; ``port`` is ephemeral on 127.0.0.1."""
 
     def __init__(
-        self, handle: Handler, cert_chain: Path, key: Path, client_roots: Path, port: int = 0
+        self, handle: Handler, cert_chain: Path, key: Path, client_roots: Path | None,
+        port: int = 0,
     ) -> None:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(cert_chain, key)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.load_verify_locations(client_roots)
+        if client_roots is None:  # a service authenticated by its messages (ApCV)
+            ctx.verify_mode = ssl.CERT_NONE
+        else:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(client_roots)
         self._server = _Server(handle, ctx, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True

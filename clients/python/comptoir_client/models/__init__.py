@@ -35,12 +35,15 @@ from .cps_tries_left_x_comptoir_priority_type_0 import (
     CpsTriesLeftXComptoirPriorityType0,
 )
 from .cps_unlock_x_comptoir_priority_type_0 import CpsUnlockXComptoirPriorityType0
+from .dispensation_model import DispensationModel
 from .dmp_existence_model import DmpExistenceModel
 from .dmp_existence_request import DmpExistenceRequest
 from .dmp_existence_x_comptoir_priority_type_0 import DmpExistenceXComptoirPriorityType0
 from .dmp_relay_x_comptoir_priority_type_0 import DmpRelayXComptoirPriorityType0
 from .exemption_model import ExemptionModel
 from .field_issue import FieldIssue
+from .guard_alert_model import GuardAlertModel
+from .guard_alert_model_reason import GuardAlertModelReason
 from .ins_identifier_model import InsIdentifierModel
 from .ins_search_model import InsSearchModel
 from .ins_search_model_code import InsSearchModelCode
@@ -54,6 +57,10 @@ from .key_role import KeyRole
 from .lease_model import LeaseModel
 from .nir_check_model import NirCheckModel
 from .operator_model import OperatorModel
+from .ordonnances_close_x_comptoir_priority_type_0 import (
+    OrdonnancesCloseXComptoirPriorityType0,
+)
+from .outcome import Outcome
 from .pairing_code_model import PairingCodeModel
 from .pairing_code_model_role import PairingCodeModelRole
 from .pairing_request import PairingRequest
@@ -70,6 +77,10 @@ from .reader_status_model_card_kind_type_0 import ReaderStatusModelCardKindType0
 from .revoked_model import RevokedModel
 from .rights_period_model import RightsPeriodModel
 from .role import Role
+from .scan_event_model import ScanEventModel
+from .scan_event_model_type import ScanEventModelType
+from .scan_model import ScanModel
+from .scan_model_kind import ScanModelKind
 from .scheme_model import SchemeModel
 from .sign_request import SignRequest
 from .signature_model import SignatureModel
@@ -129,12 +140,15 @@ __all__ = (
     "CpsSignXComptoirPriorityType0",
     "CpsTriesLeftXComptoirPriorityType0",
     "CpsUnlockXComptoirPriorityType0",
+    "DispensationModel",
     "DmpExistenceModel",
     "DmpExistenceRequest",
     "DmpExistenceXComptoirPriorityType0",
     "DmpRelayXComptoirPriorityType0",
     "ExemptionModel",
     "FieldIssue",
+    "GuardAlertModel",
+    "GuardAlertModelReason",
     "InsIdentifierModel",
     "InsSearchModel",
     "InsSearchModelCode",
@@ -148,6 +162,8 @@ __all__ = (
     "LeaseModel",
     "NirCheckModel",
     "OperatorModel",
+    "OrdonnancesCloseXComptoirPriorityType0",
+    "Outcome",
     "PairingCodeModel",
     "PairingCodeModelRole",
     "PairingRequest",
@@ -164,6 +180,10 @@ __all__ = (
     "RevokedModel",
     "RightsPeriodModel",
     "Role",
+    "ScanEventModel",
+    "ScanEventModelType",
+    "ScanModel",
+    "ScanModelKind",
     "SchemeModel",
     "SignRequest",
     "SignatureModel",

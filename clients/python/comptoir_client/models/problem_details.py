@@ -25,6 +25,7 @@ class ProblemDetails:
         title (str):
         type_ (str): Stable URI, ``urn:comptoir:problem:<slug>``: switch on it
         errors (list[FieldIssue] | None | Unset): Validation problems only
+        service_codes (list[str] | None | Unset): The national service's fault codes (apcv-refused only)
         tries_left (int | None | Unset): PIN tries left (PIN problems only)
     """
 
@@ -34,6 +35,7 @@ class ProblemDetails:
     title: str
     type_: str
     errors: list[FieldIssue] | None | Unset = UNSET
+    service_codes: list[str] | None | Unset = UNSET
     tries_left: int | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,6 +61,15 @@ class ProblemDetails:
         else:
             errors = self.errors
 
+        service_codes: list[str] | None | Unset
+        if isinstance(self.service_codes, Unset):
+            service_codes = UNSET
+        elif isinstance(self.service_codes, list):
+            service_codes = self.service_codes
+
+        else:
+            service_codes = self.service_codes
+
         tries_left: int | None | Unset
         if isinstance(self.tries_left, Unset):
             tries_left = UNSET
@@ -78,6 +89,8 @@ class ProblemDetails:
         )
         if errors is not UNSET:
             field_dict["errors"] = errors
+        if service_codes is not UNSET:
+            field_dict["service_codes"] = service_codes
         if tries_left is not UNSET:
             field_dict["tries_left"] = tries_left
 
@@ -120,6 +133,23 @@ class ProblemDetails:
 
         errors = _parse_errors(d.pop("errors", UNSET))
 
+        def _parse_service_codes(data: object) -> list[str] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                service_codes_type_0 = cast(list[str], data)
+
+                return service_codes_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | Unset, data)
+
+        service_codes = _parse_service_codes(d.pop("service_codes", UNSET))
+
         def _parse_tries_left(data: object) -> int | None | Unset:
             if data is None:
                 return data
@@ -136,6 +166,7 @@ class ProblemDetails:
             title=title,
             type_=type_,
             errors=errors,
+            service_codes=service_codes,
             tries_left=tries_left,
         )
 

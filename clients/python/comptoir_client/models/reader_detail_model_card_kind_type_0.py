@@ -2,6 +2,7 @@ from enum import StrEnum
 
 
 class ReaderDetailModelCardKindType0(StrEnum):
+    CONTACTLESS = "contactless"
     CPS = "cps"
     UNKNOWN = "unknown"
     VITALE = "vitale"

@@ -2,6 +2,7 @@ from enum import StrEnum
 
 
 class ReaderStatusModelCardKindType0(StrEnum):
+    CONTACTLESS = "contactless"
     CPS = "cps"
     UNKNOWN = "unknown"
     VITALE = "vitale"

@@ -1,0 +1,259 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.dispensation_model import DispensationModel
+from ...models.ordonnances_close_x_comptoir_priority_type_0 import (
+    OrdonnancesCloseXComptoirPriorityType0,
+)
+from ...models.outcome import Outcome
+from ...models.problem_details import ProblemDetails
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    prescription_id: str,
+    outcome: Outcome,
+    *,
+    x_comptoir_operator: None | str | Unset = UNSET,
+    x_comptoir_priority: None | OrdonnancesCloseXComptoirPriorityType0 | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(x_comptoir_operator, Unset):
+        headers["X-Comptoir-Operator"] = x_comptoir_operator
+
+    if not isinstance(x_comptoir_priority, Unset):
+        headers["X-Comptoir-Priority"] = x_comptoir_priority
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/ordonnances/{prescription_id}/{outcome}".format(
+            prescription_id=quote(str(prescription_id), safe=""),
+            outcome=quote(str(outcome), safe=""),
+        ),
+    }
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> DispensationModel | ProblemDetails | None:
+    if response.status_code == 200:
+        response_200 = DispensationModel.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ProblemDetails.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ProblemDetails.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ProblemDetails.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ProblemDetails.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ProblemDetails.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 422:
+        response_422 = ProblemDetails.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 500:
+        response_500 = ProblemDetails.from_dict(response.json())
+
+        return response_500
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[DispensationModel | ProblemDetails]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    prescription_id: str,
+    outcome: Outcome,
+    *,
+    client: AuthenticatedClient | Client,
+    x_comptoir_operator: None | str | Unset = UNSET,
+    x_comptoir_priority: None | OrdonnancesCloseXComptoirPriorityType0 | Unset = UNSET,
+) -> Response[DispensationModel | ProblemDetails]:
+    """The holding counter finishes or abandons a dispensation
+
+    Args:
+        prescription_id (str):
+        outcome (Outcome):
+        x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
+            (written to the audit log).
+        x_comptoir_priority (None | OrdonnancesCloseXComptoirPriorityType0 | Unset): `batch`
+            queues this request's card work behind every waiting interactive job (background work of a
+            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
+            work is always batch.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DispensationModel | ProblemDetails]
+    """
+
+    kwargs = _get_kwargs(
+        prescription_id=prescription_id,
+        outcome=outcome,
+        x_comptoir_operator=x_comptoir_operator,
+        x_comptoir_priority=x_comptoir_priority,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    prescription_id: str,
+    outcome: Outcome,
+    *,
+    client: AuthenticatedClient | Client,
+    x_comptoir_operator: None | str | Unset = UNSET,
+    x_comptoir_priority: None | OrdonnancesCloseXComptoirPriorityType0 | Unset = UNSET,
+) -> DispensationModel | ProblemDetails | None:
+    """The holding counter finishes or abandons a dispensation
+
+    Args:
+        prescription_id (str):
+        outcome (Outcome):
+        x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
+            (written to the audit log).
+        x_comptoir_priority (None | OrdonnancesCloseXComptoirPriorityType0 | Unset): `batch`
+            queues this request's card work behind every waiting interactive job (background work of a
+            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
+            work is always batch.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DispensationModel | ProblemDetails
+    """
+
+    return sync_detailed(
+        prescription_id=prescription_id,
+        outcome=outcome,
+        client=client,
+        x_comptoir_operator=x_comptoir_operator,
+        x_comptoir_priority=x_comptoir_priority,
+    ).parsed
+
+
+async def asyncio_detailed(
+    prescription_id: str,
+    outcome: Outcome,
+    *,
+    client: AuthenticatedClient | Client,
+    x_comptoir_operator: None | str | Unset = UNSET,
+    x_comptoir_priority: None | OrdonnancesCloseXComptoirPriorityType0 | Unset = UNSET,
+) -> Response[DispensationModel | ProblemDetails]:
+    """The holding counter finishes or abandons a dispensation
+
+    Args:
+        prescription_id (str):
+        outcome (Outcome):
+        x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
+            (written to the audit log).
+        x_comptoir_priority (None | OrdonnancesCloseXComptoirPriorityType0 | Unset): `batch`
+            queues this request's card work behind every waiting interactive job (background work of a
+            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
+            work is always batch.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DispensationModel | ProblemDetails]
+    """
+
+    kwargs = _get_kwargs(
+        prescription_id=prescription_id,
+        outcome=outcome,
+        x_comptoir_operator=x_comptoir_operator,
+        x_comptoir_priority=x_comptoir_priority,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    prescription_id: str,
+    outcome: Outcome,
+    *,
+    client: AuthenticatedClient | Client,
+    x_comptoir_operator: None | str | Unset = UNSET,
+    x_comptoir_priority: None | OrdonnancesCloseXComptoirPriorityType0 | Unset = UNSET,
+) -> DispensationModel | ProblemDetails | None:
+    """The holding counter finishes or abandons a dispensation
+
+    Args:
+        prescription_id (str):
+        outcome (Outcome):
+        x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
+            (written to the audit log).
+        x_comptoir_priority (None | OrdonnancesCloseXComptoirPriorityType0 | Unset): `batch`
+            queues this request's card work behind every waiting interactive job (background work of a
+            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
+            work is always batch.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DispensationModel | ProblemDetails
+    """
+
+    return (
+        await asyncio_detailed(
+            prescription_id=prescription_id,
+            outcome=outcome,
+            client=client,
+            x_comptoir_operator=x_comptoir_operator,
+            x_comptoir_priority=x_comptoir_priority,
+        )
+    ).parsed

@@ -1,0 +1,1 @@
+"""What a scan becomes: classification, the ordonnance guard, per-counter scan events."""

@@ -96,7 +96,7 @@ class Box:
 def box(env: Env, tmp_path: Path) -> Iterator[Box]:
     card = CpsApplication(replace(cps_config(env.pki), pin=PIN))
     hub = ReaderHub(lambda _r: Direct(card), lambda _k, t: CpsCard(t))
-    svc = CpsService(hub, AuditLog.open(tmp_path), CpsSettings(), 5.0)
+    svc = CpsService(hub, AuditLog.open(tmp_path), CpsSettings(api_pin=True), 5.0)
     hub.add_session_listener(svc.session_ended)
     hub.on_card_inserted(READER, ATR)
     yield Box(svc, hub)

@@ -76,7 +76,7 @@ fi
 START=$(date +%s)
 mkdir -p "$CACHE_ROOT"
 WORK="$(mktemp -d "$CACHE_ROOT/.build-XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+trap 'rm -rf --one-file-system "$WORK"' EXIT
 log "inputs $HASH, work in $WORK"
 
 # -- 1. wheels, built on the host (the image has no compiler) -----------------------------------
@@ -90,17 +90,29 @@ nice -n 10 "$PY" -m pip wheel -q --disable-pip-version-check -c "$ROOT/requireme
   -w "$WORK/wheels" "$WORK/src" >&2
 
 # -- 2. root filesystem from Debian packages ----------------------------------------------------
+# The Debian part alone (packages.txt, arch, mirror) is cached as a tarball of its own: changing
+# the box's files or the daemon re-runs only the customize step and the partitioning.
 PACKAGES="$(grep -v '^#' "$HERE/packages.txt" | grep -v '^$' | paste -sd, -),$KERNEL_PKGS"
-log "mmdebstrap bookworm/$ARCH"
-nice -n 10 mmdebstrap --mode=root --variant=minbase --arch="$ARCH" \
-  --include="$PACKAGES" \
-  --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-  --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-  --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-  --customize-hook="\"$HERE/customize.sh\" \"\$1\" \"$WORK/wheels\" \"$HASH\"" \
-  bookworm "$WORK/rootfs" \
-  "deb $MIRROR bookworm main" "deb $MIRROR bookworm-updates main" \
-  "deb $SECURITY_MIRROR bookworm-security main" >&2
+BASE_HASH="$(echo "recipe=$RECIPE_VERSION $ARCH $MIRROR $SECURITY_MIRROR $PACKAGES" | sha256sum | cut -c1-24)"
+BASE="$CACHE_ROOT/base-$ARCH-$BASE_HASH.tar"
+if [[ ! -f "$BASE" ]]; then
+  log "mmdebstrap bookworm/$ARCH"
+  nice -n 10 mmdebstrap --mode=root --variant=minbase --arch="$ARCH" \
+    --include="$PACKAGES" \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+    bookworm "$WORK/base.tar" \
+    "deb $MIRROR bookworm main" "deb $MIRROR bookworm-updates main" \
+    "deb $SECURITY_MIRROR bookworm-security main" >&2
+  mv "$WORK/base.tar" "$BASE"
+fi
+log "customizing the root filesystem"
+mkdir -p "$WORK/rootfs"
+tar -C "$WORK/rootfs" --numeric-owner -xpf "$BASE"
+# No /proc, /sys or /dev mounted into it: the customize step needs none, and a work directory
+# with nothing mounted in it is safe to delete whatever happens.
+nice -n 10 "$HERE/customize.sh" "$WORK/rootfs" "$WORK/wheels" "$HASH" >&2
 
 # -- 3. partitions from directories, then the GPT disk ------------------------------------------
 R="$WORK/rootfs"

@@ -6,7 +6,8 @@ R="$1"
 WHEELS="$2"
 HASH="$3"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-in_image() { chroot "$R" "$@"; }
+# A clean environment: the build host's PIP_*/PYTHON* settings must not leak into the image.
+in_image() { chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root "$@"; }
 
 # Files of the box (configuration, units, helpers), owned by root.
 cp -a --no-preserve=ownership "$HERE/rootfs/." "$R/"
@@ -25,6 +26,9 @@ in_image /opt/comptoir/.venv/bin/pip install -q --no-index --find-links /tmp/whe
   --disable-pip-version-check comptoir
 in_image /opt/comptoir/.venv/bin/pip uninstall -q -y pip setuptools 2>/dev/null || true
 rm -rf "$R/tmp/wheels"
+# Bytecode now: the root filesystem is read-only on the box, Python could never cache it there.
+in_image /opt/comptoir/.venv/bin/python -m compileall -q -j 0 /opt/comptoir/.venv/lib >/dev/null
+in_image python3 -m compileall -q -j 0 /usr/lib/python3/dist-packages /usr/lib/python3.11 >/dev/null || true
 # No simulator, demo or test PKI may ride along (the wheel is built without them).
 for p in drivers/sim hostd/demo.py hostd/demo_cards.py; do
   if compgen -G "$R/opt/comptoir/.venv/lib/python3*/site-packages/$p" >/dev/null; then

@@ -191,5 +191,9 @@ disk_allocated_bytes=$(( $(stat -c %b "$OUT/disk.img") * 512 ))
 rootfs_mib=$(mib "$R")
 EOF
 touch "$OUT/done"
+# Keep the two newest images of this arch; older ones are superseded inputs (1.6 GB each, sparse).
+ls -1dt "$CACHE_ROOT/$ARCH"-*/ 2>/dev/null | tail -n +3 | while read -r old; do
+  [[ -f "$old/done" && "$old" != "$OUT/" ]] && rm -rf --one-file-system "$old"
+done
 log "built in ${SECONDS_TAKEN}s: $OUT/disk.img"
 echo "$OUT/disk.img"

@@ -32,12 +32,22 @@ _COMMANDS: dict[str, tuple[str, str]] = {
 """Name → (module:Typer app, one-line help shown by ``comptoir --help`` without importing)."""
 
 
+def _installed(name: str) -> bool:
+    """The appliance image is built without the simulator (simulated cards, test PKI keys) and
+    the counter-side programs: there their commands are absent, not broken."""
+    module = _COMMANDS[name][0].split(":")[0]
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 class LazyGroup(TyperGroup):
     def list_commands(self, ctx: Context) -> list[str]:
-        return list(_COMMANDS)
+        return [name for name in _COMMANDS if _installed(name)]
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
-        if cmd_name not in _COMMANDS:
+        if cmd_name not in _COMMANDS or not _installed(cmd_name):
             return None
         target, help_text = _COMMANDS[cmd_name]
         module, attr = target.split(":")
@@ -49,7 +59,8 @@ class LazyGroup(TyperGroup):
 
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
         with formatter.section("Commands"):
-            formatter.write_dl([(name, help_text) for name, (_, help_text) in _COMMANDS.items()])
+            formatter.write_dl([(name, help_text) for name, (_, help_text) in _COMMANDS.items()
+                                if _installed(name)])
 
 
 app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=False,

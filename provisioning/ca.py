@@ -258,6 +258,9 @@ def initialize(state_dir: Path, names: list[str]) -> Store:
         raise StoreError(f"{fault}: {RECOVER_HINT}")
     if not token_exists(paths):
         create_token(paths)
+    else:
+        # A token made by its own tool (tpm2_ptool on a box): the directories are still ours.
+        paths.make_dirs()
     ProvisioningDb(paths).close()
     store = Store.open(paths.root)
     try:

@@ -69,6 +69,10 @@ RECOVER_HINT = (
 )
 
 
+def _uses_tpm2() -> bool:
+    return "tpm2" in Path(module_path()).resolve().name
+
+
 def write_softhsm_conf(paths: StatePaths) -> None:
     write_public_file(
         paths.softhsm_conf,
@@ -193,7 +197,10 @@ class TokenHandle:
 
     def generate_rsa(self, key_id: bytes, label: str, decrypt: bool = False) -> rsa.RSAPublicKey:
         caps = MechanismFlag.SIGN | MechanismFlag.VERIFY
-        if decrypt:
+        if decrypt or _uses_tpm2():
+            # tpm2-pkcs11 (1.9) makes every RSA key a TPM object that may sign and decrypt and
+            # refuses a template saying otherwise ("attr mismatch"); the daemon exposes no
+            # decryption, so the key is still only used to sign.
             caps |= MechanismFlag.DECRYPT | MechanismFlag.ENCRYPT
         with self.lock:
             try:

@@ -6,6 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-apt_install "${APT_RUNTIME[@]}" "${APT_TEST[@]}"
+apt_install "${APT_RUNTIME[@]}" "${APT_TEST[@]}" "${APT_IMAGE[@]}"
 setup_venv
 exec .venv/bin/pytest tests/image_boot.py -s "$@"

@@ -66,7 +66,7 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 for tool in mmdebstrap sfdisk mkfs.ext4 mkfs.vfat mcopy; do
-  command -v "$tool" >/dev/null || { echo "error: $tool missing (./test.sh installs it)" >&2; exit 1; }
+  command -v "$tool" >/dev/null || { echo "error: $tool missing (images/boot-test.sh installs it)" >&2; exit 1; }
 done
 if [[ "$ARCH" != "$(dpkg --print-architecture)" && ! -e "/proc/sys/fs/binfmt_misc/qemu-${ARCH/arm64/aarch64}" ]]; then
   echo "error: no binfmt/qemu-user for $ARCH here: its package scripts cannot run (images/README.md)" >&2

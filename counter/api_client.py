@@ -58,6 +58,19 @@ def connect(
     )
 
 
+def from_identity(
+    operator: str, directory: Path | None = None, *, timeout_s: float = 60.0
+) -> Client:
+    """The client of a counter enrolled by ``comptoir enrol``: the box's URL, its CA and this
+    counter's key and certificate, all from where enrolment installed them
+    (:mod:`counter.identity`), so an LGO needs no path of its own."""
+    from counter import identity
+
+    ident = identity.load(directory)
+    return connect(ident.api_url, ca=ident.ca, cert=ident.certificate, key=ident.key,
+                   operator=operator, timeout_s=timeout_s)
+
+
 def expect(answer: T | ProblemDetails | None, model: type[T]) -> T:
     """The answer as ``model``, or :class:`ApiProblem` when the daemon sent a problem."""
     if isinstance(answer, model):

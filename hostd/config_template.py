@@ -51,6 +51,11 @@ def _toml(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{json.dumps(str(k))} = {_toml(v)}" for k, v in value.items())
+        return "{" + (f" {inner} " if inner else "") + "}"
     return json.dumps(str(value), ensure_ascii=False)
 
 
@@ -72,7 +77,8 @@ def _section(model: BaseModel) -> list[str]:
         if isinstance(value, BaseModel):
             continue
         out += _comment(docs.get(name, ""))
-        out.append(f"{name} = {_toml(value)}")
+        # An optional table left out (INSi/DMP, ApCV) stays out: its section's docs say how.
+        out.append(f"# {name}: absent" if value is None else f"{name} = {_toml(value)}")
     return out
 
 

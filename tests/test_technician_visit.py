@@ -25,10 +25,12 @@ import time
 from pathlib import Path
 
 import httpx
+from comptoir_client.api.readers import readers_list
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from counter import identity
+from counter.api_client import from_identity
 from tests.rig import PcscRig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,10 +150,11 @@ def test_two_visits_five_counters(tmp_path: Path, pcsc_rig: PcscRig) -> None:
             assert f"Enrolled as {name} (counter)" in out
             ident = identity.load(target)
             assert (ident.key.stat().st_mode & 0o777) == 0o600
-            with httpx.Client(base_url=ident.api_url, verify=ident.ssl_context(),
-                              timeout=10) as http:  # fmt: skip
-                answer = http.get("/v1/readers")
-            assert answer.status_code == 200, answer.text
+            # The generated API client, set up from what `comptoir enrol` installed.
+            with from_identity("Mme Martin", target, timeout_s=10) as client:
+                answer = readers_list.sync_detailed(client=client)
+            assert answer.status_code == 200, answer.content
+            assert isinstance(answer.parsed, list)
 
         report = con.run("doctor", "--config", "comptoir.toml", "--training", "--json")
         verdict = json.loads(report)

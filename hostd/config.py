@@ -76,12 +76,41 @@ class EnrolmentSettings(_Section):
     """Enrolment attempts accepted per minute from all peers: guessing a code stays slow."""
 
 
+class ListenerLimits(_Section):
+    """One listener's share of the daemon's file descriptors and concurrency."""
+
+    max_connections: int = Field(ge=1, le=100000)
+    """Open connections (TLS handshakes included) beyond which new ones are closed at accept."""
+    per_source: int = Field(ge=1, le=100000)
+    """Open connections from one source address."""
+    max_in_flight: int = Field(ge=1, le=100000)
+    """Requests being handled at once; beyond, an immediate 503 ``overloaded``."""
+
+
+class LimitsSettings(_Section):
+    """Connection discipline for both listeners (docs/hostd.md "Hostile LAN traffic").
+
+    The enrolment listener's caps plus the API's plus :data:`hostd.limits.FD_RESERVE` must fit
+    under the process's file-descriptor limit (checked at start), so the unauthenticated port
+    can never take the descriptors the API needs."""
+
+    handshake_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """From the connection (or the first byte of a request) to the end of its headers."""
+    body_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    """From the end of the headers to the end of the body."""
+    keep_alive_s: float = Field(default=30.0, gt=0, le=600)
+    api: ListenerLimits = ListenerLimits(max_connections=512, per_source=64, max_in_flight=256)
+    enrol: ListenerLimits = ListenerLimits(max_connections=64, per_source=4, max_in_flight=8)
+
+
 class Settings(_Section):
     state_dir: Path = DEFAULT_STATE_DIR
     server: ServerSettings = ServerSettings()
     cps: CpsSettings = CpsSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     enrolment: EnrolmentSettings = EnrolmentSettings()
+    limits: LimitsSettings = LimitsSettings()
 
 
 def load(path: Path, *, state_dir: Path | None = None) -> Settings:

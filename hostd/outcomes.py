@@ -56,6 +56,8 @@ TOKEN_UNAVAILABLE = ProblemKind(503, "token-unavailable",
 BAD_SIGNING_REQUEST = ProblemKind(400, "bad-signing-request", "The signing request is unusable")
 CARD_BUSY = ProblemKind(503, "card-busy", "The card stayed busy past the deadline")
 SHUTTING_DOWN = ProblemKind(503, "shutting-down", "The daemon is stopping")
+BODY_TOO_LARGE = ProblemKind(413, "body-too-large", "Request body over this route's limit")
+OVERLOADED = ProblemKind(503, "overloaded", "Too many requests in progress, retry shortly")
 AUDIT_UNAVAILABLE = ProblemKind(507, "audit-unavailable",
                                 "Audit log not writable (disk full?): result withheld")
 

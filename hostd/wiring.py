@@ -116,6 +116,7 @@ def serve(settings: Settings) -> None:
         listeners = make_listeners(
             box.api_app, box.enrol_app, box.tls, host=settings.server.listen,
             api_port=settings.server.port, enrol_port=settings.server.enrol_port,
+            limits=settings.limits,
         )
         print(
             f"comptoir: serving on https://{settings.server.listen}:{listeners.api_port} "

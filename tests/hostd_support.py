@@ -139,6 +139,8 @@ def start_daemon(
     org_sign: bool = True,
     scheduler: dict[str, Any] | None = None,
     watcher: bool = True,
+    limits: dict[str, Any] | None = None,
+    enrolment: dict[str, Any] | None = None,
 ) -> Daemon:
     state = base / "state"
     pki = testpki.TestPki.create()
@@ -154,13 +156,15 @@ def start_daemon(
             "server": {"listen": "127.0.0.1", "port": 0, "enrol_port": 0},
             "cps": cps or {},
             "scheduler": scheduler or {},
-            "enrolment": {"attempts_per_minute": 1000},
+            "enrolment": enrolment or {"attempts_per_minute": 1000},
+            "limits": limits or {},
         }
     )
     box = open_box(settings, watcher=watcher)
     try:
         listeners = make_listeners(
-            box.api_app, box.enrol_app, box.tls, host="127.0.0.1", api_port=0, enrol_port=0
+            box.api_app, box.enrol_app, box.tls, host="127.0.0.1", api_port=0, enrol_port=0,
+            limits=settings.limits,
         )
         thread = ServerThread(listeners).start()
     except BaseException:

@@ -45,7 +45,8 @@ def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> Fa
 
     @router.post(
         "/enrol", summary="Exchange a code for a cert", operation_id="enrol",
-        responses=problems.responses(problems.VALIDATION, problems.PAIRING_REFUSED,
+        responses=problems.responses(problems.VALIDATION, problems.BODY_TOO_LARGE,
+                                     problems.OVERLOADED, problems.PAIRING_REFUSED,
                                      problems.RATE_LIMITED, problems.AUDIT_UNAVAILABLE,
                                      problems.INTERNAL),
     )

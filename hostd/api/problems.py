@@ -22,6 +22,7 @@ from hostd.outcomes import (
     API_PIN_DISABLED,
     AUDIT_UNAVAILABLE,
     BAD_SIGNING_REQUEST,
+    BODY_TOO_LARGE,
     CARD_BUSY,
     CARD_ERROR,
     CARD_PROTOCOL_ERROR,
@@ -36,6 +37,7 @@ from hostd.outcomes import (
     NO_CARD,
     NOT_AUTHENTICATED,
     OPERATOR_REQUIRED,
+    OVERLOADED,
     PAIRING_REFUSED,
     PIN_BLOCKED,
     RATE_LIMITED,
@@ -55,6 +57,7 @@ __all__ = [
     "AUDIT_UNAVAILABLE",
     "BAD_REQUEST",
     "BAD_SIGNING_REQUEST",
+    "BODY_TOO_LARGE",
     "CARD_BUSY",
     "CARD_ERROR",
     "CARD_PROBLEMS",
@@ -73,6 +76,7 @@ __all__ = [
     "NOT_FOUND",
     "NO_CARD",
     "OPERATOR_REQUIRED",
+    "OVERLOADED",
     "PAIRING_REFUSED",
     "PIN_BLOCKED",
     "RATE_LIMITED",
@@ -126,7 +130,7 @@ VALIDATION = ProblemKind(422, "invalid-request", "The request does not match the
 def kinds() -> list[ProblemKind]:
     """Every problem kind, for the docs and the tests."""
     listed = [kind for _, kind in MAPPING]
-    return [*listed, BAD_REQUEST, NOT_FOUND, VALIDATION, INTERNAL]
+    return [*listed, BAD_REQUEST, NOT_FOUND, VALIDATION, BODY_TOO_LARGE, OVERLOADED, INTERNAL]
 
 
 def example(kind: ProblemKind, detail: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -140,7 +144,8 @@ def example(kind: ProblemKind, detail: str | None = None, **extra: Any) -> dict[
 CARD_PROBLEMS = (UNKNOWN_READER, NO_CARD, CARD_REMOVED, READER_UNAVAILABLE, CARD_PROTOCOL_ERROR,
                  CARD_ERROR, CARD_BUSY, SHUTTING_DOWN, AUDIT_UNAVAILABLE)
 """What any card operation can answer besides its own problems."""
-COMMON_PROBLEMS = (NOT_AUTHENTICATED, CLIENT_REVOKED, FORBIDDEN, VALIDATION, INTERNAL)
+COMMON_PROBLEMS = (NOT_AUTHENTICATED, CLIENT_REVOKED, FORBIDDEN, VALIDATION, BODY_TOO_LARGE,
+                   OVERLOADED, INTERNAL)
 """What every route of the mTLS API can answer (added to each operation's documentation)."""
 
 

@@ -51,6 +51,10 @@ class CpsSettings(_Section):
     """Whether a PIN may arrive in an API request (else only from the terminal's PIN pad)."""
     idle_timeout_s: float = Field(default=900.0, gt=0, le=86400)
     """An unlocked CPS with no operation for this long is reset and needs the PIN again."""
+    wrong_pins_per_client: int = Field(default=1, ge=1, le=2)
+    """Wrong API PINs one client may present on a card before a correct PIN (from anyone)
+    resets the count: with 3 tries and the last one kept for the cardholder, one counter
+    cannot spend the try another counter's person needs."""
     end_of_day: str = "20:00"
     """Local time (HH:MM) at which every unlocked CPS is reset, whatever its activity."""
 

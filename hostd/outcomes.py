@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from drivers import errors as card
 from hostd import auth
 from hostd.audit import AuditUnavailable
-from hostd.errors import KeyNotProvisioned, PairingRefused, PinNotAllowed, RateLimited
+from hostd.errors import (
+    KeyNotProvisioned,
+    PairingRefused,
+    PinBudgetSpent,
+    PinNotAllowed,
+    RateLimited,
+)
 from hostd.scheduler import DeadlineExceeded, SchedulerStopped
 from hostd.services.readers import NoCard, UnknownReader
 from provisioning.errors import ProvisioningError, StoreError
@@ -41,6 +47,8 @@ WRONG_PIN = ProblemKind(403, "wrong-pin", "Wrong PIN")
 LAST_TRY_REFUSED = ProblemKind(423, "last-try-refused",
                                "One PIN try left: the cardholder must type it")
 PIN_BLOCKED = ProblemKind(423, "pin-blocked", "PIN blocked: the card needs its PUK")
+PIN_BUDGET_SPENT = ProblemKind(423, "pin-budget-spent",
+                               "This counter used its wrong-PIN tries on this card")
 CPS_LOCKED = ProblemKind(403, "cps-locked", "The CPS is locked")
 API_PIN_DISABLED = ProblemKind(403, "api-pin-disabled", "PIN only accepted from the PIN pad")
 CARD_REMOVED = ProblemKind(409, "card-removed", "The card was removed")
@@ -75,6 +83,7 @@ MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
     (card.PinBlocked, PIN_BLOCKED),
     (card.SecurityNotSatisfied, CPS_LOCKED),
     (PinNotAllowed, API_PIN_DISABLED),
+    (PinBudgetSpent, PIN_BUDGET_SPENT),
     (card.CardRemoved, CARD_REMOVED),
     (card.ReaderUnavailable, READER_UNAVAILABLE),
     (card.CardProtocolError, CARD_PROTOCOL_ERROR),

@@ -225,7 +225,7 @@ def test_a_chunked_body_is_cut_off_at_the_routes_limit(daemon: Daemon) -> None:
     assert r.json()["type"] == P + "body-too-large"
     # A body within the signing route's limit still gets through to the route (here: 404
     # reader), so the limit is per route, not one small global cap.
-    big = {"key": "signature", "data_b64": "A" * 1_000_000}
+    big = {"key": "sign", "data_b64": "A" * 1_000_000}
     r = http.post("/v1/cps/nowhere/sign", json=big, headers={"X-Comptoir-Operator": "x"})
     assert r.status_code != 413, r.text
 

@@ -69,7 +69,7 @@ async def list_cps(ctx: Ctx, _who: Reader) -> list[CpsReaderModel]:
     "/cps/{reader}/unlock", summary="Present the PIN (never spends the last try)",
     operation_id="cps_unlock",
     responses=p.api_responses(*_CPS, p.BAD_REQUEST, p.WRONG_PIN, p.LAST_TRY_REFUSED,
-                              p.PIN_BLOCKED, p.API_PIN_DISABLED),
+                              p.PIN_BUDGET_SPENT, p.PIN_BLOCKED, p.API_PIN_DISABLED),
 )
 async def unlock(
     reader: str, body: UnlockRequest, ctx: Ctx, caller: CardCaller

@@ -76,8 +76,11 @@ class SchedulerSettings(_Section):
 
 
 class EnrolmentSettings(_Section):
-    attempts_per_minute: int = Field(default=10, ge=1, le=1000)
-    """Enrolment attempts accepted per minute from all peers: guessing a code stays slow."""
+    attempts_per_minute: int = Field(default=30, ge=1, le=1000)
+    """Global ceiling of enrolment attempts per minute (all peers), except that an address's
+    first attempt of the minute always goes through (a technician is never locked out)."""
+    attempts_per_source: int = Field(default=5, ge=1, le=1000)
+    """Enrolment attempts per minute from one address: guessing a code stays slow."""
 
 
 class ListenerLimits(_Section):

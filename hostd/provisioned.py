@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from drivers import pcsc_watch
@@ -29,7 +28,7 @@ from hostd.auth import EnrolledClient, Role
 from hostd.services.clients import Enrolled, PairingCode, PairingRefused
 from hostd.services.readers import CardKind, ReaderHub
 from hostd.services.signing import KeyNotProvisioned
-from provisioning.ca import LocalCA
+from provisioning.ca import LocalCA, check_client_csr
 from provisioning.clients import Client, ClientRegistry
 from provisioning.errors import ProvisioningError, SlotEmptyError
 from provisioning.signing import raw
@@ -119,11 +118,9 @@ class RegistryClients:
     def enrol(self, code: str, csr_pem: bytes) -> Enrolled:
         # Check the CSR before spending the code: a typo in the CSR must not burn it.
         try:
-            csr = x509.load_pem_x509_csr(csr_pem)
-        except ValueError as exc:
-            raise PairingRefused("csr_pem: not a PEM certificate signing request") from exc
-        if not csr.is_signature_valid:
-            raise PairingRefused("csr_pem: its signature does not verify")
+            check_client_csr(csr_pem)
+        except ProvisioningError as exc:
+            raise PairingRefused(f"csr_pem: {exc}") from exc
         try:
             grant = self._registry.redeem_pairing_code(code)
             cert_pem = self._ca.issue_client_certificate(csr_pem, grant.name, grant.role)

@@ -98,7 +98,10 @@ def open_box(
             certificates=signer.certificates,
         )
         api_app = create_app(settings, devices, audit)
-        enrol_app = create_enrol_app(clients, audit, settings.enrolment.attempts_per_minute)
+        enrol_app = create_enrol_app(clients, audit, settings.enrolment.attempts_per_minute,
+                                     settings.enrolment.attempts_per_source)
+        # Runs before the audit log closes (closers run in reverse): the last minute's counts.
+        closers.append(enrol_app.state.service.refusals.flush)
     except BaseException:
         for close in reversed(closers):
             close()

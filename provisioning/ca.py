@@ -85,6 +85,27 @@ def _san(names: list[str]) -> x509.SubjectAlternativeName:
     return x509.SubjectAlternativeName(entries)
 
 
+def check_client_csr(csr_pem: bytes) -> rsa.RSAPublicKey | ec.EllipticCurvePublicKey:
+    """The one check of a client's CSR (format, proof of possession, key type and size): run
+    by the enrolment *before* the pairing code is redeemed, so a refused CSR spends nothing."""
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem)
+    except ValueError:
+        raise CertificateError("not a PEM certificate signing request") from None
+    if not csr.is_signature_valid:
+        raise CertificateError("the CSR's signature does not verify (proof of key possession)")
+    pub = csr.public_key()
+    if isinstance(pub, rsa.RSAPublicKey):
+        if pub.key_size < 2048:
+            raise CertificateError("RSA client keys must be at least 2048 bits")
+    elif isinstance(pub, ec.EllipticCurvePublicKey):
+        if pub.curve.key_size < 256:
+            raise CertificateError("EC client keys must be P-256 or larger")
+    else:
+        raise CertificateError("client keys must be RSA or EC")
+    return pub
+
+
 class LocalCA:
     """Issues LAN certificates. Thread-safe; shares the process's token login with the store."""
 
@@ -194,21 +215,7 @@ class LocalCA:
             raise CertificateError("client name must be 1 to 64 characters")
         if not 1 <= days <= MAX_CLIENT_DAYS:
             raise CertificateError(f"validity must be 1 to {MAX_CLIENT_DAYS} days")
-        try:
-            csr = x509.load_pem_x509_csr(csr_pem)
-        except ValueError:
-            raise CertificateError("not a PEM certificate signing request") from None
-        if not csr.is_signature_valid:
-            raise CertificateError("the CSR's signature does not verify (proof of key possession)")
-        pub = csr.public_key()
-        if isinstance(pub, rsa.RSAPublicKey):
-            if pub.key_size < 2048:
-                raise CertificateError("RSA client keys must be at least 2048 bits")
-        elif isinstance(pub, ec.EllipticCurvePublicKey):
-            if pub.curve.key_size < 256:
-                raise CertificateError("EC client keys must be P-256 or larger")
-        else:
-            raise CertificateError("client keys must be RSA or EC")
+        pub = check_client_csr(csr_pem)
         subject = x509.Name(
             [
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Comptoir"),

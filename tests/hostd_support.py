@@ -156,7 +156,7 @@ def start_daemon(
             "server": {"listen": "127.0.0.1", "port": 0, "enrol_port": 0},
             "cps": cps or {},
             "scheduler": scheduler or {},
-            "enrolment": enrolment or {"attempts_per_minute": 1000},
+            "enrolment": enrolment or {"attempts_per_minute": 1000, "attempts_per_source": 1000},
             "limits": limits or {},
         }
     )

@@ -35,12 +35,14 @@ class EnrolResponse(BaseModel):
     ca_pem: str
 
 
-def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> FastAPI:
+def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int,
+                     per_source: int | None = None) -> FastAPI:
     app = FastAPI(title="Comptoir enrolment", version="1", docs_url=None, redoc_url=None,
                   telemetry=problems.TELEMETRY_OFF)
     problems.install(app)
     openapi.install(app)
-    service = ClientService(admin, audit, AttemptLimiter(per_minute))
+    service = ClientService(admin, audit, AttemptLimiter(per_minute, per_source))
+    app.state.service = service
     router = APIRouter(prefix="/v1")
 
     @router.post(

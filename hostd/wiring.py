@@ -38,6 +38,9 @@ from provisioning.errors import ProvisioningError
 from provisioning.paths import StatePaths
 from provisioning.store import Store
 
+_RECOVERY = ("refusing to start; run `comptoir audit verify`, then "
+             "`comptoir audit set-aside` (docs/hostd.md, \"Damaged audit log\")")
+
 
 @dataclass
 class Box:
@@ -81,8 +84,11 @@ def open_box(
         try:
             audit = AuditLog.open(state)
         except DatabaseError as exc:
-            raise StartupError(str(exc)) from exc
+            raise StartupError(f"{exc}: {_RECOVERY}") from exc
         closers.append(audit.close)
+        checked = audit.check_at_start()
+        if not checked.ok:
+            raise StartupError(f"{checked.line()}: {_RECOVERY}")
         clients = RegistryClients(registry, ca, StatePaths(state).db)
         closers.append(clients.close)
         signer = StoreSigner(store)

@@ -9,6 +9,7 @@ build a box of their own.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,8 @@ def serve(settings: Settings) -> None:
             f"(mTLS) and :{listeners.enrol_port} (enrolment)",
             flush=True,
         )
+        # uvicorn handles SIGINT and SIGTERM; a closed terminal's SIGHUP stops it the same way.
+        signal.signal(signal.SIGHUP, lambda *_: listeners.request_stop())
         run_loop(listeners.serve())
     finally:
         box.close()

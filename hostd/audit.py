@@ -144,6 +144,13 @@ class AuditLog:
     def open(cls, state_dir: Path) -> AuditLog:
         return cls(db.connect(state_dir / db.DB_NAME))
 
+    def cap_pages(self, settings: Any) -> None:
+        """Applies the disk budget (``hostd.disk.apply_budget``) to this connection."""
+        from hostd.disk import apply_budget
+
+        with self._lock:
+            apply_budget(self._conn, settings)
+
     def close(self) -> None:
         """Writes what is queued, stops the writer, closes the database."""
         with self._cond:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from hostd.disk import DiskSettings
 from provisioning.paths import DEFAULT_STATE_DIR, STATE_DIR_ENV
 
 DEFAULT_CONFIG = Path("/etc/comptoir/comptoir.toml")
@@ -118,6 +119,7 @@ class Settings(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     enrolment: EnrolmentSettings = EnrolmentSettings()
     limits: LimitsSettings = LimitsSettings()
+    disk: DiskSettings = DiskSettings()
 
 
 def load(path: Path, *, state_dir: Path | None = None) -> Settings:

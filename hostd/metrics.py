@@ -59,4 +59,17 @@ def render(ctx: AppContext) -> str:
          writer.group_max),
     ):
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
+    from hostd.disk import disk_health
+
+    disk = disk_health(ctx.settings.state_dir, ctx.settings.disk)
+    for name, help_text, value in (
+        ("comptoir_disk_audit_bytes", "Audit database pages in use", disk.audit_bytes),
+        ("comptoir_disk_journal_bytes", "Journal directory", disk.journal_bytes),
+        ("comptoir_disk_budget_bytes", "Disk budget of the audit log and journal",
+         disk.budget_bytes),
+        ("comptoir_disk_free_bytes", "Free space on the state filesystem", disk.free_bytes),
+        ("comptoir_disk_warning", "1 when the disk budget needs attention (warning or full)",
+         0 if disk.level == "ok" else 1),
+    ):
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"]
     return "\n".join(lines) + "\n"

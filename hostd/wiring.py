@@ -87,6 +87,7 @@ def open_box(
         except DatabaseError as exc:
             raise StartupError(f"{exc}: {_RECOVERY}") from exc
         closers.append(audit.close)
+        audit.cap_pages(settings.disk)
         checked = audit.check_at_start()
         if not checked.ok:
             raise StartupError(f"{checked.line()}: {_RECOVERY}")

@@ -141,6 +141,7 @@ def start_daemon(
     watcher: bool = True,
     limits: dict[str, Any] | None = None,
     enrolment: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Daemon:
     state = base / "state"
     pki = testpki.TestPki.create()
@@ -158,6 +159,7 @@ def start_daemon(
             "scheduler": scheduler or {},
             "enrolment": enrolment or {"attempts_per_minute": 1000, "attempts_per_source": 1000},
             "limits": limits or {},
+            **(extra or {}),
         }
     )
     box = open_box(settings, watcher=watcher)

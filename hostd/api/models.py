@@ -155,6 +155,20 @@ class AuditHeadModel(_Model):
     writer: AuditWriterModel
 
 
+class DiskModel(_Model):
+    model_config = _example({
+        "level": "ok", "audit_bytes": 10485760, "journal_bytes": 52428800,
+        "budget_bytes": 1073741824, "free_bytes": 20000000000, "used_ratio": 0.059,
+        "message": "60 of 1024 MiB of the disk budget used"})
+    level: Literal["ok", "warning", "full"]
+    audit_bytes: int
+    journal_bytes: int
+    budget_bytes: int
+    free_bytes: int
+    used_ratio: float
+    message: str
+
+
 class StatusModel(_Model):
     model_config = _example({
         "time": "2026-11-25T10:00:00Z",
@@ -167,11 +181,16 @@ class StatusModel(_Model):
         "audit": {"rows": 1234, "head": "9f2c…", "writer": {
             "commits": 980, "rows_written": 1234, "failed_commits": 0, "rows_per_commit": 1.259,
             "group_p50": 1, "group_max": 14, "commit_ms_p50": 2.1}},
+        "disk": {
+            "level": "ok", "audit_bytes": 10485760, "journal_bytes": 52428800,
+            "budget_bytes": 1073741824, "free_bytes": 20000000000, "used_ratio": 0.059,
+            "message": "60 of 1024 MiB of the disk budget used"},
     })
     time: UtcTime
     readers: list[ReaderStatusModel]
     certificates: list[CertificateStatusModel]
     audit: AuditHeadModel
+    disk: DiskModel
 
 
 # -- CPS --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ only maps the certificate to an enrolled client and checks it was not revoked si
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -19,6 +20,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 if TYPE_CHECKING:
     from hostd.config import LimitsSettings
+
+_CLOSE_GRACE_S = 0.5
 
 # TLS 1.2 suites with forward secrecy and AEAD only (TLS 1.3 suites are all modern already).
 _TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
@@ -102,6 +105,14 @@ class _CorkedTransport:
     def close(self) -> None:
         self._flush()
         self._transport.close()
+        # A TLS close waits for the peer's close_notify and keeps reading (and decrypting) what
+        # the peer still sends meanwhile: a client pushing a 50 MB body after its 413 would
+        # cost CPU for the whole shutdown timeout. Half a second is plenty for a real peer.
+        self._loop.call_later(_CLOSE_GRACE_S, self._abort_if_open)
+
+    def _abort_if_open(self) -> None:
+        with contextlib.suppress(Exception):
+            self._transport.abort()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)

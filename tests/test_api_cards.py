@@ -254,9 +254,10 @@ def test_pin_never_in_logs_audit_or_responses(
     secret = "47392816"
     http = daemon.client("Comptoir P")
     reader = insert_cps(pcsc_rig, daemon, http, pin=secret)
+    other = daemon.client("Comptoir P2")  # one wrong PIN per counter (PIN budget)
     bodies = []
-    for pin in ("00000000", secret):
-        response = http.post(f"{url(reader)}/unlock", json={"pin": pin}, headers=OPERATOR)
+    for pin, who in (("00000000", http), (secret, other)):
+        response = who.post(f"{url(reader)}/unlock", json={"pin": pin}, headers=OPERATOR)
         bodies.append(response.text)
     assert response.status_code == 200, response.text
     bodies.append(http.get("/v1/status").text)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from hostd.outcomes import BODY_TOO_LARGE, OVERLOADED, ProblemKind
@@ -66,6 +67,23 @@ async def send_problem(send: Send, scope: Scope, kind: ProblemKind, detail: str,
         *(headers or []),
     ]})
     await send({"type": "http.response.body", "body": body})
+
+
+@dataclass(frozen=True)
+class ListenerFigures:
+    """One listener's connection discipline at one moment, for ``/metrics``."""
+
+    listener: str
+    open_connections: int
+    refused_at_accept: int
+    """Closed at accept by the per-source or per-listener cap."""
+    in_flight: int
+    overloaded: int
+    """Requests answered 503 ``overloaded``."""
+    too_large: int
+    """Requests answered 413 ``body-too-large``."""
+    timed_out: int
+    """Connections dropped by the header/body deadlines (both listeners together)."""
 
 
 class _TooLarge(Exception):

@@ -4,13 +4,14 @@ not justify a client library and its global registry."""
 from __future__ import annotations
 
 from hostd.context import AppContext
+from hostd.limits import ListenerFigures
 
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render(ctx: AppContext) -> str:
+def render(ctx: AppContext, listeners: list[ListenerFigures] | None = None) -> str:
     series: dict[str, tuple[str, str, list[str]]] = {
         "comptoir_card_queue_depth": ("gauge", "Jobs waiting for the card", []),
         "comptoir_card_busy_seconds_total": ("counter", "Time the card spent on jobs", []),
@@ -72,4 +73,24 @@ def render(ctx: AppContext) -> str:
          0 if disk.level == "ok" else 1),
     ):
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"]
+    figures = listeners or []
+    for name, kind, help_text, attr in (
+        ("comptoir_connections_open", "gauge", "Open connections (handshakes included)",
+         "open_connections"),
+        ("comptoir_connections_refused_total", "counter",
+         "Connections closed at accept by the per-source or per-listener cap",
+         "refused_at_accept"),
+        ("comptoir_requests_in_flight", "gauge", "Requests being handled", "in_flight"),
+        ("comptoir_requests_overloaded_total", "counter", "Requests answered 503 overloaded",
+         "overloaded"),
+        ("comptoir_requests_too_large_total", "counter", "Requests answered 413 body-too-large",
+         "too_large"),
+    ):
+        if figures:
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+            lines += [f'{name}{{listener="{f.listener}"}} {getattr(f, attr)}' for f in figures]
+    if figures:
+        name = "comptoir_connections_timed_out_total"
+        lines += [f"# HELP {name} Connections dropped by the header or body deadline",
+                  f"# TYPE {name} counter", f"{name} {figures[0].timed_out}"]
     return "\n".join(lines) + "\n"

@@ -24,7 +24,7 @@ import uvicorn
 import uvloop
 
 from hostd.config import LimitsSettings, ListenerLimits
-from hostd.limits import RequestGuard
+from hostd.limits import ListenerFigures, RequestGuard
 from hostd.tls import TlsHttpToolsProtocol, server_context
 
 log = logging.getLogger(__name__)
@@ -309,6 +309,19 @@ class Listeners:
     def request_stop(self) -> None:
         self._stop.set()
 
+    def figures(self) -> list[ListenerFigures]:
+        out = []
+        for name, server in (("api", self.api), ("enrol", self.enrol)):
+            if server is None:
+                continue
+            guard = server.config.app
+            assert isinstance(guard, RequestGuard)
+            out.append(ListenerFigures(
+                name, server.caps.open, server.caps.refused, guard.in_flight,
+                guard.refused_overloaded, guard.refused_too_large,
+                TlsHttpToolsProtocol.timed_out))
+        return out
+
 
 def make_listeners(
     api_app: Any,
@@ -329,13 +342,17 @@ def make_listeners(
         raise StartupError(f"TLS files unusable ({tls.cert}, {tls.key}): {exc}") from exc
     api_sock = bind(host, api_port)
     enrol_sock = bind(host, enrol_port) if enrol_app is not None else None
-    return Listeners(
+    listeners = Listeners(
         api=_server(api_app, api_ctx, lifespan="on", listener=limits.api, limits=limits),
         enrol=(_server(enrol_app, enrol_ctx, lifespan="off", listener=limits.enrol,
                        limits=limits) if enrol_app is not None else None),
         api_sock=api_sock,
         enrol_sock=enrol_sock,
     )
+    state = getattr(api_app, "state", None)
+    if state is not None:  # /metrics reads the listeners' figures through the app's state
+        state.listener_figures = listeners.figures
+    return listeners
 
 
 class ServerThread:

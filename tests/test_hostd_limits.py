@@ -267,6 +267,26 @@ def test_memory_stays_bounded_under_parallel_oversized_bodies(daemon: Daemon) ->
     assert any(r.startswith(b"HTTP/1.1 413") for r in results), results
 
 
+def test_metrics_show_what_the_attackers_got(daemon: Daemon) -> None:
+    """Runs after the attacks above (same module daemon): each limit is visible in /metrics."""
+    import re
+
+    http = daemon.client("Comptoir metrics")
+    text = http.get("/metrics").text
+
+    def value(series: str) -> float:
+        found = re.search(rf"^{re.escape(series)} (\S+)$", text, re.M)
+        assert found, series
+        return float(found.group(1))
+
+    assert value('comptoir_connections_refused_total{listener="enrol"}') >= 1
+    assert value('comptoir_requests_too_large_total{listener="enrol"}') >= 1
+    assert value('comptoir_requests_overloaded_total{listener="api"}') >= 1
+    assert value("comptoir_connections_timed_out_total") >= 2
+    assert value('comptoir_requests_in_flight{listener="api"}') >= 1  # this very request
+    assert value('comptoir_connections_open{listener="api"}') >= 1
+
+
 def test_the_fd_budget_refuses_a_limit_too_small_for_the_caps() -> None:
     code = (
         "import resource\n"

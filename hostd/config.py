@@ -108,7 +108,8 @@ class LimitsSettings(_Section):
     body_timeout_s: float = Field(default=30.0, gt=0, le=600)
     """From the end of the headers to the end of the body."""
     keep_alive_s: float = Field(default=30.0, gt=0, le=600)
-    api: ListenerLimits = ListenerLimits(max_connections=512, per_source=64, max_in_flight=256)
+    api: ListenerLimits = ListenerLimits(max_connections=512, per_source=256, max_in_flight=256)
+    """A terminal server running several counters' LGO sessions is one source address."""
     enrol: ListenerLimits = ListenerLimits(max_connections=64, per_source=4, max_in_flight=8)
 
 

@@ -324,13 +324,15 @@ class Soak:
             while time.monotonic() < until:
                 futures = [log.submit(client="soak-filler", operator="-", action="fill",
                                       target="-", outcome="ok", detail={"pad": pad})
-                           for _ in range(200)]
+                           for _ in range(200 if len(pad) > 100 else 1)]
                 try:
                     for f in futures:
                         f.result()
                 except AuditUnavailable:
-                    break
-                time.sleep(0.05)
+                    if len(pad) <= 100:
+                        break  # full to the last page
+                    pad = "x" * 50  # fill the remainder with small rows
+                time.sleep(0.05 if len(pad) > 100 else 0.0)
         finally:
             log.close()
 

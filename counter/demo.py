@@ -68,6 +68,7 @@ from drivers.errors import CardError
 from drivers.sim import testpki
 from drivers.sim.make_sample_cards import PKI_DIR
 from drivers.sim.terminal import SimulatedTerminal
+from hostd.signals import interrupt_on_stop_signals
 
 DEFAULT_API_PORT = 18443
 DEFAULT_ENROL_PORT = 18444
@@ -551,7 +552,13 @@ def demo(
     """The appliance on simulated readers and cards: cards, provisioning, two counters."""
     console = Console()
     try:
-        run_demo(console, directory.resolve(), keep_running, (api_port, enrol_port))
+        # SIGTERM/SIGHUP (a service manager, a closed terminal) unwind like Ctrl-C: every
+        # ``_process`` block stops its child (comptoir serve, sim run and its pcscd).
+        with interrupt_on_stop_signals():
+            run_demo(console, directory.resolve(), keep_running, (api_port, enrol_port))
     except DemoError as exc:
         typer.echo(f"demo: {exc}", err=True)
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("demo: stopped; everything it started was stopped", err=True)
+        raise typer.Exit(130) from None

@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
 
 from hostd import metrics
@@ -118,8 +118,10 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
                  "example": '# TYPE comptoir_card_queue_depth gauge\n'
                             'comptoir_card_queue_depth{reader="Reader 0"} 0\n'}}},
                  **problems.api_responses()})
-    async def get_metrics(ctx: Ctx, _who: Reader) -> Any:
-        return PlainTextResponse(metrics.render(ctx), media_type="text/plain; version=0.0.4")
+    async def get_metrics(ctx: Ctx, _who: Reader, request: Request) -> Any:
+        figures = getattr(request.app.state, "listener_figures", None)
+        return PlainTextResponse(metrics.render(ctx, figures() if figures else None),
+                                 media_type="text/plain; version=0.0.4")
 
     return app
 

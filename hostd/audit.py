@@ -73,6 +73,8 @@ class Verification:
     def line(self) -> str:
         if self.ok:
             return f"audit log OK: {self.rows} rows, chain and anchors intact"
+        if self.first_bad_id is None:
+            return f"audit log BROKEN: {self.reason}"
         return f"audit log BROKEN at row {self.first_bad_id}: {self.reason}"
 
 
@@ -141,6 +143,13 @@ class AuditLog:
     @classmethod
     def open(cls, state_dir: Path) -> AuditLog:
         return cls(db.connect(state_dir / db.DB_NAME))
+
+    def cap_pages(self, settings: Any) -> None:
+        """Applies the disk budget (``hostd.disk.apply_budget``) to this connection."""
+        from hostd.disk import apply_budget
+
+        with self._lock:
+            apply_budget(self._conn, settings)
 
     def close(self) -> None:
         """Writes what is queued, stops the writer, closes the database."""
@@ -330,7 +339,46 @@ class AuditLog:
 
     # -- verification -----------------------------------------------------------------------
 
+    def check_at_start(self) -> Verification:
+        """What ``comptoir serve`` checks before serving (issue 11): SQLite's ``quick_check``,
+        then the chain from the last signed anchor to the head (the anchor itself re-checked:
+        row present, same hash, good signature). Seconds on a year of rows, not minutes: rows
+        before the last anchor were checked when it was signed; ``audit verify`` checks all."""
+        try:
+            with self._lock:
+                problems = [r[0] for r in self._conn.execute("PRAGMA quick_check(5)")]
+                if problems != ["ok"]:
+                    return Verification(False, 0, None,
+                                        f"SQLite quick_check: {'; '.join(problems)}")
+                anchor = self._conn.execute(
+                    "SELECT day, head_id, head_hash, signature, certificate FROM audit_anchor "
+                    "ORDER BY head_id DESC LIMIT 1").fetchone()
+                start = int(anchor[1]) if anchor else 0
+                rows = self._conn.execute("SELECT * FROM audit WHERE id >= ? ORDER BY id",
+                                          (max(start, 1),)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            return Verification(False, 0, None, f"database unreadable: {exc}")
+        prev, expected = GENESIS, 1
+        if anchor is not None and start > 0:
+            day, head_id, head_hash, signature, certificate = anchor
+            if not rows or int(rows[0][0]) != head_id or rows[0][9] != head_hash:
+                return Verification(False, len(rows), int(head_id),
+                                    f"row missing or changed since the anchor signed on {day}")
+            if not _signature_ok(bytes(certificate), bytes(signature), bytes.fromhex(head_hash)):
+                return Verification(False, len(rows), int(head_id), f"anchor of {day} badly signed")
+            prev, expected = head_hash, int(head_id) + 1
+            rows = rows[1:]
+        bad = _check_chain(rows, prev, expected)
+        return bad or Verification(True, len(rows))
+
     def verify(self) -> Verification:
+        """Every row and every anchor; a damaged file is a failed verification, not a crash."""
+        try:
+            return self._verify()
+        except sqlite3.DatabaseError as exc:
+            return Verification(False, 0, None, f"database unreadable: {exc}")
+
+    def _verify(self) -> Verification:
         with self._lock:
             rows = self._conn.execute("SELECT * FROM audit ORDER BY rowid").fetchall()
             anchors = self._conn.execute(
@@ -367,6 +415,21 @@ class AuditLog:
         return Verification(True, len(rows))
 
 
+def _check_chain(rows: list[Any], prev: str, expected_id: int) -> Verification | None:
+    for row in rows:
+        id_ = int(row[0])
+        if id_ != expected_id:
+            return Verification(False, len(rows), expected_id,
+                                f"row {expected_id} missing or out of order (found {id_})")
+        if row[8] != prev:
+            return Verification(False, len(rows), id_, "link to the previous row broken")
+        if _row_hash(*row[:9]) != row[9]:
+            return Verification(False, len(rows), id_, "content does not match its hash")
+        prev = row[9]
+        expected_id += 1
+    return None
+
+
 def _signature_ok(certificate_der: bytes, signature: bytes, data: bytes) -> bool:
     try:
         key = x509.load_der_x509_certificate(certificate_der).public_key()
@@ -376,3 +439,58 @@ def _signature_ok(certificate_der: bytes, signature: bytes, data: bytes) -> bool
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@dataclass(frozen=True)
+class SetAside:
+    folder: Path
+    previous_head_id: int
+    previous_head_hash: str
+    record: AuditRecord
+
+
+def last_good_head(path: Path) -> tuple[int, str]:
+    """The last row of a damaged database whose chain still verifies from the start (read
+    without touching the file: ``immutable``), or the genesis when nothing is readable."""
+    head = (0, GENESIS)
+    try:
+        conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    except sqlite3.Error:
+        return head
+    try:
+        prev, expected = GENESIS, 1
+        for row in conn.execute("SELECT * FROM audit ORDER BY id"):
+            if int(row[0]) != expected or row[8] != prev or _row_hash(*row[:9]) != row[9]:
+                break
+            prev, expected = row[9], expected + 1
+            head = (int(row[0]), str(row[9]))
+    except sqlite3.Error:
+        pass  # a damaged page: the head is the last row read before it
+    finally:
+        conn.close()
+    return head
+
+
+def set_aside(state_dir: Path, reason: str, *, now: datetime | None = None) -> SetAside:
+    """Moves a damaged audit database (and its WAL and shared-memory files) into a dated
+    folder beside it — never deletes it — and starts a new chain whose first row names the old
+    one's last good head, so the two chains read as one history. The daemon must be stopped."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    source = state_dir / db.DB_NAME
+    head_id, head_hash = last_good_head(source)
+    folder = state_dir / f"audit-set-aside-{stamp}"
+    folder.mkdir()
+    for suffix in ("", "-wal", "-shm"):
+        part = state_dir / (db.DB_NAME + suffix)
+        if part.exists():
+            part.rename(folder / part.name)
+    log = AuditLog.open(state_dir)
+    try:
+        record = log.append(
+            client="comptoir", operator="-", action="audit.chain-restart", target="-",
+            outcome="ok", detail={"previous_head_id": head_id, "previous_head_hash": head_hash,
+                                  "set_aside": folder.name, "reason": reason[:500]},
+        )
+    finally:
+        log.close()
+    return SetAside(folder, head_id, head_hash, record)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import unquote
@@ -55,7 +55,12 @@ class MissingOperator(Exception):
 
 
 OPERATOR_HEADER = "X-Comptoir-Operator"
-_OPERATOR_RE = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
+_OPERATOR_MAX = 128
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+"""Controls (C0, C1 with U+0085), format characters (bidi embeddings/overrides/isolates
+U+202A–202E, U+2066–2069, zero-width U+200B–200D, U+FEFF…), line and paragraph separators
+(U+2028/2029), private-use, surrogates and unassigned code points: none belongs in a person's
+name, and each can split or disguise a line for whoever reads the audit export."""
 
 
 def fingerprint(der: bytes) -> str:
@@ -78,14 +83,29 @@ def require_role(client: EnrolledClient, allowed: frozenset[Role]) -> None:
 
 def operator_name(raw: str | None) -> str:
     """HTTP header values are ASCII in practice, so a name with accents arrives percent-encoded
-    UTF-8 (``pr%C3%A9paratrice``); plain ASCII passes unchanged."""
+    UTF-8 (``pr%C3%A9paratrice``); plain ASCII passes unchanged. A client that sends raw UTF-8
+    bytes is understood too (the server sees them as Latin-1 and they are turned back into the
+    UTF-8 text they were), so the stored name is always the real text, never mojibake. The name
+    is stored NFC-normalised."""
+    if raw is None or not raw.strip():
+        raise MissingOperator(f"header {OPERATOR_HEADER} must name the logged-in operator")
     try:
-        name = unquote(raw.strip(), errors="strict") if raw is not None else ""
-    except UnicodeDecodeError:
-        name = ""
-    if not _OPERATOR_RE.fullmatch(name):
+        text = raw.strip().encode("latin-1").decode("utf-8")
+        name = unicodedata.normalize("NFC", unquote(text, errors="strict"))
+    except UnicodeError as exc:
         raise MissingOperator(
-            f"header {OPERATOR_HEADER} must name the logged-in operator "
-            "(1-128 printable characters, percent-encoded UTF-8 if not ASCII)"
+            f"header {OPERATOR_HEADER} is not UTF-8 (percent-encode the name's UTF-8 bytes)"
+        ) from exc
+    if not 1 <= len(name) <= _OPERATOR_MAX:
+        raise MissingOperator(
+            f"header {OPERATOR_HEADER} must name the logged-in operator in 1-{_OPERATOR_MAX} "
+            "characters"
         )
+    for char in name:
+        if unicodedata.category(char) in _REFUSED_CATEGORIES:
+            raise MissingOperator(
+                f"header {OPERATOR_HEADER}: character U+{ord(char):04X} "
+                f"({unicodedata.name(char, 'unnamed')}) is not allowed in a name "
+                "(control, line separator, bidi or invisible character)"
+            )
     return name

@@ -47,6 +47,37 @@ def audit_verify(config: ConfigOption = None, state_dir: StateOption = None) -> 
         raise typer.Exit(1)
 
 
+@audit_app.command("set-aside")
+def audit_set_aside(config: ConfigOption = None, state_dir: StateOption = None) -> None:
+    """Moves a damaged audit log aside (never deleted) and starts a new chain anchored to its
+    last good row. Run with the daemon stopped, after `comptoir audit verify` failed."""
+    from hostd.audit import set_aside
+
+    state = _state_dir(config, state_dir)
+    if not (state / "audit.db").is_file():
+        raise _fail(f"no audit log in {state}")
+    try:
+        log = AuditLog.open(state)
+    except DatabaseError as exc:
+        reason = str(exc)
+    else:
+        try:
+            result = log.verify()
+        finally:
+            log.close()
+        if result.ok:
+            raise _fail("the audit log verifies: nothing to set aside")
+        reason = result.line()
+    try:
+        done = set_aside(state, reason)
+    except OSError as exc:
+        raise _fail(f"cannot set the audit log aside: {exc}") from exc
+    typer.echo(
+        f"audit log set aside in {done.folder}; new chain row {done.record.id} continues from "
+        f"row {done.previous_head_id} ({done.previous_head_hash[:16]}…)"
+    )
+
+
 @audit_app.command("export")
 def audit_export(
     config: ConfigOption = None,

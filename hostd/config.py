@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from hostd.disk import DiskSettings
 from provisioning.paths import DEFAULT_STATE_DIR, STATE_DIR_ENV
 
 if TYPE_CHECKING:
@@ -56,6 +57,10 @@ class CpsSettings(_Section):
     terminal's keypad and never crosses a counter PC (the demo and tests turn it on)."""
     idle_timeout_s: float = Field(default=900.0, gt=0, le=86400)
     """An unlocked CPS with no operation for this long is reset and needs the PIN again."""
+    wrong_pins_per_client: int = Field(default=1, ge=1, le=2)
+    """Wrong API PINs one client may present on a card before a correct PIN (from anyone)
+    resets the count: with 3 tries and the last one kept for the cardholder, one counter
+    cannot spend the try another counter's person needs."""
     end_of_day: str = "20:00"
     """Local time (HH:MM) at which every unlocked CPS is reset, whatever its activity."""
 
@@ -77,8 +82,40 @@ class SchedulerSettings(_Section):
 
 
 class EnrolmentSettings(_Section):
-    attempts_per_minute: int = Field(default=10, ge=1, le=1000)
-    """Enrolment attempts accepted per minute from all peers: guessing a code stays slow."""
+    attempts_per_minute: int = Field(default=30, ge=1, le=1000)
+    """Global ceiling of enrolment attempts per minute (all peers), except that an address's
+    first attempt of the minute always goes through (a technician is never locked out)."""
+    attempts_per_source: int = Field(default=5, ge=1, le=1000)
+    """Enrolment attempts per minute from one address: guessing a code stays slow."""
+
+
+class ListenerLimits(_Section):
+    """One listener's share of the daemon's file descriptors and concurrency."""
+
+    max_connections: int = Field(ge=1, le=100000)
+    """Open connections (TLS handshakes included) beyond which new ones are closed at accept."""
+    per_source: int = Field(ge=1, le=100000)
+    """Open connections from one source address."""
+    max_in_flight: int = Field(ge=1, le=100000)
+    """Requests being handled at once; beyond, an immediate 503 ``overloaded``."""
+
+
+class LimitsSettings(_Section):
+    """Connection discipline for both listeners (docs/hostd.md "Hostile LAN traffic").
+
+    The enrolment listener's caps plus the API's plus :data:`hostd.limits.FD_RESERVE` must fit
+    under the process's file-descriptor limit (checked at start), so the unauthenticated port
+    can never take the descriptors the API needs."""
+
+    handshake_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """From the connection (or the first byte of a request) to the end of its headers."""
+    body_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    """From the end of the headers to the end of the body."""
+    keep_alive_s: float = Field(default=30.0, gt=0, le=600)
+    api: ListenerLimits = ListenerLimits(max_connections=512, per_source=256, max_in_flight=256)
+    """A terminal server running several counters' LGO sessions is one source address."""
+    enrol: ListenerLimits = ListenerLimits(max_connections=64, per_source=4, max_in_flight=8)
 
 
 class TerminalBinding(_Section):
@@ -106,6 +143,8 @@ class Settings(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     enrolment: EnrolmentSettings = EnrolmentSettings()
     terminals: TerminalSettings = TerminalSettings()
+    limits: LimitsSettings = LimitsSettings()
+    disk: DiskSettings = DiskSettings()
     teleservices: Any = None
     """INSi and the DMP (``[teleservices]``, parsed by ``hostd.teleservices.settings`` into a
     ``TeleserviceSettings``); absent: the box does not talk to them."""

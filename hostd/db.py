@@ -9,6 +9,7 @@ loss; the audit log promises more). Migrations are ordered SQL scripts keyed by
 from __future__ import annotations
 
 import sqlite3
+import struct
 from pathlib import Path
 
 DB_NAME = "audit.db"
@@ -53,8 +54,41 @@ class DatabaseError(Exception):
     """The state database cannot be opened or is newer than this software."""
 
 
+_WAL_MAGIC = (0x377F0682, 0x377F0683)
+
+
+def check_wal(path: Path) -> None:
+    """Refuses a write-ahead log that is not one (issue 11): SQLite silently ignores a WAL
+    whose header is garbage, and with it every commit not yet checkpointed — acknowledged
+    audit rows would vanish without a word. A torn *frame* at the end is normal crash recovery
+    (the commit was never acknowledged); a torn *header* is not."""
+    wal = path.with_name(path.name + "-wal")
+    try:
+        header = wal.read_bytes()[:32]
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise DatabaseError(f"{wal}: cannot read: {exc.strerror}") from exc
+    if not header:
+        return
+    if len(header) < 32:
+        raise DatabaseError(f"{wal}: truncated write-ahead log header ({len(header)} bytes)")
+    words = struct.unpack(">8I", header)
+    if words[0] not in _WAL_MAGIC or words[1] != 3007000:
+        raise DatabaseError(f"{wal}: not a SQLite write-ahead log (bad magic or version)")
+    order = ">" if words[0] & 1 else "<"
+    s0 = s1 = 0
+    for i in range(0, 24, 8):
+        x0, x1 = struct.unpack(order + "2I", header[i:i + 8])
+        s0 = (s0 + x0 + s1) & 0xFFFFFFFF
+        s1 = (s1 + x1 + s0) & 0xFFFFFFFF
+    if (s0, s1) != (words[6], words[7]):
+        raise DatabaseError(f"{wal}: write-ahead log header checksum mismatch (damaged)")
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Opens (creating and migrating if needed) the database with the durability settings."""
+    check_wal(path)
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
         conn.execute("PRAGMA journal_mode=WAL")

@@ -64,8 +64,21 @@ def _readers() -> Finding:
     return Finding("readers", True, f"{len(found)} reader(s): {', '.join(found)}")
 
 
+def _disk(settings: config_mod.Settings) -> Finding:
+    # The same figure /v1/status and /metrics show: a warning long before the 507.
+    from hostd.disk import disk_health
+
+    health = disk_health(settings.state_dir, settings.disk)
+    if health.level == "ok":
+        return Finding("disk", True, health.message)
+    return Finding("disk", False, health.message,
+                   "comptoir audit export -o FILE (archive it off the box), then free space")
+
+
 def diagnose(settings: config_mod.Settings, training: bool) -> list[Finding]:
     findings = check_box(settings.state_dir, lan_names=[settings.server.listen], training=training)
+    if settings.state_dir.is_dir():
+        findings.append(_disk(settings))
     if not any(f.blocking and not f.ok for f in findings):
         findings.append(_daemon(settings))
     findings.append(_readers())

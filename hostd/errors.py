@@ -24,6 +24,16 @@ class BadCsr(Exception):
     """The CSR sent with a pairing code is unusable; the code is not spent."""
 
 
+class PinBudgetSpent(Exception):
+    """This client already spent its share of wrong API PINs on this card (see
+    ``hostd.services.cps``): the others' tries are not its to spend."""
+
+    def __init__(self, message: str, tries_left: int | None = None) -> None:
+        super().__init__(message)
+        if tries_left is not None:
+            self.tries_left = tries_left
+
+
 class RateLimited(Exception):
     """Too many enrolment attempts in the last minute."""
 

@@ -4,13 +4,14 @@ not justify a client library and its global registry."""
 from __future__ import annotations
 
 from hostd.context import AppContext
+from hostd.limits import ListenerFigures
 
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render(ctx: AppContext) -> str:
+def render(ctx: AppContext, listeners: list[ListenerFigures] | None = None) -> str:
     series: dict[str, tuple[str, str, list[str]]] = {
         "comptoir_card_queue_depth": ("gauge", "Jobs waiting for the card", []),
         "comptoir_card_busy_seconds_total": ("counter", "Time the card spent on jobs", []),
@@ -59,4 +60,37 @@ def render(ctx: AppContext) -> str:
          writer.group_max),
     ):
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
+    from hostd.disk import disk_health
+
+    disk = disk_health(ctx.settings.state_dir, ctx.settings.disk)
+    for name, help_text, value in (
+        ("comptoir_disk_audit_bytes", "Audit database pages in use", disk.audit_bytes),
+        ("comptoir_disk_journal_bytes", "Journal directory", disk.journal_bytes),
+        ("comptoir_disk_budget_bytes", "Disk budget of the audit log and journal",
+         disk.budget_bytes),
+        ("comptoir_disk_free_bytes", "Free space on the state filesystem", disk.free_bytes),
+        ("comptoir_disk_warning", "1 when the disk budget needs attention (warning or full)",
+         0 if disk.level == "ok" else 1),
+    ):
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"]
+    figures = listeners or []
+    for name, kind, help_text, attr in (
+        ("comptoir_connections_open", "gauge", "Open connections (handshakes included)",
+         "open_connections"),
+        ("comptoir_connections_refused_total", "counter",
+         "Connections closed at accept by the per-source or per-listener cap",
+         "refused_at_accept"),
+        ("comptoir_requests_in_flight", "gauge", "Requests being handled", "in_flight"),
+        ("comptoir_requests_overloaded_total", "counter", "Requests answered 503 overloaded",
+         "overloaded"),
+        ("comptoir_requests_too_large_total", "counter", "Requests answered 413 body-too-large",
+         "too_large"),
+    ):
+        if figures:
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+            lines += [f'{name}{{listener="{f.listener}"}} {getattr(f, attr)}' for f in figures]
+    if figures:
+        name = "comptoir_connections_timed_out_total"
+        lines += [f"# HELP {name} Connections dropped by the header or body deadline",
+                  f"# TYPE {name} counter", f"{name} {figures[0].timed_out}"]
     return "\n".join(lines) + "\n"

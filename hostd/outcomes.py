@@ -17,6 +17,7 @@ from hostd.errors import (
     BadCsr,
     KeyNotProvisioned,
     PairingRefused,
+    PinBudgetSpent,
     PinEntryCancelled,
     PinEntryTimedOut,
     PinNotAllowed,
@@ -55,6 +56,8 @@ WRONG_PIN = ProblemKind(403, "wrong-pin", "Wrong PIN")
 LAST_TRY_REFUSED = ProblemKind(423, "last-try-refused",
                                "One PIN try left: the cardholder must type it")
 PIN_BLOCKED = ProblemKind(423, "pin-blocked", "PIN blocked: the card needs its PUK")
+PIN_BUDGET_SPENT = ProblemKind(423, "pin-budget-spent",
+                               "This counter used its wrong-PIN tries on this card")
 CPS_LOCKED = ProblemKind(403, "cps-locked", "The CPS is locked")
 API_PIN_DISABLED = ProblemKind(403, "api-pin-disabled", "PIN only accepted from the PIN pad")
 TERMINAL_NOT_BOUND = ProblemKind(403, "terminal-not-bound", "Not this counter's terminal")
@@ -76,6 +79,8 @@ TOKEN_UNAVAILABLE = ProblemKind(503, "token-unavailable",
 BAD_SIGNING_REQUEST = ProblemKind(400, "bad-signing-request", "The signing request is unusable")
 CARD_BUSY = ProblemKind(503, "card-busy", "The card stayed busy past the deadline")
 SHUTTING_DOWN = ProblemKind(503, "shutting-down", "The daemon is stopping")
+BODY_TOO_LARGE = ProblemKind(413, "body-too-large", "Request body over this route's limit")
+OVERLOADED = ProblemKind(503, "overloaded", "Too many requests in progress, retry shortly")
 AUDIT_UNAVAILABLE = ProblemKind(507, "audit-unavailable",
                                 "Audit log not writable (disk full?): result withheld")
 TELESERVICE_FAULT = ProblemKind(502, "teleservice-fault",
@@ -117,6 +122,7 @@ MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
     (TerminalAbsent, TERMINAL_ABSENT),
     (PinEntryCancelled, PIN_ENTRY_CANCELLED),
     (PinEntryTimedOut, PIN_ENTRY_TIMEOUT),
+    (PinBudgetSpent, PIN_BUDGET_SPENT),
     (card.CardRemoved, CARD_REMOVED),
     (card.ReaderUnavailable, READER_UNAVAILABLE),
     (card.CardProtocolError, CARD_PROTOCOL_ERROR),

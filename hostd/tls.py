@@ -10,12 +10,18 @@ only maps the certificate to an enrolled client and checks it was not revoked si
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+if TYPE_CHECKING:
+    from hostd.config import LimitsSettings
+
+_CLOSE_GRACE_S = 0.5
 
 # TLS 1.2 suites with forward secrecy and AEAD only (TLS 1.3 suites are all modern already).
 _TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
@@ -99,6 +105,14 @@ class _CorkedTransport:
     def close(self) -> None:
         self._flush()
         self._transport.close()
+        # A TLS close waits for the peer's close_notify and keeps reading (and decrypting) what
+        # the peer still sends meanwhile: a client pushing a 50 MB body after its 413 would
+        # cost CPU for the whole shutdown timeout. Half a second is plenty for a real peer.
+        self._loop.call_later(_CLOSE_GRACE_S, self._abort_if_open)
+
+    def _abort_if_open(self) -> None:
+        with contextlib.suppress(Exception):
+            self._transport.abort()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
@@ -106,7 +120,25 @@ class _CorkedTransport:
 
 class TlsHttpToolsProtocol(HttpToolsProtocol):
     """httptools rather than h11: it parses a request in microseconds where pure-Python h11
-    took a visible share of the per-request overhead that bench/shared_cps.py measures."""
+    took a visible share of the per-request overhead that bench/shared_cps.py measures.
+
+    Adds the timeouts uvicorn lacks (it only times the keep-alive between requests): a request's
+    headers must arrive within ``header_timeout_s`` of the connection (so a peer that completes
+    the handshake and says nothing is dropped too) or of the request's first byte, and its body
+    within ``body_timeout_s`` of the headers. A slowloris client is closed at the deadline
+    whatever its byte rate. ``on_close`` gives the listener's connection slot back."""
+
+    header_timeout_s = 10.0
+    body_timeout_s = 30.0
+    _deadline: asyncio.TimerHandle | None = None
+    _on_close: Callable[[], None] | None = None
+    timed_out = 0
+    """Connections dropped by the header/body deadlines (all listeners; /metrics)."""
+
+    def configure_limits(self, limits: LimitsSettings, on_close: Callable[[], None]) -> None:
+        self.header_timeout_s = limits.header_timeout_s
+        self.body_timeout_s = limits.body_timeout_s
+        self._on_close = on_close
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         corked: Any = _CorkedTransport(transport)
@@ -114,6 +146,46 @@ class TlsHttpToolsProtocol(HttpToolsProtocol):
         tls = _tls_extension(transport)
         if tls is not None:
             self.app = _WithTls(self.app, tls)
+        self._arm(self.header_timeout_s)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        try:
+            super().connection_lost(exc)
+        finally:
+            if self._on_close is not None:
+                on_close, self._on_close = self._on_close, None
+                on_close()
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            type(self).timed_out += 1
+            # abort, not close: a TLS close waits for the peer's close_notify (up to the
+            # shutdown timeout) and a slow peer would keep its descriptor all that time.
+            self.transport.abort()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._deadline is None:
+            self._arm(self.header_timeout_s)
+
+    def on_headers_complete(self) -> None:
+        self._arm(self.body_timeout_s)
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
 
 
 def peer_certificate_der(scope: Mapping[str, Any]) -> bytes | None:

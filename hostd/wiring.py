@@ -9,6 +9,7 @@ build a box of their own.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,9 @@ from provisioning.errors import ProvisioningError
 from provisioning.health import serving_problem
 from provisioning.paths import StatePaths
 from provisioning.store import Store
+
+_RECOVERY = ("refusing to start; run `comptoir audit verify`, then "
+             "`comptoir audit set-aside` (docs/hostd.md, \"Damaged audit log\")")
 
 
 @dataclass
@@ -85,8 +89,12 @@ def open_box(
         try:
             audit = AuditLog.open(state)
         except DatabaseError as exc:
-            raise StartupError(str(exc)) from exc
+            raise StartupError(f"{exc}: {_RECOVERY}") from exc
         closers.append(audit.close)
+        audit.cap_pages(settings.disk)
+        checked = audit.check_at_start()
+        if not checked.ok:
+            raise StartupError(f"{checked.line()}: {_RECOVERY}")
         clients = RegistryClients(registry, ca, StatePaths(state).db)
         closers.append(clients.close)
         signer = StoreSigner(store)
@@ -106,7 +114,10 @@ def open_box(
                           if settings.teleservices is not None else None),
         )
         api_app = create_app(settings, devices, audit)
-        enrol_app = create_enrol_app(clients, audit, settings.enrolment.attempts_per_minute)
+        enrol_app = create_enrol_app(clients, audit, settings.enrolment.attempts_per_minute,
+                                     settings.enrolment.attempts_per_source)
+        # Runs before the audit log closes (closers run in reverse): the last minute's counts.
+        closers.append(enrol_app.state.service.refusals.flush)
     except BaseException:
         for close in reversed(closers):
             close()
@@ -170,12 +181,15 @@ def serve(settings: Settings) -> None:
         listeners = make_listeners(
             box.api_app, box.enrol_app, box.tls, host=settings.server.listen,
             api_port=settings.server.port, enrol_port=settings.server.enrol_port,
+            limits=settings.limits,
         )
         print(
             f"comptoir: serving on https://{settings.server.listen}:{listeners.api_port} "
             f"(mTLS) and :{listeners.enrol_port} (enrolment)",
             flush=True,
         )
+        # uvicorn handles SIGINT and SIGTERM; a closed terminal's SIGHUP stops it the same way.
+        signal.signal(signal.SIGHUP, lambda *_: listeners.request_stop())
         run_loop(listeners.serve())
     finally:
         box.close()

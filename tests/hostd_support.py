@@ -143,6 +143,8 @@ def start_daemon(
     pki: testpki.TestPki | None = None,
     org_auth_cli: str | None = None,
     teleservices: dict[str, Any] | None = None,
+    limits: dict[str, Any] | None = None,
+    enrolment: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Daemon:
     """``org_auth_cli``: the CN of an ORG AUTH_CLI certificate to provision (``INSI-AUTO``);
@@ -164,7 +166,8 @@ def start_daemon(
         "server": {"listen": "127.0.0.1", "port": 0, "enrol_port": 0},
         "cps": {"api_pin": True, **(cps or {})},  # a box: false (PIN from the terminal)
         "scheduler": scheduler or {},
-        "enrolment": {"attempts_per_minute": 1000},
+        "enrolment": enrolment or {"attempts_per_minute": 1000, "attempts_per_source": 1000},
+        "limits": limits or {},
         # No terminal port unless a test gives one: a box's default glob is real hardware.
         "terminals": terminals or {"ports": []},
     }
@@ -175,7 +178,8 @@ def start_daemon(
     box = open_box(settings, watcher=watcher)
     try:
         listeners = make_listeners(
-            box.api_app, box.enrol_app, box.tls, host="127.0.0.1", api_port=0, enrol_port=0
+            box.api_app, box.enrol_app, box.tls, host="127.0.0.1", api_port=0, enrol_port=0,
+            limits=settings.limits,
         )
         thread = ServerThread(listeners).start()
     except BaseException:

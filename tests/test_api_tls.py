@@ -137,7 +137,12 @@ def test_card_operations_need_the_operator_header(daemon: Daemon) -> None:
 def test_enrolment_attempts_are_audited(daemon: Daemon) -> None:
     rows = [r for r in daemon.box.audit.records() if r.action == "client.enrol"]
     assert rows and all(r.client.startswith("peer:127.0.0.1") for r in rows)
-    # Outcomes are the problem slugs the enrolment answered with; a success names the client.
-    outcomes = {r.outcome for r in rows}
-    assert {"ok", "pairing-refused"} <= outcomes
-    assert all(r.detail["name"] and r.detail["role"] for r in rows if r.outcome == "ok")
+    # A success names the client; refusals are counted per source and minute (issue 11).
+    assert {r.outcome for r in rows} == {"ok"}
+    assert all(r.detail["name"] and r.detail["role"] for r in rows)
+    daemon.box.enrol_app.state.service.refusals.flush()
+    daemon.box.audit.submit(client="t", operator="-", action="sync", target="-",
+                            outcome="ok").result()
+    refused = [r for r in daemon.box.audit.records() if r.action == "client.enrol.refused"]
+    assert {r.outcome for r in refused} == {"pairing-refused"}
+    assert sum(r.detail["count"] for r in refused) >= 3  # reused, expired, unknown

@@ -34,6 +34,8 @@ from tests.hostd_support import cps_config
 from tests.test_hostd_cps_service import ATR, READER, Direct
 
 CALLER = Caller("Comptoir 1", "Mme Durand")
+OTHER = replace(CALLER, client="Comptoir 2")
+"""A second counter: after its wrong PIN, a counter's next try is refused (PIN budget)."""
 DIGEST = bytes(range(32))
 
 
@@ -65,7 +67,7 @@ def test_every_outcome_has_exactly_one_row_written_before_the_answer(
         with pytest.raises(WrongPin):
             await svc.unlock(READER, bytearray(b"0000"), CALLER)
         assert len(outcomes(audit)) == 1  # committed by the time the error reached us
-        await svc.unlock(READER, bytearray(b"4739"), CALLER)
+        await svc.unlock(READER, bytearray(b"4739"), OTHER)
         signature = await svc.sign(READER, KeyRole.AUTH, CALLER, digest=DIGEST)
         assert signature and len(outcomes(audit)) == 3
         with pytest.raises(UnknownReader):

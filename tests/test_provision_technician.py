@@ -315,6 +315,18 @@ def test_doctor_lists_what_is_missing_with_fixes(tmp_path: Path) -> None:
     assert bad["clients"]["fix"] == "comptoir provision pair --count N"
     assert "daemon" in bad
     assert not any(f["blocking"] for f in bad.values())
+    disk = next(f for f in verdict["findings"] if f["check"] == "disk")
+    assert disk["ok"] is True and "MiB of the disk budget" in disk["message"]
+    # The same check turns into a finding with its fix when the budget is nearly spent.
+    from hostd.audit import AuditLog
+
+    log = AuditLog.open(cli.state)
+    log.append(client="comptoir", operator="-", action="test.fill", target="-", outcome="ok")
+    log.close()
+    config.write_text(config.read_text().replace("budget_mb = 1024.0", "budget_mb = 0.001", 1))
+    result = CliRunner().invoke(app, ["doctor", "--config", str(config), "--json"])
+    disk = next(f for f in json.loads(result.stdout)["findings"] if f["check"] == "disk")
+    assert disk["ok"] is False and disk["fix"].startswith("comptoir audit export")
     # A clock before the software existed is flagged.
     from datetime import UTC, datetime
 

@@ -104,6 +104,7 @@ def run(
     controller = SimController(pcscd, directory / SOCKET_NAME, card_timing)
     signal.signal(signal.SIGTERM, lambda *_: controller.stopped.set())
     signal.signal(signal.SIGINT, lambda *_: controller.stopped.set())
+    signal.signal(signal.SIGHUP, lambda *_: controller.stopped.set())
     try:
         for slot, path in inserts:
             try:

@@ -105,6 +105,11 @@ def status(box: BoxStatus) -> m.StatusModel:
             group_p50=box.audit_writer.group_p50, group_max=box.audit_writer.group_max,
             commit_ms_p50=round(box.audit_writer.commit_p50_ms, 3))),
         terminals=[m.TerminalStatusModel(**_plain(t)) for t in box.terminals],
+        disk=m.DiskModel(
+            level=box.disk.level,  # type: ignore[arg-type]
+            audit_bytes=box.disk.audit_bytes, journal_bytes=box.disk.journal_bytes,
+            budget_bytes=box.disk.budget_bytes, free_bytes=box.disk.free_bytes,
+            used_ratio=round(box.disk.used_ratio, 4), message=box.disk.message),
     )
 
 

@@ -45,17 +45,20 @@ class EnrolResponse(BaseModel):
     ca_pem: str
 
 
-def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int) -> FastAPI:
+def create_enrol_app(admin: ClientAdmin, audit: AuditLog, per_minute: int,
+                     per_source: int | None = None) -> FastAPI:
     app = FastAPI(title="Comptoir enrolment", version="1", docs_url=None, redoc_url=None,
                   telemetry=problems.TELEMETRY_OFF)
     problems.install(app)
     openapi.install(app)
-    service = ClientService(admin, audit, AttemptLimiter(per_minute))
+    service = ClientService(admin, audit, AttemptLimiter(per_minute, per_source))
+    app.state.service = service
     router = APIRouter(prefix="/v1")
 
     @router.post(
         "/enrol", summary="Exchange a code for a cert", operation_id="enrol",
         responses=problems.responses(problems.VALIDATION, problems.BAD_CSR,
+                                     problems.BODY_TOO_LARGE, problems.OVERLOADED,
                                      problems.PAIRING_REFUSED,
                                      problems.RATE_LIMITED, problems.AUDIT_UNAVAILABLE,
                                      problems.INTERNAL),

@@ -166,6 +166,20 @@ class AuditHeadModel(_Model):
     writer: AuditWriterModel
 
 
+class DiskModel(_Model):
+    model_config = _example({
+        "level": "ok", "audit_bytes": 10485760, "journal_bytes": 52428800,
+        "budget_bytes": 1073741824, "free_bytes": 20000000000, "used_ratio": 0.059,
+        "message": "60 of 1024 MiB of the disk budget used"})
+    level: Literal["ok", "warning", "full"]
+    audit_bytes: int
+    journal_bytes: int
+    budget_bytes: int
+    free_bytes: int
+    used_ratio: float
+    message: str
+
+
 class StatusModel(_Model):
     model_config = _example({
         "time": "2026-11-25T10:00:00Z",
@@ -181,12 +195,17 @@ class StatusModel(_Model):
         "terminals": [{"serial": "E66141040317", "counter": "Comptoir 1",
                        "client": "comptoir-1", "paired": True, "connected": True,
                        "firmware": "0.2.0"}],
+        "disk": {
+            "level": "ok", "audit_bytes": 10485760, "journal_bytes": 52428800,
+            "budget_bytes": 1073741824, "free_bytes": 20000000000, "used_ratio": 0.059,
+            "message": "60 of 1024 MiB of the disk budget used"},
     })
     time: UtcTime
     readers: list[ReaderStatusModel]
     certificates: list[CertificateStatusModel]
     audit: AuditHeadModel
     terminals: list[TerminalStatusModel] = Field(default_factory=list)
+    disk: DiskModel
 
 
 # -- CPS --------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from hostd.outcomes import (
     BAD_CSR,
     BAD_DMP_REQUEST,
     BAD_SIGNING_REQUEST,
+    BODY_TOO_LARGE,
     CARD_BUSY,
     CARD_ERROR,
     CARD_PROTOCOL_ERROR,
@@ -43,8 +44,10 @@ from hostd.outcomes import (
     NOT_AUTHENTICATED,
     NOT_HOLDER,
     OPERATOR_REQUIRED,
+    OVERLOADED,
     PAIRING_REFUSED,
     PIN_BLOCKED,
+    PIN_BUDGET_SPENT,
     PIN_ENTRY_CANCELLED,
     PIN_ENTRY_TIMEOUT,
     RATE_LIMITED,
@@ -80,6 +83,7 @@ __all__ = [
     "BAD_DMP_REQUEST",
     "BAD_REQUEST",
     "BAD_SIGNING_REQUEST",
+    "BODY_TOO_LARGE",
     "CARD_BUSY",
     "CARD_ERROR",
     "CARD_PROBLEMS",
@@ -108,8 +112,10 @@ __all__ = [
     "NO_CARD",
     "NO_CPS_FOR_CPX",
     "OPERATOR_REQUIRED",
+    "OVERLOADED",
     "PAIRING_REFUSED",
     "PIN_BLOCKED",
+    "PIN_BUDGET_SPENT",
     "PIN_ENTRY_CANCELLED",
     "PIN_ENTRY_TIMEOUT",
     "RATE_LIMITED",
@@ -176,8 +182,8 @@ def kinds() -> list[ProblemKind]:
     """Every problem kind, for the docs and the tests."""
     listed = [kind for _, kind in MAPPING]
     return [*dict.fromkeys(listed), TELESERVICE_UNAVAILABLE, BAD_REQUEST, NOT_FOUND,
-            VALIDATION, INTERNAL, COUNTER_FORBIDDEN, IMAGE_TOO_LARGE, IMAGE_TYPE,
-            IMAGE_UNREADABLE, NOT_APCV]
+            VALIDATION, BODY_TOO_LARGE, OVERLOADED, INTERNAL, COUNTER_FORBIDDEN,
+            IMAGE_TOO_LARGE, IMAGE_TYPE, IMAGE_UNREADABLE, NOT_APCV]
 
 
 def example(kind: ProblemKind, detail: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -191,7 +197,8 @@ def example(kind: ProblemKind, detail: str | None = None, **extra: Any) -> dict[
 CARD_PROBLEMS = (UNKNOWN_READER, NO_CARD, CARD_REMOVED, READER_UNAVAILABLE, CARD_PROTOCOL_ERROR,
                  CARD_ERROR, CARD_BUSY, SHUTTING_DOWN, AUDIT_UNAVAILABLE)
 """What any card operation can answer besides its own problems."""
-COMMON_PROBLEMS = (NOT_AUTHENTICATED, CLIENT_REVOKED, FORBIDDEN, VALIDATION, INTERNAL)
+COMMON_PROBLEMS = (NOT_AUTHENTICATED, CLIENT_REVOKED, FORBIDDEN, VALIDATION, BODY_TOO_LARGE,
+                   OVERLOADED, INTERNAL)
 """What every route of the mTLS API can answer (added to each operation's documentation)."""
 
 

@@ -78,8 +78,9 @@ async def list_cps(ctx: Ctx, _who: Reader) -> list[CpsReaderModel]:
     "/cps/{reader}/unlock", summary="Unlock the CPS: PIN typed on the counter terminal",
     operation_id="cps_unlock",
     responses=p.api_responses(*_CPS, p.BAD_REQUEST, p.WRONG_PIN, p.LAST_TRY_REFUSED,
-                              p.PIN_BLOCKED, p.API_PIN_DISABLED, p.TERMINAL_NOT_BOUND,
-                              p.TERMINAL_ABSENT, p.PIN_ENTRY_CANCELLED, p.PIN_ENTRY_TIMEOUT),
+                              p.PIN_BUDGET_SPENT, p.PIN_BLOCKED, p.API_PIN_DISABLED,
+                              p.TERMINAL_NOT_BOUND, p.TERMINAL_ABSENT, p.PIN_ENTRY_CANCELLED,
+                              p.PIN_ENTRY_TIMEOUT),
 )
 async def unlock(
     reader: str, body: UnlockRequest, ctx: Ctx, caller: CardCaller

@@ -21,7 +21,7 @@ from drivers.cards.cps_model import CpsBackend, CpsHolder, KeyRole
 from drivers.errors import LastTryRefused, PinBlocked, SecurityNotSatisfied, WrongPin
 from hostd.audit import AuditLog
 from hostd.config import CpsSettings
-from hostd.errors import PinNotAllowed, TerminalAbsent
+from hostd.errors import PinBudgetSpent, PinNotAllowed, TerminalAbsent
 from hostd.services.jobs import Caller, audited, await_job
 from hostd.services.readers import CardKind, CardSession, NoCard, ReaderHub, UnknownReader
 from hostd.services.terminals import TerminalService
@@ -99,6 +99,8 @@ class CpsService:
         self._wall = wall
         self._lock = threading.Lock()
         self._leases: dict[str, UnlockLease] = {}
+        self._wrong_pins: dict[tuple[str, str], int] = {}
+        """(reader, client) → wrong API PINs since the last correct one on that reader."""
 
     # -- leases -----------------------------------------------------------------------------
 
@@ -162,9 +164,10 @@ class CpsService:
         check: Callable[[], None] | None = None,
     ) -> Any:
         async def operation() -> Any:
+            # The card first: with no card the true answer is no-card, not "locked".
+            worker = self._hub.card_worker(reader, CardKind.CPS)
             if check is not None:  # a refusal before the card (locked CPS) is audited too
                 check()
-            worker = self._hub.card_worker(reader, CardKind.CPS)
             # The job is only the card work: its audit row is written after it, off the
             # card's thread, so the card takes the next job while the row is fsynced.
             future = worker.submit(
@@ -195,13 +198,34 @@ class CpsService:
                 return card.tries_left()
 
             await self.expire_leases()
+            budget = self._settings.wrong_pins_per_client
+
+            def within_budget() -> None:
+                # Checked before the card (and audited): refusing costs the card nothing.
+                with self._lock:
+                    spent = self._wrong_pins.get((reader, caller.client), 0)
+                if spent >= budget:
+                    raise PinBudgetSpent(
+                        f"this counter presented {spent} wrong PIN(s) on this card: the PIN "
+                        "must now be typed correctly at another counter or on the PIN pad")
+
             try:
-                tries = await self._run(reader, caller, "cps.unlock", verify)
-            except (WrongPin, PinBlocked):
+                tries = await self._run(reader, caller, "cps.unlock", verify,
+                                        check=within_budget)
+            except WrongPin:
+                with self._lock:
+                    key = (reader, caller.client)
+                    self._wrong_pins[key] = self._wrong_pins.get(key, 0) + 1
                 # A failed VERIFY clears the card's verified state (ISO 7816-4): whatever
                 # lease another counter held is over too.
                 self.session_ended(reader)
                 raise
+            except PinBlocked:
+                self.session_ended(reader)
+                raise
+            with self._lock:  # a correct PIN resets the card's counter, and everyone's share
+                for key in [k for k in self._wrong_pins if k[0] == reader]:
+                    del self._wrong_pins[key]
         finally:
             for i in range(len(pin)):
                 pin[i] = 0

@@ -12,6 +12,7 @@ from datetime import datetime
 from hostd.audit import WriterFigures
 from hostd.clock import utc_now
 from hostd.context import AppContext
+from hostd.disk import DiskHealth, disk_health
 from hostd.scheduler import QueueFigures
 from hostd.services.cps import LeaseStatus
 from hostd.services.readers import CardKind, ReaderSnapshot
@@ -36,6 +37,8 @@ class BoxStatus:
     audit_head: str
     audit_writer: WriterFigures
     """Group commit: rows written since start-up and the fsynced commits they took."""
+    disk: DiskHealth
+    """The audit log's and journal's share of the disk budget (warning long before 507)."""
     terminals: tuple[TerminalView, ...] = ()
 
 
@@ -60,5 +63,6 @@ def box_status(ctx: AppContext) -> BoxStatus:
         audit_rows=head_id,
         audit_head=head_hash,
         audit_writer=ctx.audit.writer_figures(),
+        disk=disk_health(ctx.settings.state_dir, ctx.settings.disk),
         terminals=ctx.devices.terminals.views() if ctx.devices.terminals else (),
     )

@@ -847,6 +847,37 @@ export interface components {
             reader: string;
         };
         /**
+         * DiskModel
+         * @example {
+         *       "audit_bytes": 10485760,
+         *       "budget_bytes": 1073741824,
+         *       "free_bytes": 20000000000,
+         *       "journal_bytes": 52428800,
+         *       "level": "ok",
+         *       "message": "60 of 1024 MiB of the disk budget used",
+         *       "used_ratio": 0.059
+         *     }
+         */
+        DiskModel: {
+            /** Audit Bytes */
+            audit_bytes: number;
+            /** Budget Bytes */
+            budget_bytes: number;
+            /** Free Bytes */
+            free_bytes: number;
+            /** Journal Bytes */
+            journal_bytes: number;
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "ok" | "warning" | "full";
+            /** Message */
+            message: string;
+            /** Used Ratio */
+            used_ratio: number;
+        };
+        /**
          * DispensationModel
          * @example {
          *       "alerts": 1,
@@ -1626,6 +1657,15 @@ export interface components {
          *           "title": "ORG signature"
          *         }
          *       ],
+         *       "disk": {
+         *         "audit_bytes": 10485760,
+         *         "budget_bytes": 1073741824,
+         *         "free_bytes": 20000000000,
+         *         "journal_bytes": 52428800,
+         *         "level": "ok",
+         *         "message": "60 of 1024 MiB of the disk budget used",
+         *         "used_ratio": 0.059
+         *       },
          *       "readers": [
          *         {
          *           "atr": "3BAC00402A001225006480000310009000",
@@ -1675,6 +1715,7 @@ export interface components {
             audit: components["schemas"]["AuditHeadModel"];
             /** Certificates */
             certificates: components["schemas"]["CertificateStatusModel"][];
+            disk: components["schemas"]["DiskModel"];
             /** Readers */
             readers: components["schemas"]["ReaderStatusModel"][];
             /** Terminals */
@@ -2023,6 +2064,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -2034,6 +2084,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2079,6 +2138,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -2090,6 +2158,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2138,6 +2215,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -2149,6 +2235,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2203,6 +2298,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -2214,6 +2318,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2284,6 +2397,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -2295,6 +2417,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2376,6 +2507,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -2387,6 +2527,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2454,6 +2603,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -2465,6 +2623,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2527,6 +2694,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -2538,6 +2714,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2599,7 +2784,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `image-too-large`: Image larger than the box accepts */
+            /** @description `body-too-large`: Request body over this route's limit; `image-too-large`: Image larger than the box accepts */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2628,6 +2813,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2673,6 +2867,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -2684,6 +2887,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2763,6 +2975,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -2790,7 +3011,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2881,6 +3102,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -2908,7 +3138,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2998,6 +3228,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -3025,7 +3264,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3119,6 +3358,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -3146,7 +3394,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3236,6 +3484,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -3263,7 +3520,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3357,6 +3614,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -3366,7 +3632,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `last-try-refused`: One PIN try left: the cardholder must type it; `pin-blocked`: PIN blocked: the card needs its PUK */
+            /** @description `last-try-refused`: One PIN try left: the cardholder must type it; `pin-budget-spent`: This counter used its wrong-PIN tries on this card; `pin-blocked`: PIN blocked: the card needs its PUK */
             423: {
                 headers: {
                     [name: string]: unknown;
@@ -3393,7 +3659,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping; `terminal-absent`: The terminal is not connected */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping; `terminal-absent`: The terminal is not connected */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3467,6 +3733,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -3494,7 +3769,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `teleservice-unavailable`: The téléservice is temporarily unavailable (see codes); `teleservice-not-configured`: INSi/DMP are not configured or their tunnel is down; `token-unavailable`: The box's key store did not answer or refused to sign */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `teleservice-unavailable`: The téléservice is temporarily unavailable (see codes); `teleservice-not-configured`: INSi/DMP are not configured or their tunnel is down; `token-unavailable`: The box's key store did not answer or refused to sign */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3584,6 +3859,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -3611,7 +3895,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `teleservice-unavailable`: The téléservice is temporarily unavailable (see codes); `teleservice-not-configured`: INSi/DMP are not configured or their tunnel is down; `token-unavailable`: The box's key store did not answer or refused to sign */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `teleservice-unavailable`: The téléservice is temporarily unavailable (see codes); `teleservice-not-configured`: INSi/DMP are not configured or their tunnel is down; `token-unavailable`: The box's key store did not answer or refused to sign */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3686,6 +3970,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -3697,6 +3990,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3778,6 +4080,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API; `invalid-traits`: An identity trait INSi would refuse; `lunar-birth-date`: Day or month of birth unknown: INSi needs a calendar date */
             422: {
                 headers: {
@@ -3805,7 +4116,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `teleservice-unavailable`: The téléservice is temporarily unavailable (see codes); `teleservice-not-configured`: INSi/DMP are not configured or their tunnel is down; `token-unavailable`: The box's key store did not answer or refused to sign; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `teleservice-unavailable`: The téléservice is temporarily unavailable (see codes); `teleservice-not-configured`: INSi/DMP are not configured or their tunnel is down; `token-unavailable`: The box's key store did not answer or refused to sign; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3879,6 +4190,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -3890,6 +4210,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3970,6 +4299,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -3981,6 +4319,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4026,6 +4373,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -4037,6 +4393,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4093,6 +4458,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -4104,6 +4478,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4149,6 +4532,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -4160,6 +4552,15 @@ export interface operations {
             };
             /** @description `internal-error`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4241,6 +4642,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -4259,7 +4669,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `token-unavailable`: The box's key store did not answer or refused to sign */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `token-unavailable`: The box's key store did not answer or refused to sign */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4351,6 +4761,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -4369,7 +4788,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `token-unavailable`: The box's key store did not answer or refused to sign */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `token-unavailable`: The box's key store did not answer or refused to sign */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4461,6 +4880,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -4479,7 +4907,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `token-unavailable`: The box's key store did not answer or refused to sign */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `token-unavailable`: The box's key store did not answer or refused to sign */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4571,6 +4999,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -4589,7 +5026,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `token-unavailable`: The box's key store did not answer or refused to sign */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `token-unavailable`: The box's key store did not answer or refused to sign */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4679,6 +5116,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `invalid-request`: The request does not match the API */
             422: {
                 headers: {
@@ -4706,7 +5152,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -35,6 +35,8 @@ from .cps_tries_left_x_comptoir_priority_type_0 import (
     CpsTriesLeftXComptoirPriorityType0,
 )
 from .cps_unlock_x_comptoir_priority_type_0 import CpsUnlockXComptoirPriorityType0
+from .disk_model import DiskModel
+from .disk_model_level import DiskModelLevel
 from .dispensation_model import DispensationModel
 from .dmp_existence_model import DmpExistenceModel
 from .dmp_existence_request import DmpExistenceRequest
@@ -140,6 +142,8 @@ __all__ = (
     "CpsSignXComptoirPriorityType0",
     "CpsTriesLeftXComptoirPriorityType0",
     "CpsUnlockXComptoirPriorityType0",
+    "DiskModel",
+    "DiskModelLevel",
     "DispensationModel",
     "DmpExistenceModel",
     "DmpExistenceRequest",

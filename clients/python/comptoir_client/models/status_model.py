@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.audit_head_model import AuditHeadModel
     from ..models.certificate_status_model import CertificateStatusModel
+    from ..models.disk_model import DiskModel
     from ..models.reader_status_model import ReaderStatusModel
     from ..models.terminal_status_model import TerminalStatusModel
 
@@ -24,6 +25,7 @@ class StatusModel:
     Attributes:
         audit (AuditHeadModel):
         certificates (list[CertificateStatusModel]):
+        disk (DiskModel):
         readers (list[ReaderStatusModel]):
         time (datetime.datetime):  Example: 2026-11-25T19:00:00Z.
         terminals (list[TerminalStatusModel] | Unset):
@@ -31,6 +33,7 @@ class StatusModel:
 
     audit: AuditHeadModel
     certificates: list[CertificateStatusModel]
+    disk: DiskModel
     readers: list[ReaderStatusModel]
     time: datetime.datetime
     terminals: list[TerminalStatusModel] | Unset = UNSET
@@ -42,6 +45,8 @@ class StatusModel:
         for certificates_item_data in self.certificates:
             certificates_item = certificates_item_data.to_dict()
             certificates.append(certificates_item)
+
+        disk = self.disk.to_dict()
 
         readers = []
         for readers_item_data in self.readers:
@@ -63,6 +68,7 @@ class StatusModel:
             {
                 "audit": audit,
                 "certificates": certificates,
+                "disk": disk,
                 "readers": readers,
                 "time": time,
             }
@@ -76,6 +82,7 @@ class StatusModel:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.audit_head_model import AuditHeadModel
         from ..models.certificate_status_model import CertificateStatusModel
+        from ..models.disk_model import DiskModel
         from ..models.reader_status_model import ReaderStatusModel
         from ..models.terminal_status_model import TerminalStatusModel
 
@@ -88,6 +95,8 @@ class StatusModel:
             certificates_item = CertificateStatusModel.from_dict(certificates_item_data)
 
             certificates.append(certificates_item)
+
+        disk = DiskModel.from_dict(d.pop("disk"))
 
         readers = []
         _readers = d.pop("readers")
@@ -110,6 +119,7 @@ class StatusModel:
         status_model = cls(
             audit=audit,
             certificates=certificates,
+            disk=disk,
             readers=readers,
             time=time,
             terminals=terminals,

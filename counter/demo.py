@@ -101,6 +101,17 @@ def _wait_for(what: str, ready: Any, timeout: float = START_TIMEOUT_S) -> None:
         time.sleep(0.1)
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (each of our programs stops what it started), then SIGKILL after 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 @contextlib.contextmanager
 def _process(args: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[Any]:
     with log.open("ab") as out:
@@ -114,13 +125,7 @@ def _process(args: list[str], log: Path, env: dict[str, str] | None = None) -> I
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        _stop(proc)
 
 
 @contextlib.contextmanager
@@ -132,13 +137,7 @@ def _python(args: list[str], log: Path) -> Iterator[Any]:
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        _stop(proc)
 
 
 TELESERVICES = """[teleservices]

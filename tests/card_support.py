@@ -69,6 +69,9 @@ class DirectTransport:
         self.sent.append(bytes(apdu))
         return self.card.process(apdu)
 
+    def close(self) -> None:
+        self.card.power_off()  # like a reset: the card forgets the verified PIN
+
 
 def openssl_verifies(cert_der: bytes, data: bytes, signature: bytes, tmp: Path) -> bool:
     """Whether openssl accepts an RSA PKCS#1 v1.5 SHA-256 signature of ``data`` under the

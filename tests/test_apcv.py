@@ -36,7 +36,7 @@ from hostd.services.jobs import Caller
 from hostd.services.readers import NoCard, ReaderHub
 from hostd.teleservices import apcv, cps_assertion, soap
 from tests import teleservice_support as ts
-from tests.card_support import CARDS_DIR
+from tests.card_support import CARDS_DIR, DirectTransport
 from tests.hostd_support import cps_config
 from tests.rig import EchoCard, PcscRig
 
@@ -52,17 +52,6 @@ FIXTURE_QR = "APCV1.ZmFtaWxsZS1tYXJ0aW4tZGVtby0wMDAxLXZhbGlkZS1qdXNxdWVuLTIwOTk"
 EXPIRED_QR = "APCV1.ZXhwaXJlZS1kZW1vLTAwMDEtcGVyaW1lZS1kZXB1aXMtMjAyMC1zaW11bGF0ZXVy"
 T = TypeVar("T")
 
-
-class Direct:
-    def __init__(self, card: CpsApplication) -> None:
-        self.card = card
-        card.power_on()
-
-    def transmit(self, apdu: bytes) -> bytes:
-        return self.card.process(apdu)
-
-    def close(self) -> None:
-        self.card.power_off()
 
 
 @dataclass
@@ -95,7 +84,7 @@ class Box:
 @pytest.fixture
 def box(env: Env, tmp_path: Path) -> Iterator[Box]:
     card = CpsApplication(replace(cps_config(env.pki), pin=PIN))
-    hub = ReaderHub(lambda _r: Direct(card), lambda _k, t: CpsCard(t))
+    hub = ReaderHub(lambda _r: DirectTransport(card), lambda _k, t: CpsCard(t))
     svc = CpsService(hub, AuditLog.open(tmp_path), CpsSettings(api_pin=True), 5.0)
     hub.add_session_listener(svc.session_ended)
     hub.on_card_inserted(READER, ATR)

@@ -21,22 +21,12 @@ from hostd.config import CpsSettings
 from hostd.services.cps import CpsService, _next_end_of_day
 from hostd.services.jobs import Caller
 from hostd.services.readers import CardKind, ReaderHub
+from tests.card_support import DirectTransport
 from tests.hostd_support import cps_config
 
 READER = "Sim Reader 00 00"
 ATR = bytes.fromhex("3BAC00402A00122500648000031000" "9000")
 
-
-class Direct:
-    def __init__(self, card: CpsApplication) -> None:
-        self.card = card
-        card.power_on()
-
-    def transmit(self, apdu: bytes) -> bytes:
-        return self.card.process(apdu)
-
-    def close(self) -> None:
-        self.card.power_off()  # like a reset: the card forgets the verified PIN
 
 
 class Clock:
@@ -52,7 +42,7 @@ def config() -> Any:
 
 def service(tmp_path: Path, card: CpsApplication, clock: Clock,
             **settings: Any) -> tuple[CpsService, ReaderHub]:
-    hub = ReaderHub(lambda _r: Direct(card), lambda _k, t: CpsCard(t))
+    hub = ReaderHub(lambda _r: DirectTransport(card), lambda _k, t: CpsCard(t))
     cps = CpsSettings(**{"api_pin": True, **settings})  # a box: false (PIN from the terminal)
     svc = CpsService(hub, AuditLog.open(tmp_path), cps, 5.0,
                      clock=lambda: clock.mono, wall=lambda: clock.wall)
@@ -98,7 +88,7 @@ def test_idle_timeout_and_last_try(tmp_path: Path, config: Any) -> None:
             asyncio.run(svc.unlock(READER, pin, CALLER))
         assert pin == bytearray(4)
         # Nothing was presented: the card still has its one try.
-        assert CpsCard(Direct(card)).tries_left() == 1
+        assert CpsCard(DirectTransport(card)).tries_left() == 1
     finally:
         hub.stop()
     card2 = CpsApplication(config)

@@ -240,22 +240,11 @@ def test_cn_rule_answers_desir_560_in_certificate_mode(env: Env) -> None:
 # -- CPx mode --------------------------------------------------------------------------------
 
 
-class Direct:
-    def __init__(self, card: CpsApplication) -> None:
-        self.card = card
-        card.power_on()
-
-    def transmit(self, apdu: bytes) -> bytes:
-        return self.card.process(apdu)
-
-    def close(self) -> None:
-        self.card.power_off()
-
 
 @pytest.fixture
 def cps(env: Env, tmp_path: Path) -> Iterator[tuple[CpsService, ReaderHub]]:
     card = CpsApplication(replace(cps_config(env.pki), pin=PIN))
-    hub = ReaderHub(lambda _r: Direct(card), lambda _k, t: CpsCard(t))
+    hub = ReaderHub(lambda _r: DirectTransport(card), lambda _k, t: CpsCard(t))
     svc = CpsService(hub, AuditLog.open(tmp_path), CpsSettings(api_pin=True), 5.0)
     hub.add_session_listener(svc.session_ended)
     hub.on_card_inserted(READER, ATR)

@@ -31,6 +31,7 @@ from hostd.services.readers import ReaderHub
 from hostd.teleservices import cps_assertion, mtls, soap
 from provisioning.slots import Slot
 from tests import teleservice_support as ts
+from tests.card_support import DirectTransport
 from tests.hostd_support import cps_config
 
 READER = "Sim Reader 00 00"
@@ -105,22 +106,11 @@ def test_non_soap_answer_is_a_protocol_error() -> None:
 # -- assertion PS through the shared-CPS queue ----------------------------------------------
 
 
-class Direct:
-    def __init__(self, card: CpsApplication) -> None:
-        self.card = card
-        card.power_on()
-
-    def transmit(self, apdu: bytes) -> bytes:
-        return self.card.process(apdu)
-
-    def close(self) -> None:
-        self.card.power_off()
-
 
 @pytest.fixture
 def cps(tmp_path: Path, pki: testpki.TestPki) -> Iterator[tuple[CpsService, AuditLog]]:
     card = CpsApplication(replace(cps_config(pki), pin=PIN))
-    hub = ReaderHub(lambda _r: Direct(card), lambda _k, t: CpsCard(t))
+    hub = ReaderHub(lambda _r: DirectTransport(card), lambda _k, t: CpsCard(t))
     audit = AuditLog.open(tmp_path)
     svc = CpsService(hub, audit, CpsSettings(api_pin=True), 5.0)
     hub.add_session_listener(svc.session_ended)

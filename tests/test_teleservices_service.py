@@ -101,17 +101,7 @@ def env(tmp_path: Path) -> Iterator[Env]:
     cfg = settings.parse(table(servers[0].port, servers[1].port))
     card = CpsApplication(replace(cps_config(pki), pin=PIN))
 
-    class Direct:
-        def __init__(self) -> None:
-            card.power_on()
-
-        def transmit(self, apdu: bytes) -> bytes:
-            return card.process(apdu)
-
-        def close(self) -> None:
-            card.power_off()
-
-    hub = ReaderHub(lambda _r: Direct(), lambda _k, t: CpsCard(t))
+    hub = ReaderHub(lambda _r: DirectTransport(card), lambda _k, t: CpsCard(t))
     audit = AuditLog.open(tmp_path)
     cps = CpsService(hub, audit, CpsSettings(api_pin=True), 5.0)
     hub.add_session_listener(cps.session_ended)

@@ -132,6 +132,8 @@ class TerminalEvent:
     serial: str
     port: str
     data: str = ""
+    raw: bytes = b""
+    """A scan's bytes as the scanner module sent them (``data`` is their lossy decoding)."""
 
 
 @dataclass(frozen=True)
@@ -249,8 +251,8 @@ class TerminalPort(threading.Thread):
             self._emit("down", "port closed")
         self._answer_pin(PinReply(PinOutcome.ABSENT))
 
-    def _emit(self, kind: str, data: str = "") -> None:
-        self.on_event(TerminalEvent(kind, self.serial, self.port, data))
+    def _emit(self, kind: str, data: str = "", raw: bytes = b"") -> None:
+        self.on_event(TerminalEvent(kind, self.serial, self.port, data, raw))
 
     def _dispatch(self, event: L.Event) -> None:
         kind = event.kind
@@ -291,7 +293,7 @@ class TerminalPort(threading.Thread):
         elif ftype == p.KEY:
             self._emit("key", bytes(body).decode(errors="replace"))
         elif ftype == p.SCAN:
-            self._emit("scan", bytes(body).decode(errors="replace"))
+            self._emit("scan", bytes(body).decode(errors="replace"), bytes(body))
 
     def _answer_pin(self, reply: PinReply) -> bool:
         waiter, self._pin_waiter = self._pin_waiter, None

@@ -59,6 +59,8 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
     ctx.scans = ScanHub(Classifier(scan_settings.rules),
                         OrdonnanceGuard(scan_settings.guard_max_open_s))
     sources = ScanSources(scan_settings, ctx.scans)
+    if devices.terminals is not None:  # their scanner modules feed the same hub
+        devices.terminals.attach_scans(ctx.scans)
     if settings.apcv is not None:
         # Loaded only when configured: the ApCV client brings httpx and the SOAP layer.
         from hostd.services.apcv import ApcvService, ApcvSettings

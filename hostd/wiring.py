@@ -25,6 +25,7 @@ from hostd.audit import AuditLog
 from hostd.config import Settings
 from hostd.context import Devices
 from hostd.db import DatabaseError
+from hostd.events import EventLog
 from hostd.provisioned import (
     PcscWatcher,
     RegistryClients,
@@ -99,7 +100,7 @@ def open_box(
         closers.append(clients.close)
         signer = StoreSigner(store)
         hub = ReaderHub(connect, card_application)
-        terminals = open_terminals(settings, closers)
+        terminals = open_terminals(settings, closers, hub.events)
 
         devices = Devices(
             clients=clients,
@@ -125,7 +126,8 @@ def open_box(
     return Box(api_app, enrol_app, tls, audit, devices, closers)
 
 
-def open_terminals(settings: Settings, closers: list[Callable[[], None]]) -> TerminalService:
+def open_terminals(settings: Settings, closers: list[Callable[[], None]],
+                   events: EventLog | None = None) -> TerminalService:
     """The counter terminals: keys paired by ``comptoir terminal pair`` (terminals.json in the
     state directory), ports watched from the configuration's globs, one thread per port."""
     keys = TerminalKeyStore(settings.state_dir / "terminals.json")
@@ -136,7 +138,7 @@ def open_terminals(settings: Settings, closers: list[Callable[[], None]]) -> Ter
             service[0].on_event(event)
 
     manager = TerminalManager(keys, on_event=on_event, port_globs=settings.terminals.ports)
-    service.append(TerminalService(settings.terminals, keys, manager))
+    service.append(TerminalService(settings.terminals, keys, manager, events))
     manager.start()
     closers.append(manager.stop)
     return service[0]

@@ -45,7 +45,10 @@ async def get_reader(reader: str, ctx: Ctx, _who: Reader) -> ReaderDetailModel:
         200: {
             "description": "``text/event-stream``: a ``snapshot`` event (``{readers: [...]}``)"
             ", then ``reader-added``, ``reader-removed``, ``card-inserted``, ``card-removed``"
-            "; every event has an ``id``. Reconnecting with ``Last-Event-ID`` replays the "
+            ", ``terminal-connected``, ``terminal-disconnected`` (``terminal``, ``counter``), "
+            "``terminal-scan-unbound`` (a scan from a terminal bound to no counter: "
+            "``terminal``, ``bytes``); every event has an ``id``. "
+            "Reconnecting with ``Last-Event-ID`` replays the "
             "missed events, or sends ``resync`` (``{readers: [...], reason}``) when they are "
             "no longer kept",
             "content": {"text/event-stream": {

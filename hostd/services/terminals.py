@@ -10,11 +10,20 @@ leaves this module only as the ``bytearray`` the CPS service presents to the car
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from drivers.terminal import PinOutcome, TerminalEvent, TerminalKeyStore, TerminalManager
+from hostd.clock import rfc3339, utc_now
 from hostd.config import TerminalSettings
 from hostd.errors import PinEntryCancelled, PinEntryTimedOut, TerminalAbsent, TerminalNotBound
+from hostd.events import EventLog
+
+if TYPE_CHECKING:
+    from hostd.scanning.hub import ScanHub
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,17 +40,55 @@ class TerminalView:
 
 class TerminalService:
     def __init__(self, settings: TerminalSettings, keys: TerminalKeyStore,
-                 manager: TerminalManager | None) -> None:
+                 manager: TerminalManager | None, events: EventLog | None = None) -> None:
         self._settings = settings
         self._keys = keys
         self._manager = manager
+        self._events = events
+        self._scans: ScanHub | None = None
+
+    def attach_scans(self, scans: ScanHub) -> None:
+        """Where the terminals' scanner modules read to: the same hub as the serial scanners
+        (set by the app, which owns the hub; the terminals are opened before it)."""
+        self._scans = scans
 
     def on_event(self, event: TerminalEvent) -> None:
-        """A terminal came up: greet the person at that counter with its idle screen."""
-        if event.kind == "up" and self._manager is not None:
-            binding = self._settings.bind.get(event.serial)
-            if binding is not None:
-                self._manager.show(event.serial, "idle", counter=binding.counter)
+        """Up/down: on the reader event stream (and the bound counter's scan events, like a
+        scanner's); up also greets the person with the idle screen. Scan: to the counter's
+        scans."""
+        binding = self._settings.bind.get(event.serial)
+        counter = binding.counter if binding is not None else None
+        if event.kind in ("up", "down"):
+            state = "connected" if event.kind == "up" else "disconnected"
+            self._publish(f"terminal-{state}", event.serial, counter=counter)
+            if counter is not None and self._scans is not None:
+                self._scans.device(counter, _source(event.serial), state)
+        if event.kind == "up" and self._manager is not None and counter is not None:
+            self._manager.show(event.serial, "idle", counter=counter)
+        elif event.kind == "scan":
+            self._scan(event, counter)
+
+    def _scan(self, event: TerminalEvent, counter: str | None) -> None:
+        if counter is None:
+            # Nobody's counter: not dropped silently, but its text (a patient's ordonnance)
+            # goes to no one; the technician sees which terminal needs a binding.
+            log.warning("scan from terminal %s, which is bound to no counter", event.serial)
+            self._publish("terminal-scan-unbound", event.serial, bytes=len(event.raw))
+            return
+        if self._scans is None:  # only before the app exists (the CLI has no scan hub)
+            log.warning("scan from terminal %s before scanning was set up", event.serial)
+            return
+        try:
+            text = event.raw.decode()
+        except UnicodeDecodeError:
+            self._scans.unreadable(counter, _source(event.serial), "not-utf8", event.raw)
+            return
+        self._scans.scan(counter, _source(event.serial), text)
+
+    def _publish(self, name: str, serial: str, **extra: object) -> None:
+        if self._events is not None:
+            self._events.publish(name, {"event": name, "terminal": serial,
+                                        "at": rfc3339(utc_now()), **extra})
 
     def check_bound(self, serial: str, client: str) -> None:
         binding = self._settings.bind.get(serial)
@@ -86,3 +133,8 @@ class TerminalService:
                 firmware=status.firmware if status else "",
             ))
         return tuple(out)
+
+
+def _source(serial: str) -> str:
+    """A terminal's scanner module as a scan source (the serial scanners use their name)."""
+    return f"terminal-{serial}"

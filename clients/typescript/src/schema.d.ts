@@ -3938,7 +3938,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description ``text/event-stream``: a ``snapshot`` event (``{readers: [...]}``), then ``reader-added``, ``reader-removed``, ``card-inserted``, ``card-removed``; every event has an ``id``. Reconnecting with ``Last-Event-ID`` replays the missed events, or sends ``resync`` (``{readers: [...], reason}``) when they are no longer kept */
+            /** @description ``text/event-stream``: a ``snapshot`` event (``{readers: [...]}``), then ``reader-added``, ``reader-removed``, ``card-inserted``, ``card-removed``, ``terminal-connected``, ``terminal-disconnected`` (``terminal``, ``counter``), ``terminal-scan-unbound`` (a scan from a terminal bound to no counter: ``terminal``, ``bytes``); every event has an ``id``. Reconnecting with ``Last-Event-ID`` replays the missed events, or sends ``resync`` (``{readers: [...], reason}``) when they are no longer kept */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -16,6 +16,7 @@ from tests.hostd_support import OPERATOR, Daemon, start_daemon
 EXAMPLES = 20
 # Streams that last until the client leaves: covered by their own tests.
 SKIP = {"/v1/events", "/v1/counters/{counter}/scans/events"}
+NOT_CONFIGURED = "urn:comptoir:problem:teleservice-not-configured"
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,8 @@ def test_no_input_makes_the_daemon_fail(daemon: Daemon) -> None:
         def run(case: schemathesis.Case) -> None:
             response = case.call(base_url=daemon.api_url, session=session, timeout=30,
                                  verify=session.verify, cert=session.cert)
+            if response.status_code == 503 and NOT_CONFIGURED in response.text:
+                return  # INSi/DMP routes on a box without [teleservices]: documented, not a fault
             assert response.status_code < 500, (case.method, case.formatted_path, response.text)
             if response.status_code >= 400:
                 content_type = response.headers["content-type"]

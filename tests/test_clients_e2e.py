@@ -149,11 +149,14 @@ def test_typescript_example_compiled_by_tsc_lists_readers_and_gets_a_signature(
         "COMPTOIR_OPERATOR": OPERATOR_NAME,
         "COMPTOIR_PIN": PIN,
     }
-    # A wrong PIN first: the problem reaches TypeScript typed, slug included.
+    # A wrong PIN first, from another counter (each counter has a budget of one wrong API
+    # PIN): the problem reaches TypeScript typed, slug included.
+    other_cert, other_key = enrolled(daemon, "Comptoir TypeScript 2")
     wrong = subprocess.run(
         ["node", str(TS_DIR / "dist" / "example.js")],
-        capture_output=True, text=True, timeout=60, env={**env, "COMPTOIR_PIN": "0000"},
-        check=False,
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**env, "COMPTOIR_PIN": "0000", "COMPTOIR_CERT": str(other_cert),
+             "COMPTOIR_KEY": str(other_key)},
     )
     assert wrong.returncode == 1, wrong.stdout + wrong.stderr
     assert f"unlock: HTTP 403 {P}wrong-pin" in wrong.stderr and "0000" not in wrong.stderr

@@ -157,6 +157,12 @@ class ReaderWatcher:
         while not self._stop.is_set():
             try:
                 self.poll()
+            except CardError as exc:
+                # pcscd half-way through a restart answers oddly (seen: SCardListReaders
+                # "Access denied" on a fresh context): a loss of service, said as such.
+                log.info("reader watcher: %s; reopening the context", exc)
+                self._emit(self._lose(str(exc)))
+                self._stop.wait(_RETRY_S)
             except Exception:  # the watcher must outlive any one bad answer from pcscd
                 log.exception("reader watcher: unexpected error; reopening the context")
                 self._emit(self._lose("unexpected error"))

@@ -107,3 +107,14 @@ def test_a_flood_of_refused_attempts_is_counted_not_written_row_by_row(daemon: D
     assert len(rows) <= 4  # (rate-limited, pairing-refused) × at most two minutes
     assert sum(r.detail["count"] for r in rows) == 200
     assert audit.verify().ok
+
+
+def test_a_technician_enrols_more_counters_than_the_limit_from_one_address(
+    daemon: Daemon,
+) -> None:
+    # Valid codes guess nothing: seven counters from one laptop within the minute all enrol
+    # (the address's limit is five attempts; wrong codes are what it counts).
+    for i in range(7):
+        code = daemon.pairing_code(f"Comptoir L{i}")
+        r = _post(daemon, "127.0.4.1", code, GOOD)
+        assert r.status_code == 200, r.text

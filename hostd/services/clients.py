@@ -110,6 +110,16 @@ class AttemptLimiter:
             mine.append(now)
             self._times.append(now)
 
+    def forgive(self, source: str = "-") -> None:
+        """A valid code was redeemed: that attempt guessed nothing, so it does not count (a
+        technician enrolling several counters from one laptop is not slowed down)."""
+        with self._lock:
+            mine = self._by_source.get(source)
+            if mine:
+                mine.pop()
+            if self._times:
+                self._times.pop()
+
 
 class RefusalCounter:
     """Refused unauthenticated attempts, aggregated: one audit row per (source, outcome) and
@@ -200,6 +210,8 @@ class ClientService:
         except Exception as exc:
             self.refusals.note(peer, outcome_of(exc))
             raise
+        if self._limiter is not None:
+            self._limiter.forgive(peer)
 
         def detail(result: Enrolled) -> dict[str, Any]:
             return {"name": result.name, "role": result.role.value}

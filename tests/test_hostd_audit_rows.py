@@ -30,8 +30,9 @@ from hostd.services.cps import CpsService
 from hostd.services.jobs import Caller
 from hostd.services.readers import ReaderHub, UnknownReader
 from hostd.tls import _CorkedTransport
+from tests.card_support import DirectTransport
 from tests.hostd_support import cps_config
-from tests.test_hostd_cps_service import ATR, READER, Direct
+from tests.test_hostd_cps_service import ATR, READER
 
 CALLER = Caller("Comptoir 1", "Mme Durand")
 OTHER = replace(CALLER, client="Comptoir 2")
@@ -47,7 +48,7 @@ def config() -> Any:
 def build(tmp_path: Path, card: CpsApplication, deadline_s: float = 5.0) -> tuple[
         CpsService, ReaderHub, AuditLog]:
     audit = AuditLog.open(tmp_path)
-    hub = ReaderHub(lambda _r: Direct(card), lambda _k, t: CpsCard(t))
+    hub = ReaderHub(lambda _r: DirectTransport(card), lambda _k, t: CpsCard(t))
     svc = CpsService(hub, audit, CpsSettings(api_pin=True), deadline_s)  # a box: PIN pad only
     hub.add_session_listener(svc.session_ended)
     hub.on_card_inserted(READER, ATR)

@@ -216,7 +216,7 @@ def main() -> None:
     print(f"handshake (HELLO -> session up), {handshakes} runs")
     print(f"  115200 baud        {fmt(paced_shakes)}")
     print(f"  unpaced (baseline) {fmt(raw_shakes)}")
-    print(f"last key press -> card VERIFY answer, {pins} PIN entries (realistic card timing)")
+    print(f"last key press -> card VERIFY answer, {pins} keypad entries (realistic card timing)")
     print(f"  through the terminal {fmt(key_to_answer)}")
     print(f"  VERIFY from the box  {fmt(direct)}  (baseline)")
     print(f"  ratio p50 {statistics.median(key_to_answer) / statistics.median(direct):.1f}")

@@ -40,8 +40,8 @@ from drivers.cards.vitale_model import VitaleRead, format_date
 from drivers.sim import testpki
 from drivers.sim.services import soap_double, xmlsec
 from drivers.sim.services.https import DoubleRequest, DoubleResponse, HttpsDouble
-from drivers.sim.services.insi_double import CTXLPS_NS, MESSAGE_ID, SAML_NS, InsiDouble
-from drivers.sim.services.soap_double import WSA_NS, WSSE_NS, Fault
+from drivers.sim.services.insi_double import CTXLPS_NS, SAML_NS, InsiDouble
+from drivers.sim.services.soap_double import WSSE_NS, Fault
 from drivers.sim.vitale_config import load_vitale_file
 
 HERE = Path(__file__).parent
@@ -160,20 +160,11 @@ class ApcvDouble:
     def handle(self, req: DoubleRequest) -> DoubleResponse:
         with self._lock:
             self.counters.calls += 1
-        message_id = ""
         try:
             actions = ACTIONS.get(req.path)
             if actions is None:
                 return DoubleResponse(404, "text/plain", b"not found")
-            if not req.headers.get("content-type", "").startswith("application/soap+xml"):
-                raise Fault(True, "type de contenu attendu: application/soap+xml")
-            header, body = soap_double.parse_envelope(req.body)
-            action = header.findtext(f"{{{WSA_NS}}}Action") or ""
-            message_id = header.findtext(f"{{{WSA_NS}}}MessageID") or ""
-            if action not in actions:
-                raise Fault(True, f"action inconnue {action!r}")
-            if not MESSAGE_ID.fullmatch(message_id):
-                raise Fault(True, "wsa:MessageID doit être uuid:<uuid>")
+            header, body, action, message_id = soap_double.addressed(req, actions)
             lps = header.find(f"{{{CTXLPS_NS}}}ContexteLPS")
             if lps is None:
                 raise Fault(True, "ContexteLPS obligatoire")
@@ -200,10 +191,7 @@ class ApcvDouble:
             out = getattr(self, f"_{kind}")(body, holder)
             return soap_double.answer(out, message_id)
         except Fault as f:
-            with self._lock:
-                key = f.codes[0] if f.codes else ("Sender" if f.sender else "Receiver")
-                self.counters.faults[key] = self.counters.faults.get(key, 0) + 1
-            return soap_double.fault(f)
+            return soap_double.counted_fault(f, self.counters.faults, self._lock)
 
     def _live(self, ident: str | None, holder: str) -> Context:
         ctx = self._contexts.get(ident or "")

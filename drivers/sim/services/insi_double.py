@@ -18,7 +18,6 @@ What it checks, in the order a request meets them:
 from __future__ import annotations
 
 import base64
-import re
 import threading
 import time
 import tomllib
@@ -34,7 +33,7 @@ from lxml import etree
 from drivers.sim import testpki
 from drivers.sim.services import soap_double, xmlsec
 from drivers.sim.services.https import DoubleRequest, DoubleResponse, HttpsDouble
-from drivers.sim.services.soap_double import WSA_NS, WSSE_NS, Fault
+from drivers.sim.services.soap_double import WSSE_NS, Fault
 
 HERE = Path(__file__).parent
 SCHEMAS = HERE / "schemas"
@@ -52,7 +51,6 @@ ACTIONS = {
     "urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecCarteVitale": "vitale",
 }
 INSI_CNS = ("INSI-AUTO", "INSI-MANU")
-MESSAGE_ID = re.compile(r"uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -182,15 +180,7 @@ class InsiDouble:
         try:
             if req.path != PATH:
                 return DoubleResponse(404, "text/plain", b"not found")
-            if not req.headers.get("content-type", "").startswith("application/soap+xml"):
-                raise Fault(True, "type de contenu attendu: application/soap+xml")
-            header, body = soap_double.parse_envelope(req.body)
-            action = header.findtext(f"{{{WSA_NS}}}Action") or ""
-            message_id = header.findtext(f"{{{WSA_NS}}}MessageID") or ""
-            if action not in ACTIONS:
-                raise Fault(True, f"action inconnue {action!r}")
-            if not MESSAGE_ID.fullmatch(message_id):
-                raise Fault(True, "wsa:MessageID doit être uuid:<uuid>")
+            header, body, action, message_id = soap_double.addressed(req, ACTIONS)
             lps = header.find(f"{{{CTXLPS_NS}}}ContexteLPS")
             bam = header.find(f"{{{CTXBAM_NS}}}ContexteBAM")
             if lps is None or bam is None:
@@ -223,10 +213,7 @@ class InsiDouble:
             found = self._traits(body) if kind == "traits" else self._vitale(body, bam)
             return soap_double.answer(_resultat(found), message_id)
         except Fault as f:
-            with self._lock:
-                key = f.codes[0] if f.codes else ("Sender" if f.sender else "Receiver")
-                self.counters.faults[key] = self.counters.faults.get(key, 0) + 1
-            return soap_double.fault(f)
+            return soap_double.counted_fault(f, self.counters.faults, self._lock)
 
     def _traits(self, body: Any) -> list[Identity]:
         def t(tag: str) -> str | None:

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import re
+import threading
+from collections.abc import Container
 from typing import Any
 
 from lxml import etree
 
-from drivers.sim.services.https import DoubleResponse
+from drivers.sim.services.https import DoubleRequest, DoubleResponse
 
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 WSA_NS = "http://www.w3.org/2005/08/addressing"
@@ -15,6 +18,7 @@ WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-se
 SIRAM_NS = "urn:siram"
 MEDIA = "application/soap+xml; charset=utf-8"
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+MESSAGE_ID = re.compile(r"uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class Fault(Exception):
@@ -74,3 +78,27 @@ def parse_envelope(data: bytes) -> tuple[Any, Any]:
     if header is None or body is None or len(body) != 1:
         raise Fault(True, "enveloppe sans Header ou sans un unique élément dans Body")
     return header, body[0]
+
+
+def addressed(req: DoubleRequest, actions: Container[str]) -> tuple[Any, Any, str, str]:
+    """(Header, Body, wsa:Action, wsa:MessageID) of a request every double reads the same way:
+    SOAP 1.2 media type, a well-formed envelope, one of the service's actions, a MessageID
+    of the form ``uuid:<uuid>`` — else a Sender fault."""
+    if not req.headers.get("content-type", "").startswith("application/soap+xml"):
+        raise Fault(True, "type de contenu attendu: application/soap+xml")
+    header, body = parse_envelope(req.body)
+    action = header.findtext(f"{{{WSA_NS}}}Action") or ""
+    message_id = header.findtext(f"{{{WSA_NS}}}MessageID") or ""
+    if action not in actions:
+        raise Fault(True, f"action inconnue {action!r}")
+    if not MESSAGE_ID.fullmatch(message_id):
+        raise Fault(True, "wsa:MessageID doit être uuid:<uuid>")
+    return header, body, action, message_id
+
+
+def counted_fault(f: Fault, faults: dict[str, int], lock: threading.Lock) -> DoubleResponse:
+    """The Fault answer, counted by its first code (or Sender/Receiver) for the tests."""
+    with lock:
+        key = f.codes[0] if f.codes else ("Sender" if f.sender else "Receiver")
+        faults[key] = faults.get(key, 0) + 1
+    return fault(f)

@@ -20,6 +20,7 @@ import json
 import secrets
 import threading
 from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,37 @@ def sse(name: str, data: dict[str, Any], id_: str | None = None) -> bytes:
     """One event in the text/event-stream format (data is one line of JSON)."""
     head = f"id: {id_}\n" if id_ is not None else ""
     return f"{head}event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+KEEP_ALIVE_S = 15.0
+"""A comment line this often keeps proxies and idle timers from closing a quiet stream."""
+
+
+async def pump(
+    next_chunks: Callable[[], list[bytes]],
+    wake: asyncio.Event,
+    ends_at: float,
+    is_disconnected: Callable[[], Awaitable[bool]],
+) -> AsyncIterator[bytes]:
+    """The wait loop of every event stream: send what ``next_chunks`` owes, else sleep until
+    woken (or a keep-alive is due); stop when the caller left or the stream's time is up.
+
+    ``wake`` is cleared before each read, so an event published meanwhile wakes the next wait.
+    """
+    loop = asyncio.get_running_loop()
+    while (left := ends_at - loop.time()) > 0:
+        if await is_disconnected():
+            return
+        wake.clear()
+        chunks = next_chunks()
+        for chunk in chunks:
+            yield chunk
+        if chunks:
+            continue
+        try:
+            await asyncio.wait_for(wake.wait(), min(KEEP_ALIVE_S, left))
+        except TimeoutError:
+            yield b": keep-alive\n\n"
 
 
 class EventLog:

@@ -13,7 +13,7 @@ from hostd.api import convert
 from hostd.api.deps import Ctx, Reader
 from hostd.api.models import ReaderDetailModel, ReaderModel, StatusModel
 from hostd.api.problems import UNKNOWN_READER, api_responses
-from hostd.events import event_id, sse
+from hostd.events import event_id, pump, sse
 from hostd.services.status import box_status, reader_status
 
 router = APIRouter(prefix="/v1", tags=["readers"])
@@ -93,24 +93,19 @@ async def events(
                     yield state("snapshot", cursor)
                 else:
                     yield state("resync", cursor, reason="Last-Event-ID no longer resumable")
-            while (left := ends_at - asyncio.get_running_loop().time()) > 0:
-                if await request.is_disconnected():
-                    return
-                wake.clear()
+
+            def owed() -> list[bytes]:
+                nonlocal cursor
                 missed = log.after(cursor)
                 if missed is None:  # this listener fell behind the ring: say so, never skip
                     cursor = log.head()
-                    yield state("resync", cursor, reason="events were dropped for this client")
-                    continue
-                for event in missed:
-                    cursor = event.seq
-                    yield event.encode()
+                    return [state("resync", cursor, reason="events were dropped for this client")]
                 if missed:
-                    continue
-                try:
-                    await asyncio.wait_for(wake.wait(), min(15.0, left))
-                except TimeoutError:
-                    yield b": keep-alive\n\n"
+                    cursor = missed[-1].seq
+                return [event.encode() for event in missed]
+
+            async for chunk in pump(owed, wake, ends_at, request.is_disconnected):
+                yield chunk
         finally:
             log.unlisten(wake)
 

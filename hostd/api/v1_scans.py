@@ -23,7 +23,7 @@ from hostd.api.deps import CardCaller, Client, Ctx
 from hostd.api.problems import ApiProblem
 from hostd.auth import EnrolledClient, Role
 from hostd.context import AppContext
-from hostd.events import event_id, sse
+from hostd.events import event_id, pump, sse
 from hostd.scanning.guard import Outcome
 from hostd.scanning.hub import ScanEvent, ScanHub
 
@@ -87,34 +87,30 @@ async def scan_events(
             last = int(number)
         else:  # another run of the daemon (or nonsense): replay what this run kept, say so
             last, restarted = 0, True
-    loop = asyncio.get_running_loop()
-    ends_at = loop.time() + max_seconds
+    ends_at = asyncio.get_running_loop().time() + max_seconds
 
     wake = hub.listen()
 
     async def stream() -> AsyncIterator[bytes]:
-        nonlocal last
         first = True
+
+        def owed() -> list[bytes]:
+            nonlocal last, first
+            page = hub.after(counter, last)
+            chunks = []
+            if first and (page.gap or restarted):
+                chunks.append(_sse(hub.epoch, last, "gap",
+                                   {"detail": "events may have been lost: re-read the last scans"}))
+            first = False
+            for event in page.events:
+                last = event.id
+                chunks.append(_sse(hub.epoch, event.id, event.type,
+                                   event_model(event).model_dump(mode="json")))
+            return chunks
+
         try:
-            while (left := ends_at - loop.time()) > 0:
-                if await request.is_disconnected():
-                    return
-                wake.clear()
-                page = hub.after(counter, last)
-                if first and (page.gap or restarted):
-                    yield _sse(hub.epoch, last, "gap",
-                               {"detail": "events may have been lost: re-read the last scans"})
-                first = False
-                for event in page.events:
-                    last = event.id
-                    yield _sse(hub.epoch, event.id, event.type,
-                               event_model(event).model_dump(mode="json"))
-                if page.events:
-                    continue
-                try:
-                    await asyncio.wait_for(wake.wait(), min(15.0, left))
-                except TimeoutError:
-                    yield b": keep-alive\n\n"
+            async for chunk in pump(owed, wake, ends_at, request.is_disconnected):
+                yield chunk
         finally:
             hub.unlisten(wake)
 

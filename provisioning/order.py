@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import segno
 from cryptography import x509
 
 from provisioning import certs, csr
@@ -78,6 +77,8 @@ def prepare(
     A slot whose certificate is already imported and valid is left alone; a slot with a key
     but no certificate gets a CSR for that same key (running ``prepare`` twice re-writes the
     same requests instead of making new keys)."""
+    import segno  # here, not at the top: the daemon imports this module but never draws a QR
+
     if insi_cn not in INSI_COMMON_NAMES:
         raise csr.CsrError(f"--insi-cn must be {' or '.join(INSI_COMMON_NAMES)}")
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -45,6 +45,18 @@ def test_serve_path_imports_neither_simulator_nor_demo_nor_test_pki() -> None:
     assert "drivers.sim.testpki" not in loaded
 
 
+# Each of these is memory the box only spends when it uses the part that needs it: the SOAP
+# stack of the téléservices (lxml, signxml, httpx), numpy (the camera decoder; sqlite-utils
+# would import it for nothing), the QR drawing of the technician's certificate order (segno).
+# Together about 22 MB of a daemon whose idle target is 80 MB (bench/daemon_footprint.py).
+LOADED_ON_USE = ("lxml", "signxml", "httpx", "numpy", "cv2", "zxingcpp", "segno")
+
+
+def test_serve_path_loads_no_library_of_an_unconfigured_part() -> None:
+    loaded = _modules_after("import hostd.wiring\nimport hostd.app\n")
+    assert [m for m in loaded if m.split(".")[0] in LOADED_ON_USE] == []
+
+
 def test_root_cli_loads_command_groups_only_when_named() -> None:
     loaded = _modules_after("import hostd.cli")
     assert not [m for m in loaded if m.startswith(("provisioning.cli", "drivers.sim", "counter",

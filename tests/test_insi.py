@@ -33,6 +33,7 @@ from hostd.services.jobs import Caller
 from hostd.services.readers import NoCard, ReaderHub
 from hostd.teleservices import cps_assertion, insi, mtls, soap
 from hostd.teleservices.ins_traits import LunarBirthDate, Traits, TraitsError, fold
+from hostd.teleservices.names import Mode
 from provisioning.slots import Slot
 from provisioning.store import Store
 from tests import teleservice_support as ts
@@ -276,7 +277,7 @@ def test_cpx_mode_with_the_card_unlocked_locked_and_pulled(
         return await cpx_search(svc, c, traits)
 
     answer = env.run(unlock_then_search)
-    assert answer.found and answer.mode is insi.Mode.CPX
+    assert answer.found and answer.mode is Mode.CPX
     assert env.double.counters.cpx_mode == before + 1
     hub.on_card_removed(READER)
     with pytest.raises((NoCard, SecurityNotSatisfied)):

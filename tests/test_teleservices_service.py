@@ -29,6 +29,7 @@ from hostd.services.readers import ReaderHub
 from hostd.services.teleservices import TeleservicesService, ins_ref, load_pseudonym_key
 from hostd.teleservices import insi, mtls, settings, soap
 from hostd.teleservices.ins_traits import Traits
+from hostd.teleservices.names import Mode
 from provisioning.signing import vihf
 from provisioning.slots import Slot
 from provisioning.store import Store
@@ -58,7 +59,7 @@ def table(insi_port: int, dmp_port: int) -> dict[str, Any]:
 def test_settings_errors_are_one_line_naming_the_key() -> None:
     good = table(9443, 9444)
     parsed = settings.parse(good)
-    assert parsed.insi.path == "/ICIR-v1" and parsed.default_mode is insi.Mode.CERTIFICATE
+    assert parsed.insi.path == "/ICIR-v1" and parsed.default_mode is Mode.CERTIFICATE
     for change, message in (
         ({"lps_idam": ""}, "teleservices.lps_idam: required text"),
         ({"default_mode": "card"}, "teleservices.default_mode: certificate or cpx"),
@@ -132,13 +133,13 @@ def test_ins_from_the_demo_vitale_in_both_modes_with_minimal_audit(env: Env) -> 
         cert = await env.service.ins_search(CALLER, vitale=("Vitale reader", 0))
         await env.cps.unlock(READER, bytearray(PIN.encode()), CALLER)
         cpx = await env.service.ins_search(CALLER, vitale=("Vitale reader", 0),
-                                           mode=insi.Mode.CPX)
+                                           mode=Mode.CPX)
         return cert, cpx
 
     cert, cpx = asyncio.run(run())
     for answer in (cert, cpx):
         assert answer.found and answer.ins is not None and answer.ins.ins == "284056938104286"
-    assert (cert.mode, cpx.mode) == (insi.Mode.CERTIFICATE, insi.Mode.CPX)
+    assert (cert.mode, cpx.mode) == (Mode.CERTIFICATE, Mode.CPX)
     assert env.insi_double.counters.cpx_mode == 1
     rows = [r for r in env.audit.records() if r.action == "insi.search"]
     assert [r.detail["mode"] for r in rows] == ["certificate", "cpx"]
@@ -158,7 +159,7 @@ def test_faults_and_refusals_are_audited_with_codes(env: Env) -> None:
     with pytest.raises(SecurityNotSatisfied):  # card locked: nothing sent
         asyncio.run(env.service.ins_search(
             CALLER, traits=Traits.parse("Dupont", "Jeanne", "F", "1950-03-15"),
-            mode=insi.Mode.CPX))
+            mode=Mode.CPX))
     row = [r for r in env.audit.records() if r.action == "insi.search"][-1]
     assert row.outcome == "cps-locked"  # the same slug the API answers
     assert env.insi_double.counters.cpx_mode == 0

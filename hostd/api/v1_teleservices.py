@@ -7,7 +7,7 @@ assertion PS signed by the shared CPS. Problems carry the service's own codes (`
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,12 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from hostd.api import problems as p
 from hostd.api.deps import CardCaller, Ctx, StoreCaller
 from hostd.api.problems import ApiProblem
-from hostd.services.teleservices import TeleservicesService
-from hostd.teleservices import dmp, insi
 from hostd.teleservices.ins_traits import Traits
+from hostd.teleservices.names import DMP_SERVICES, MAX_RELAY_BYTES, Mode
+
+if TYPE_CHECKING:  # the SOAP stack loads only on a box with [teleservices] (names.py says why)
+    from hostd.services.teleservices import TeleservicesService
+    from hostd.teleservices import insi
 
 router = APIRouter(tags=["teleservices"])
-MAX_RELAY = dmp.MAX_RELAY_BYTES
 
 
 def _ex(example: dict[str, Any]) -> ConfigDict:
@@ -184,7 +186,7 @@ async def ins_search(body: InsSearchRequest, ctx: Ctx, caller: CardCaller) -> In
     vitale = (body.vitale.reader, body.vitale.beneficiary) if body.vitale else None
     answer = await service.ins_search(
         caller, traits=traits, vitale=vitale,
-        mode=insi.Mode(body.mode) if body.mode else None, cps_reader=body.cps_reader,
+        mode=Mode(body.mode) if body.mode else None, cps_reader=body.cps_reader,
     )
     return to_model(answer)
 
@@ -211,7 +213,7 @@ _SOAP_BODY = {"requestBody": {"required": True, "content": {"application/soap+xm
 )
 async def dmp_relay(
     request: Request, ctx: Ctx, caller: StoreCaller,
-    service: Annotated[str, Path(description=", ".join(dmp.SERVICES))],
+    service: Annotated[str, Path(description=", ".join(DMP_SERVICES))],
     patient_ins: Annotated[str, Header(alias="X-Comptoir-Patient-Ins",
                                        pattern=r"^\d{5}[0-9AB]\d{9}$")],
     operator_id: Annotated[str, Header(alias="X-Comptoir-Operator-Id", max_length=64)],
@@ -220,7 +222,7 @@ async def dmp_relay(
                                                max_length=8)] = None,
 ) -> Response:
     length = int(request.headers.get("content-length") or 0)
-    if length > MAX_RELAY:
+    if length > MAX_RELAY_BYTES:
         raise ApiProblem(p.BAD_DMP_REQUEST, "request larger than 10 MiB")
     data = await request.body()
     operator = {"id": operator_id, "name": caller.operator, "profession": profession,

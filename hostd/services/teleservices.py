@@ -40,6 +40,7 @@ from hostd.services.readers import CardKind, ReaderHub
 from hostd.teleservices import cps_assertion, dmp, insi, mtls, soap
 from hostd.teleservices.errors import NoCpsForCpx, TeleserviceUnavailable, TunnelError
 from hostd.teleservices.ins_traits import Traits
+from hostd.teleservices.names import Mode
 from hostd.teleservices.settings import TeleserviceSettings
 from provisioning.signing import vihf
 
@@ -184,7 +185,7 @@ class TeleservicesService:
         *,
         traits: Traits | None = None,
         vitale: tuple[str, int] | None = None,
-        mode: insi.Mode | None = None,
+        mode: Mode | None = None,
         cps_reader: str | None = None,
     ) -> insi.InsAnswer:
         """One search, by traits or from a beneficiary of the carte Vitale in a reader."""
@@ -202,7 +203,7 @@ class TeleservicesService:
                     raise TypeError("the Vitale read did not return a VitaleRead")
                 query = insi.VitaleQuery.from_read(read, index)
             security: list[Any] = []
-            if chosen is insi.Mode.CPX:
+            if chosen is Mode.CPX:
                 security = [await self._assertion(self._cps_reader(cps_reader), caller)]
             if query is not None:
                 return await client.search_vitale(query, security)

@@ -31,14 +31,12 @@ from lxml import etree
 
 from hostd.teleservices import soap
 from hostd.teleservices.errors import DmpRequestError
+from hostd.teleservices.names import DMP_SERVICES, MAX_RELAY_BYTES
 from provisioning.signing import vihf
 
 HL7_NS = "urn:hl7-org:v3"
-SERVICES = ("patients", "patientCertif", "patientsPDQ", "habilitations", "registry",
-            "repository")
 SERVICE_ROOT = "/si-dmp-server/v2/services/"
 ACTION_TD02 = "urn:hl7-org:v3:PRPA_IN201307UV02"
-MAX_RELAY_BYTES = 10 * 1024 * 1024
 
 # Sync: the VIHF is signed by the ORG SIGN key in the token (provisioning.signing.vihf).
 VihfSigner = Callable[[vihf.VihfContext], bytes]
@@ -141,8 +139,9 @@ class DmpClient:
     async def relay(self, service: str, content_type: str, data: bytes,
                     ctx: vihf.VihfContext) -> RelayAnswer:
         """Adds the VIHF to the counter's envelope and forwards it; the answer is unchanged."""
-        if service not in SERVICES:
-            raise DmpRequestError(f"unknown DMP service {service!r} (one of {', '.join(SERVICES)})")
+        if service not in DMP_SERVICES:
+            known = ", ".join(DMP_SERVICES)
+            raise DmpRequestError(f"unknown DMP service {service!r} (one of {known})")
         if len(data) > MAX_RELAY_BYTES:
             raise DmpRequestError("request larger than 10 MiB")
         media = content_type.split(";")[0].strip().lower()

@@ -17,7 +17,6 @@ made once per search by the caller, i.e. one card signature per search, not per 
 
 from __future__ import annotations
 
-import enum
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -29,6 +28,7 @@ from lxml import etree
 from drivers.cards.vitale_model import VitaleRead
 from hostd.teleservices import ins_traits, soap
 from hostd.teleservices.ins_traits import Traits
+from hostd.teleservices.names import Mode
 
 RECSANS_NS = "http://www.cnamts.fr/INSiRecSans"
 RECVIT_NS = "http://www.cnamts.fr/INSiRecVit"
@@ -46,11 +46,6 @@ OID_KINDS = {
 # DOMAIN.md names MatriculeIndividu/TypeMatricule without its code list; "NIR" is our
 # reading (the matricule sent is always a NIR read from the card).
 TYPE_MATRICULE = "NIR"
-
-
-class Mode(enum.StrEnum):
-    CERTIFICATE = "certificate"
-    CPX = "cpx"
 
 
 class InsiAnswerError(soap.SoapProtocolError):

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hostd.teleservices import mtls, soap
-from hostd.teleservices.insi import Mode
+from hostd.teleservices.names import Mode
 
 
 class TeleserviceSettingsError(ValueError):

@@ -26,9 +26,17 @@ async def context(request: Request) -> AppContext:
 Ctx = Annotated[AppContext, Depends(context)]
 
 
-async def client(request: Request, ctx: Ctx) -> EnrolledClient:
-    # Looked up on every request, so a revocation takes effect on open connections too.
+def _identify(request: Request) -> EnrolledClient:
+    # Looked up on every request, so a revocation takes effect on open connections too. Read
+    # straight from the app state rather than through the ``Ctx`` dependency: every level of
+    # dependency costs FastAPI a solve per request, the largest share of a request's time in
+    # the daemon (bench/shared_cps.py measures the overhead).
+    ctx: AppContext = request.app.state.ctx
     return auth.identify(ctx.devices.clients, peer_certificate_der(request.scope))
+
+
+async def client(request: Request) -> EnrolledClient:
+    return _identify(request)
 
 
 Client = Annotated[EnrolledClient, Depends(client)]
@@ -68,10 +76,11 @@ def priority_of(who: EnrolledClient, asked: str | None) -> Priority:
     return Priority.INTERACTIVE
 
 
-def allow(*roles: Role) -> Callable[[EnrolledClient], Awaitable[EnrolledClient]]:
+def allow(*roles: Role) -> Callable[[Request], Awaitable[EnrolledClient]]:
     allowed = frozenset(roles)
 
-    async def check(who: Client) -> EnrolledClient:
+    async def check(request: Request) -> EnrolledClient:
+        who = _identify(request)
         auth.require_role(who, allowed)
         return who
 
@@ -82,8 +91,9 @@ def caller(*roles: Role) -> Callable[..., Awaitable[Caller]]:
     """A card or key operation: role checked, operator named, disconnect watched."""
     allowed = frozenset(roles)
 
-    async def build(request: Request, who: Client, operator: OperatorHeader = None,
+    async def build(request: Request, operator: OperatorHeader = None,
                     priority: PriorityHeader = None) -> Caller:
+        who = _identify(request)
         auth.require_role(who, allowed)
         return Caller(who.name, auth.operator_name(operator), request.receive,
                       priority_of(who, priority))

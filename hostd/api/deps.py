@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
@@ -52,8 +53,16 @@ OperatorHeader = Annotated[
 
 PRIORITY_HEADER = "X-Comptoir-Priority"
 
+class RequestPriority(enum.StrEnum):
+    """The priority a request asks for; one named schema in the OpenAPI document, so a
+    generated client has one enum for every operation rather than one per operation."""
+
+    INTERACTIVE = "interactive"
+    BATCH = "batch"
+
+
 PriorityHeader = Annotated[
-    Literal["interactive", "batch"] | None,
+    RequestPriority | None,
     Header(
         alias=PRIORITY_HEADER,
         description=(
@@ -69,9 +78,9 @@ BATCH_ROLES = frozenset({Role.SERVER})
 make a counter (a patient waiting) wait longer than the operation in progress."""
 
 
-def priority_of(who: EnrolledClient, asked: str | None) -> Priority:
+def priority_of(who: EnrolledClient, asked: RequestPriority | None) -> Priority:
     """A request may lower its priority, never raise it above its role's."""
-    if who.role in BATCH_ROLES or asked == "batch":
+    if who.role in BATCH_ROLES or asked is RequestPriority.BATCH:
         return Priority.BATCH
     return Priority.INTERACTIVE
 

@@ -1471,6 +1471,13 @@ export interface components {
             since: string | null;
         };
         /**
+         * RequestPriority
+         * @description The priority a request asks for; one named schema in the OpenAPI document, so a
+         *     generated client has one enum for every operation rather than one per operation.
+         * @enum {string}
+         */
+        RequestPriority: "interactive" | "batch";
+        /**
          * RevokedModel
          * @example {
          *       "name": "Comptoir 2",
@@ -2343,7 +2350,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path: {
                 name: string;
@@ -2451,7 +2458,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path?: never;
             cookie?: never;
@@ -2912,7 +2919,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path: {
                 reader: string;
@@ -3038,7 +3045,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path: {
                 reader: string;
@@ -3165,7 +3172,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path: {
                 reader: string;
@@ -3291,7 +3298,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path: {
                 reader: string;
@@ -3421,7 +3428,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path: {
                 reader: string;
@@ -3547,7 +3554,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path: {
                 reader: string;
@@ -3686,7 +3693,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path?: never;
             cookie?: never;
@@ -3809,7 +3816,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path: {
                 /** @description patients, patientCertif, patientsPDQ, habilitations, registry, repository */
@@ -4015,7 +4022,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path?: never;
             cookie?: never;
@@ -4235,7 +4242,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path: {
                 prescription_id: string;
@@ -4577,7 +4584,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path?: never;
             cookie?: never;
@@ -4696,7 +4703,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path?: never;
             cookie?: never;
@@ -4815,7 +4822,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path?: never;
             cookie?: never;
@@ -4934,7 +4941,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path?: never;
             cookie?: never;
@@ -5053,7 +5060,7 @@ export interface operations {
                 /** @description The person logged in to the LGO on this counter (written to the audit log). */
                 "X-Comptoir-Operator"?: string | null;
                 /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
-                "X-Comptoir-Priority"?: ("interactive" | "batch") | null;
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
             };
             path: {
                 reader: string;

@@ -1,11 +1,5 @@
 """Contains all the data models used in inputs/outputs"""
 
-from .admin_client_revoke_x_comptoir_priority_type_0 import (
-    AdminClientRevokeXComptoirPriorityType0,
-)
-from .admin_pairing_code_create_x_comptoir_priority_type_0 import (
-    AdminPairingCodeCreateXComptoirPriorityType0,
-)
 from .amc_contract_model import AmcContractModel
 from .audit_head_model import AuditHeadModel
 from .audit_record_model import AuditRecordModel
@@ -22,26 +16,14 @@ from .client_model_role import ClientModelRole
 from .cms_model import CmsModel
 from .cms_request import CmsRequest
 from .code_model import CodeModel
-from .cps_certificate_x_comptoir_priority_type_0 import (
-    CpsCertificateXComptoirPriorityType0,
-)
 from .cps_holder_model import CpsHolderModel
 from .cps_holder_response import CpsHolderResponse
-from .cps_holder_x_comptoir_priority_type_0 import CpsHolderXComptoirPriorityType0
-from .cps_lock_x_comptoir_priority_type_0 import CpsLockXComptoirPriorityType0
 from .cps_reader_model import CpsReaderModel
-from .cps_sign_x_comptoir_priority_type_0 import CpsSignXComptoirPriorityType0
-from .cps_tries_left_x_comptoir_priority_type_0 import (
-    CpsTriesLeftXComptoirPriorityType0,
-)
-from .cps_unlock_x_comptoir_priority_type_0 import CpsUnlockXComptoirPriorityType0
 from .disk_model import DiskModel
 from .disk_model_level import DiskModelLevel
 from .dispensation_model import DispensationModel
 from .dmp_existence_model import DmpExistenceModel
 from .dmp_existence_request import DmpExistenceRequest
-from .dmp_existence_x_comptoir_priority_type_0 import DmpExistenceXComptoirPriorityType0
-from .dmp_relay_x_comptoir_priority_type_0 import DmpRelayXComptoirPriorityType0
 from .exemption_model import ExemptionModel
 from .field_issue import FieldIssue
 from .guard_alert_model import GuardAlertModel
@@ -52,16 +34,12 @@ from .ins_search_model_code import InsSearchModelCode
 from .ins_search_model_mode import InsSearchModelMode
 from .ins_search_request import InsSearchRequest
 from .ins_search_request_mode_type_0 import InsSearchRequestModeType0
-from .ins_search_x_comptoir_priority_type_0 import InsSearchXComptoirPriorityType0
 from .ins_traits_model import InsTraitsModel
 from .insured_model import InsuredModel
 from .key_role import KeyRole
 from .lease_model import LeaseModel
 from .nir_check_model import NirCheckModel
 from .operator_model import OperatorModel
-from .ordonnances_close_x_comptoir_priority_type_0 import (
-    OrdonnancesCloseXComptoirPriorityType0,
-)
 from .outcome import Outcome
 from .pairing_code_model import PairingCodeModel
 from .pairing_code_model_role import PairingCodeModelRole
@@ -76,6 +54,7 @@ from .reader_model import ReaderModel
 from .reader_model_card_kind_type_0 import ReaderModelCardKindType0
 from .reader_status_model import ReaderStatusModel
 from .reader_status_model_card_kind_type_0 import ReaderStatusModelCardKindType0
+from .request_priority import RequestPriority
 from .revoked_model import RevokedModel
 from .rights_period_model import RightsPeriodModel
 from .role import Role
@@ -88,18 +67,6 @@ from .sign_request import SignRequest
 from .signature_model import SignatureModel
 from .situation_model import SituationModel
 from .status_model import StatusModel
-from .store_sign_cms_x_comptoir_priority_type_0 import (
-    StoreSignCmsXComptoirPriorityType0,
-)
-from .store_sign_raw_x_comptoir_priority_type_0 import (
-    StoreSignRawXComptoirPriorityType0,
-)
-from .store_sign_vihf_x_comptoir_priority_type_0 import (
-    StoreSignVihfXComptoirPriorityType0,
-)
-from .store_sign_xmldsig_x_comptoir_priority_type_0 import (
-    StoreSignXmldsigXComptoirPriorityType0,
-)
 from .store_signature_model import StoreSignatureModel
 from .terminal_status_model import TerminalStatusModel
 from .traits_request import TraitsRequest
@@ -110,13 +77,10 @@ from .unlocked_model import UnlockedModel
 from .vihf_request import VihfRequest
 from .vitale_beneficiary import VitaleBeneficiary
 from .vitale_read_model import VitaleReadModel
-from .vitale_read_x_comptoir_priority_type_0 import VitaleReadXComptoirPriorityType0
 from .xml_model import XmlModel
 from .xml_request import XmlRequest
 
 __all__ = (
-    "AdminClientRevokeXComptoirPriorityType0",
-    "AdminPairingCodeCreateXComptoirPriorityType0",
     "AmcContractModel",
     "AuditHeadModel",
     "AuditRecordModel",
@@ -133,22 +97,14 @@ __all__ = (
     "CmsModel",
     "CmsRequest",
     "CodeModel",
-    "CpsCertificateXComptoirPriorityType0",
     "CpsHolderModel",
     "CpsHolderResponse",
-    "CpsHolderXComptoirPriorityType0",
-    "CpsLockXComptoirPriorityType0",
     "CpsReaderModel",
-    "CpsSignXComptoirPriorityType0",
-    "CpsTriesLeftXComptoirPriorityType0",
-    "CpsUnlockXComptoirPriorityType0",
     "DiskModel",
     "DiskModelLevel",
     "DispensationModel",
     "DmpExistenceModel",
     "DmpExistenceRequest",
-    "DmpExistenceXComptoirPriorityType0",
-    "DmpRelayXComptoirPriorityType0",
     "ExemptionModel",
     "FieldIssue",
     "GuardAlertModel",
@@ -159,14 +115,12 @@ __all__ = (
     "InsSearchModelMode",
     "InsSearchRequest",
     "InsSearchRequestModeType0",
-    "InsSearchXComptoirPriorityType0",
     "InsTraitsModel",
     "InsuredModel",
     "KeyRole",
     "LeaseModel",
     "NirCheckModel",
     "OperatorModel",
-    "OrdonnancesCloseXComptoirPriorityType0",
     "Outcome",
     "PairingCodeModel",
     "PairingCodeModelRole",
@@ -181,6 +135,7 @@ __all__ = (
     "ReaderModelCardKindType0",
     "ReaderStatusModel",
     "ReaderStatusModelCardKindType0",
+    "RequestPriority",
     "RevokedModel",
     "RightsPeriodModel",
     "Role",
@@ -193,10 +148,6 @@ __all__ = (
     "SignatureModel",
     "SituationModel",
     "StatusModel",
-    "StoreSignCmsXComptoirPriorityType0",
-    "StoreSignRawXComptoirPriorityType0",
-    "StoreSignVihfXComptoirPriorityType0",
-    "StoreSignXmldsigXComptoirPriorityType0",
     "StoreSignatureModel",
     "TerminalStatusModel",
     "TraitsRequest",
@@ -207,7 +158,6 @@ __all__ = (
     "VihfRequest",
     "VitaleBeneficiary",
     "VitaleReadModel",
-    "VitaleReadXComptoirPriorityType0",
     "XmlModel",
     "XmlRequest",
 )

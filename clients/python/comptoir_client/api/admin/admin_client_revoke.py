@@ -6,10 +6,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.admin_client_revoke_x_comptoir_priority_type_0 import (
-    AdminClientRevokeXComptoirPriorityType0,
-)
 from ...models.problem_details import ProblemDetails
+from ...models.request_priority import RequestPriority
 from ...models.revoked_model import RevokedModel
 from ...types import UNSET, Response, Unset
 
@@ -18,7 +16,7 @@ def _get_kwargs(
     name: str,
     *,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: AdminClientRevokeXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(x_comptoir_operator, Unset):
@@ -113,7 +111,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: AdminClientRevokeXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[ProblemDetails | RevokedModel]:
     """Revoke a client (refused at once)
 
@@ -121,10 +119,9 @@ def sync_detailed(
         name (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (AdminClientRevokeXComptoirPriorityType0 | None | Unset): `batch`
-            queues this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -152,7 +149,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: AdminClientRevokeXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> ProblemDetails | RevokedModel | None:
     """Revoke a client (refused at once)
 
@@ -160,10 +157,9 @@ def sync(
         name (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (AdminClientRevokeXComptoirPriorityType0 | None | Unset): `batch`
-            queues this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -186,7 +182,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: AdminClientRevokeXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[ProblemDetails | RevokedModel]:
     """Revoke a client (refused at once)
 
@@ -194,10 +190,9 @@ async def asyncio_detailed(
         name (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (AdminClientRevokeXComptoirPriorityType0 | None | Unset): `batch`
-            queues this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -223,7 +218,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: AdminClientRevokeXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> ProblemDetails | RevokedModel | None:
     """Revoke a client (refused at once)
 
@@ -231,10 +226,9 @@ async def asyncio(
         name (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (AdminClientRevokeXComptoirPriorityType0 | None | Unset): `batch`
-            queues this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

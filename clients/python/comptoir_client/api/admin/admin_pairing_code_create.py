@@ -5,12 +5,10 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.admin_pairing_code_create_x_comptoir_priority_type_0 import (
-    AdminPairingCodeCreateXComptoirPriorityType0,
-)
 from ...models.pairing_code_model import PairingCodeModel
 from ...models.pairing_request import PairingRequest
 from ...models.problem_details import ProblemDetails
+from ...models.request_priority import RequestPriority
 from ...types import UNSET, Response, Unset
 
 
@@ -18,9 +16,7 @@ def _get_kwargs(
     *,
     body: PairingRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: AdminPairingCodeCreateXComptoirPriorityType0
-    | None
-    | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(x_comptoir_operator, Unset):
@@ -117,19 +113,16 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: PairingRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: AdminPairingCodeCreateXComptoirPriorityType0
-    | None
-    | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[PairingCodeModel | ProblemDetails]:
     """One-time code for enrolling a new client
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (AdminPairingCodeCreateXComptoirPriorityType0 | None | Unset): `batch`
-            queues this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (PairingRequest):
 
     Raises:
@@ -158,19 +151,16 @@ def sync(
     client: AuthenticatedClient | Client,
     body: PairingRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: AdminPairingCodeCreateXComptoirPriorityType0
-    | None
-    | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> PairingCodeModel | ProblemDetails | None:
     """One-time code for enrolling a new client
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (AdminPairingCodeCreateXComptoirPriorityType0 | None | Unset): `batch`
-            queues this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (PairingRequest):
 
     Raises:
@@ -194,19 +184,16 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: PairingRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: AdminPairingCodeCreateXComptoirPriorityType0
-    | None
-    | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[PairingCodeModel | ProblemDetails]:
     """One-time code for enrolling a new client
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (AdminPairingCodeCreateXComptoirPriorityType0 | None | Unset): `batch`
-            queues this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (PairingRequest):
 
     Raises:
@@ -233,19 +220,16 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: PairingRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: AdminPairingCodeCreateXComptoirPriorityType0
-    | None
-    | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> PairingCodeModel | ProblemDetails | None:
     """One-time code for enrolling a new client
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (AdminPairingCodeCreateXComptoirPriorityType0 | None | Unset): `batch`
-            queues this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (PairingRequest):
 
     Raises:

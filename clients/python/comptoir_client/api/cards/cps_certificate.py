@@ -7,11 +7,9 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.certificate_model import CertificateModel
-from ...models.cps_certificate_x_comptoir_priority_type_0 import (
-    CpsCertificateXComptoirPriorityType0,
-)
 from ...models.key_role import KeyRole
 from ...models.problem_details import ProblemDetails
+from ...models.request_priority import RequestPriority
 from ...types import UNSET, Response, Unset
 
 
@@ -20,7 +18,7 @@ def _get_kwargs(
     key: KeyRole,
     *,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsCertificateXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(x_comptoir_operator, Unset):
@@ -127,7 +125,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsCertificateXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[CertificateModel | ProblemDetails]:
     """Certificate of a CPS key (PEM)
 
@@ -137,10 +135,9 @@ def sync_detailed(
             (ref 0x81).
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsCertificateXComptoirPriorityType0 | None | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -170,7 +167,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsCertificateXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> CertificateModel | ProblemDetails | None:
     """Certificate of a CPS key (PEM)
 
@@ -180,10 +177,9 @@ def sync(
             (ref 0x81).
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsCertificateXComptoirPriorityType0 | None | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -208,7 +204,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsCertificateXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[CertificateModel | ProblemDetails]:
     """Certificate of a CPS key (PEM)
 
@@ -218,10 +214,9 @@ async def asyncio_detailed(
             (ref 0x81).
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsCertificateXComptoirPriorityType0 | None | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -249,7 +244,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsCertificateXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> CertificateModel | ProblemDetails | None:
     """Certificate of a CPS key (PEM)
 
@@ -259,10 +254,9 @@ async def asyncio(
             (ref 0x81).
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsCertificateXComptoirPriorityType0 | None | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,9 +6,9 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.cps_lock_x_comptoir_priority_type_0 import CpsLockXComptoirPriorityType0
 from ...models.lease_model import LeaseModel
 from ...models.problem_details import ProblemDetails
+from ...models.request_priority import RequestPriority
 from ...types import UNSET, Response, Unset
 
 
@@ -16,7 +16,7 @@ def _get_kwargs(
     reader: str,
     *,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsLockXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(x_comptoir_operator, Unset):
@@ -121,7 +121,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsLockXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[LeaseModel | ProblemDetails]:
     """Reset the card now (PIN needed again)
 
@@ -129,10 +129,9 @@ def sync_detailed(
         reader (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsLockXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -160,7 +159,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsLockXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> LeaseModel | ProblemDetails | None:
     """Reset the card now (PIN needed again)
 
@@ -168,10 +167,9 @@ def sync(
         reader (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsLockXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -194,7 +192,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsLockXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[LeaseModel | ProblemDetails]:
     """Reset the card now (PIN needed again)
 
@@ -202,10 +200,9 @@ async def asyncio_detailed(
         reader (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsLockXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -231,7 +228,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsLockXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> LeaseModel | ProblemDetails | None:
     """Reset the card now (PIN needed again)
 
@@ -239,10 +236,9 @@ async def asyncio(
         reader (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsLockXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

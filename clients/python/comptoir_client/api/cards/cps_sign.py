@@ -6,8 +6,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.cps_sign_x_comptoir_priority_type_0 import CpsSignXComptoirPriorityType0
 from ...models.problem_details import ProblemDetails
+from ...models.request_priority import RequestPriority
 from ...models.sign_request import SignRequest
 from ...models.signature_model import SignatureModel
 from ...types import UNSET, Response, Unset
@@ -18,7 +18,7 @@ def _get_kwargs(
     *,
     body: SignRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsSignXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(x_comptoir_operator, Unset):
@@ -128,7 +128,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: SignRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsSignXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[ProblemDetails | SignatureModel]:
     """Sign a SHA-256 digest or data with a CPS key
 
@@ -136,10 +136,9 @@ def sync_detailed(
         reader (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsSignXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (SignRequest):
 
     Raises:
@@ -170,7 +169,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: SignRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsSignXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> ProblemDetails | SignatureModel | None:
     """Sign a SHA-256 digest or data with a CPS key
 
@@ -178,10 +177,9 @@ def sync(
         reader (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsSignXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (SignRequest):
 
     Raises:
@@ -207,7 +205,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: SignRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsSignXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[ProblemDetails | SignatureModel]:
     """Sign a SHA-256 digest or data with a CPS key
 
@@ -215,10 +213,9 @@ async def asyncio_detailed(
         reader (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsSignXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (SignRequest):
 
     Raises:
@@ -247,7 +244,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: SignRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsSignXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> ProblemDetails | SignatureModel | None:
     """Sign a SHA-256 digest or data with a CPS key
 
@@ -255,10 +252,9 @@ async def asyncio(
         reader (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsSignXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (SignRequest):
 
     Raises:

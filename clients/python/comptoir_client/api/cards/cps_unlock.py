@@ -6,10 +6,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.cps_unlock_x_comptoir_priority_type_0 import (
-    CpsUnlockXComptoirPriorityType0,
-)
 from ...models.problem_details import ProblemDetails
+from ...models.request_priority import RequestPriority
 from ...models.unlock_request import UnlockRequest
 from ...models.unlocked_model import UnlockedModel
 from ...types import UNSET, Response, Unset
@@ -20,7 +18,7 @@ def _get_kwargs(
     *,
     body: UnlockRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsUnlockXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(x_comptoir_operator, Unset):
@@ -135,7 +133,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: UnlockRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsUnlockXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[ProblemDetails | UnlockedModel]:
     """Unlock the CPS: PIN typed on the counter terminal
 
@@ -143,10 +141,9 @@ def sync_detailed(
         reader (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsUnlockXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (UnlockRequest): Exactly one of ``terminal`` (the PIN is typed on that counter
             terminal's keypad; the
             counter PC learns only the outcome) or ``pin`` (only where ``[cps] api_pin = true``).
@@ -179,7 +176,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: UnlockRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsUnlockXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> ProblemDetails | UnlockedModel | None:
     """Unlock the CPS: PIN typed on the counter terminal
 
@@ -187,10 +184,9 @@ def sync(
         reader (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsUnlockXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (UnlockRequest): Exactly one of ``terminal`` (the PIN is typed on that counter
             terminal's keypad; the
             counter PC learns only the outcome) or ``pin`` (only where ``[cps] api_pin = true``).
@@ -218,7 +214,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: UnlockRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsUnlockXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[ProblemDetails | UnlockedModel]:
     """Unlock the CPS: PIN typed on the counter terminal
 
@@ -226,10 +222,9 @@ async def asyncio_detailed(
         reader (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsUnlockXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (UnlockRequest): Exactly one of ``terminal`` (the PIN is typed on that counter
             terminal's keypad; the
             counter PC learns only the outcome) or ``pin`` (only where ``[cps] api_pin = true``).
@@ -260,7 +255,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: UnlockRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: CpsUnlockXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> ProblemDetails | UnlockedModel | None:
     """Unlock the CPS: PIN typed on the counter terminal
 
@@ -268,10 +263,9 @@ async def asyncio(
         reader (str):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (CpsUnlockXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (UnlockRequest): Exactly one of ``terminal`` (the PIN is typed on that counter
             terminal's keypad; the
             counter PC learns only the outcome) or ``pin`` (only where ``[cps] api_pin = true``).

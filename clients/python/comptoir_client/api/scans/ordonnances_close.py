@@ -7,11 +7,9 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.dispensation_model import DispensationModel
-from ...models.ordonnances_close_x_comptoir_priority_type_0 import (
-    OrdonnancesCloseXComptoirPriorityType0,
-)
 from ...models.outcome import Outcome
 from ...models.problem_details import ProblemDetails
+from ...models.request_priority import RequestPriority
 from ...types import UNSET, Response, Unset
 
 
@@ -20,7 +18,7 @@ def _get_kwargs(
     outcome: Outcome,
     *,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | OrdonnancesCloseXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(x_comptoir_operator, Unset):
@@ -117,7 +115,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | OrdonnancesCloseXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[DispensationModel | ProblemDetails]:
     """The holding counter finishes or abandons a dispensation
 
@@ -126,10 +124,9 @@ def sync_detailed(
         outcome (Outcome):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (None | OrdonnancesCloseXComptoirPriorityType0 | Unset): `batch`
-            queues this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -159,7 +156,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | OrdonnancesCloseXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> DispensationModel | ProblemDetails | None:
     """The holding counter finishes or abandons a dispensation
 
@@ -168,10 +165,9 @@ def sync(
         outcome (Outcome):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (None | OrdonnancesCloseXComptoirPriorityType0 | Unset): `batch`
-            queues this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -196,7 +192,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | OrdonnancesCloseXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[DispensationModel | ProblemDetails]:
     """The holding counter finishes or abandons a dispensation
 
@@ -205,10 +201,9 @@ async def asyncio_detailed(
         outcome (Outcome):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (None | OrdonnancesCloseXComptoirPriorityType0 | Unset): `batch`
-            queues this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -236,7 +231,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | OrdonnancesCloseXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> DispensationModel | ProblemDetails | None:
     """The holding counter finishes or abandons a dispensation
 
@@ -245,10 +240,9 @@ async def asyncio(
         outcome (Outcome):
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (None | OrdonnancesCloseXComptoirPriorityType0 | Unset): `batch`
-            queues this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

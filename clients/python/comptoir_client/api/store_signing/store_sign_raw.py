@@ -7,9 +7,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem_details import ProblemDetails
 from ...models.raw_request import RawRequest
-from ...models.store_sign_raw_x_comptoir_priority_type_0 import (
-    StoreSignRawXComptoirPriorityType0,
-)
+from ...models.request_priority import RequestPriority
 from ...models.store_signature_model import StoreSignatureModel
 from ...types import UNSET, Response, Unset
 
@@ -18,7 +16,7 @@ def _get_kwargs(
     *,
     body: RawRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | StoreSignRawXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(x_comptoir_operator, Unset):
@@ -120,17 +118,16 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: RawRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | StoreSignRawXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[ProblemDetails | StoreSignatureModel]:
     """RSA PKCS#1 v1.5 SHA-256 over data or a digest
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (None | StoreSignRawXComptoirPriorityType0 | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (RawRequest):
 
     Raises:
@@ -159,17 +156,16 @@ def sync(
     client: AuthenticatedClient | Client,
     body: RawRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | StoreSignRawXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> ProblemDetails | StoreSignatureModel | None:
     """RSA PKCS#1 v1.5 SHA-256 over data or a digest
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (None | StoreSignRawXComptoirPriorityType0 | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (RawRequest):
 
     Raises:
@@ -193,17 +189,16 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: RawRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | StoreSignRawXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[ProblemDetails | StoreSignatureModel]:
     """RSA PKCS#1 v1.5 SHA-256 over data or a digest
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (None | StoreSignRawXComptoirPriorityType0 | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (RawRequest):
 
     Raises:
@@ -230,17 +225,16 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: RawRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | StoreSignRawXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> ProblemDetails | StoreSignatureModel | None:
     """RSA PKCS#1 v1.5 SHA-256 over data or a digest
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (None | StoreSignRawXComptoirPriorityType0 | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (RawRequest):
 
     Raises:

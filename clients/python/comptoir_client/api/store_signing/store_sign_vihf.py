@@ -6,9 +6,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem_details import ProblemDetails
-from ...models.store_sign_vihf_x_comptoir_priority_type_0 import (
-    StoreSignVihfXComptoirPriorityType0,
-)
+from ...models.request_priority import RequestPriority
 from ...models.vihf_request import VihfRequest
 from ...models.xml_model import XmlModel
 from ...types import UNSET, Response, Unset
@@ -18,7 +16,7 @@ def _get_kwargs(
     *,
     body: VihfRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | StoreSignVihfXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(x_comptoir_operator, Unset):
@@ -120,17 +118,16 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: VihfRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | StoreSignVihfXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[ProblemDetails | XmlModel]:
     """Signed VIHF (SAML 2.0 assertion) for an operator/patient
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (None | StoreSignVihfXComptoirPriorityType0 | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (VihfRequest): The VIHF fields (DOMAIN.md). Operator = the professional the assertion
             speaks for.
 
@@ -160,17 +157,16 @@ def sync(
     client: AuthenticatedClient | Client,
     body: VihfRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | StoreSignVihfXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> ProblemDetails | XmlModel | None:
     """Signed VIHF (SAML 2.0 assertion) for an operator/patient
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (None | StoreSignVihfXComptoirPriorityType0 | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (VihfRequest): The VIHF fields (DOMAIN.md). Operator = the professional the assertion
             speaks for.
 
@@ -195,17 +191,16 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: VihfRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | StoreSignVihfXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[ProblemDetails | XmlModel]:
     """Signed VIHF (SAML 2.0 assertion) for an operator/patient
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (None | StoreSignVihfXComptoirPriorityType0 | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (VihfRequest): The VIHF fields (DOMAIN.md). Operator = the professional the assertion
             speaks for.
 
@@ -233,17 +228,16 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: VihfRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: None | StoreSignVihfXComptoirPriorityType0 | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> ProblemDetails | XmlModel | None:
     """Signed VIHF (SAML 2.0 assertion) for an operator/patient
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (None | StoreSignVihfXComptoirPriorityType0 | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (VihfRequest): The VIHF fields (DOMAIN.md). Operator = the professional the assertion
             speaks for.
 

@@ -7,10 +7,8 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.dmp_existence_model import DmpExistenceModel
 from ...models.dmp_existence_request import DmpExistenceRequest
-from ...models.dmp_existence_x_comptoir_priority_type_0 import (
-    DmpExistenceXComptoirPriorityType0,
-)
 from ...models.problem_details import ProblemDetails
+from ...models.request_priority import RequestPriority
 from ...types import UNSET, Response, Unset
 
 
@@ -18,7 +16,7 @@ def _get_kwargs(
     *,
     body: DmpExistenceRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: DmpExistenceXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(x_comptoir_operator, Unset):
@@ -120,17 +118,16 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: DmpExistenceRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: DmpExistenceXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[DmpExistenceModel | ProblemDetails]:
     """DMP TD0.2: does this patient have a DMP
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (DmpExistenceXComptoirPriorityType0 | None | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (DmpExistenceRequest):
 
     Raises:
@@ -159,17 +156,16 @@ def sync(
     client: AuthenticatedClient | Client,
     body: DmpExistenceRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: DmpExistenceXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> DmpExistenceModel | ProblemDetails | None:
     """DMP TD0.2: does this patient have a DMP
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (DmpExistenceXComptoirPriorityType0 | None | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (DmpExistenceRequest):
 
     Raises:
@@ -193,17 +189,16 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: DmpExistenceRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: DmpExistenceXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[DmpExistenceModel | ProblemDetails]:
     """DMP TD0.2: does this patient have a DMP
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (DmpExistenceXComptoirPriorityType0 | None | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (DmpExistenceRequest):
 
     Raises:
@@ -230,17 +225,16 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: DmpExistenceRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: DmpExistenceXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> DmpExistenceModel | ProblemDetails | None:
     """DMP TD0.2: does this patient have a DMP
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (DmpExistenceXComptoirPriorityType0 | None | Unset): `batch` queues
-            this request's card work behind every waiting interactive job (background work of a
-            counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's
-            work is always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (DmpExistenceRequest):
 
     Raises:

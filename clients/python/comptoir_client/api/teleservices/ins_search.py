@@ -7,10 +7,8 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.ins_search_model import InsSearchModel
 from ...models.ins_search_request import InsSearchRequest
-from ...models.ins_search_x_comptoir_priority_type_0 import (
-    InsSearchXComptoirPriorityType0,
-)
 from ...models.problem_details import ProblemDetails
+from ...models.request_priority import RequestPriority
 from ...types import UNSET, Response, Unset
 
 
@@ -18,7 +16,7 @@ def _get_kwargs(
     *,
     body: InsSearchRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: InsSearchXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(x_comptoir_operator, Unset):
@@ -130,17 +128,16 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: InsSearchRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: InsSearchXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[InsSearchModel | ProblemDetails]:
     """The patient's INS from INSi (traits or carte Vitale)
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (InsSearchXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (InsSearchRequest): Exactly one of ``traits`` and ``vitale``.
 
     Raises:
@@ -169,17 +166,16 @@ def sync(
     client: AuthenticatedClient | Client,
     body: InsSearchRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: InsSearchXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> InsSearchModel | ProblemDetails | None:
     """The patient's INS from INSi (traits or carte Vitale)
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (InsSearchXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (InsSearchRequest): Exactly one of ``traits`` and ``vitale``.
 
     Raises:
@@ -203,17 +199,16 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: InsSearchRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: InsSearchXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> Response[InsSearchModel | ProblemDetails]:
     """The patient's INS from INSi (traits or carte Vitale)
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (InsSearchXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (InsSearchRequest): Exactly one of ``traits`` and ``vitale``.
 
     Raises:
@@ -240,17 +235,16 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: InsSearchRequest,
     x_comptoir_operator: None | str | Unset = UNSET,
-    x_comptoir_priority: InsSearchXComptoirPriorityType0 | None | Unset = UNSET,
+    x_comptoir_priority: None | RequestPriority | Unset = UNSET,
 ) -> InsSearchModel | ProblemDetails | None:
     """The patient's INS from INSi (traits or carte Vitale)
 
     Args:
         x_comptoir_operator (None | str | Unset): The person logged in to the LGO on this counter
             (written to the audit log).
-        x_comptoir_priority (InsSearchXComptoirPriorityType0 | None | Unset): `batch` queues this
-            request's card work behind every waiting interactive job (background work of a counter's
-            LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is
-            always batch.
+        x_comptoir_priority (None | RequestPriority | Unset): `batch` queues this request's card
+            work behind every waiting interactive job (background work of a counter's LGO). Default:
+            `interactive` for a counter, `batch` for a server; a server's work is always batch.
         body (InsSearchRequest): Exactly one of ``traits`` and ``vitale``.
 
     Raises:

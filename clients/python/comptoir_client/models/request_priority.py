@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 
-class AdminPairingCodeCreateXComptoirPriorityType0(StrEnum):
+class RequestPriority(StrEnum):
     BATCH = "batch"
     INTERACTIVE = "interactive"
 

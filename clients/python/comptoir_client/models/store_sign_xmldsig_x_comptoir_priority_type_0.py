@@ -1,9 +1,0 @@
-from enum import StrEnum
-
-
-class StoreSignXmldsigXComptoirPriorityType0(StrEnum):
-    BATCH = "batch"
-    INTERACTIVE = "interactive"
-
-    def __str__(self) -> str:
-        return str(self.value)

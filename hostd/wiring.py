@@ -9,7 +9,6 @@ build a box of their own.
 from __future__ import annotations
 
 import os
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,8 +189,6 @@ def serve(settings: Settings) -> None:
             f"(mTLS) and :{listeners.enrol_port} (enrolment)",
             flush=True,
         )
-        # uvicorn handles SIGINT and SIGTERM; a closed terminal's SIGHUP stops it the same way.
-        signal.signal(signal.SIGHUP, lambda *_: listeners.request_stop())
         run_loop(listeners.serve())
     finally:
         box.close()

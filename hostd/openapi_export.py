@@ -65,7 +65,7 @@ def openapi_document() -> dict[str, Any]:
             devices = Devices(
                 clients=_NoClients(),
                 hub=ReaderHub(_no_connect, _never),
-                signing=SigningService(_NoStore(), audit),
+                signing=SigningService(_NoStore(), audit, pseudonym_key=bytes(32)),
             )
             settings = config.from_dict({"state_dir": state})
             return create_app(settings, devices, audit).openapi()

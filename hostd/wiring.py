@@ -32,6 +32,7 @@ from hostd.provisioned import (
     card_application,
     pcsc_connect,
 )
+from hostd.pseudonyms import load_pseudonym_key
 from hostd.server import StartupError, TlsFiles, make_listeners, run_loop
 from hostd.services.readers import ReaderHub
 from hostd.services.signing import SigningService
@@ -98,6 +99,7 @@ def open_box(
         clients = RegistryClients(registry, ca, StatePaths(state).db)
         closers.append(clients.close)
         signer = StoreSigner(store)
+        pseudonym_key = load_pseudonym_key(StatePaths(state).secrets_dir)
         hub = ReaderHub(connect, card_application)
         terminals = open_terminals(settings, closers, hub.events)
 
@@ -105,12 +107,12 @@ def open_box(
             clients=clients,
             hub=hub,
             watcher=PcscWatcher(hub) if watcher else None,
-            signing=SigningService(signer, audit),
+            signing=SigningService(signer, audit, pseudonym_key),
             admin=clients,
             head_signer=signer.head_signer(),
             certificates=signer.certificates,
             terminals=terminals,
-            teleservices=(teleservice_parts(settings, store, signer)
+            teleservices=(teleservice_parts(settings, store, signer, pseudonym_key)
                           if settings.teleservices is not None else None),
         )
         api_app = create_app(settings, devices, audit)
@@ -141,13 +143,14 @@ def open_terminals(settings: Settings, closers: list[Callable[[], None]],
     manager.start()
     closers.append(manager.stop)
     return service[0]
-def teleservice_parts(settings: Settings, store: Store, signer: StoreSigner) -> Any:
+def teleservice_parts(settings: Settings, store: Store, signer: StoreSigner,
+                      pseudonym_key: bytes) -> Any:
     """INSi/DMP: the stunnel tunnel with the ORG AUTH_CLI key, the VIHF signed with ORG SIGN
     (through the store adapter's lock), the audit pseudonym key. One-line error when the ORG
     AUTH_CLI slot has no certificate."""
     from dataclasses import fields
 
-    from hostd.services.teleservices import TeleserviceParts, load_pseudonym_key
+    from hostd.services.teleservices import TeleserviceParts
     from hostd.teleservices import mtls
     from provisioning.signing.vihf import VihfContext
     from provisioning.slots import Slot
@@ -166,8 +169,7 @@ def teleservice_parts(settings: Settings, store: Store, signer: StoreSigner) -> 
     def sign_vihf(ctx: VihfContext) -> bytes:
         return signer.vihf("org-sign", {f.name: getattr(ctx, f.name) for f in fields(ctx)})
 
-    return TeleserviceParts(tele, tunnel, sign_vihf,
-                            load_pseudonym_key(paths.secrets_dir))
+    return TeleserviceParts(tele, tunnel, sign_vihf, pseudonym_key)
 
 
 def serve(settings: Settings) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import sqlite3
 import subprocess
 import time
@@ -12,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from hostd.auth import Role
+from hostd.pseudonyms import ins_ref, load_pseudonym_key
+from provisioning.paths import StatePaths
 from provisioning.signing import vihf
 from tests.hostd_support import OPERATOR, Daemon, start_daemon
 from tests.provision_fixtures import write_chain_files, xmlsec_verify
@@ -54,7 +58,12 @@ def test_vihf_for_operator_and_patient_verifies_with_xmlsec1(
     assert "279035121518989" in response.json()["xml"]
     row = next(r for r in reversed(list(daemon.box.audit.records()))
                if r.action == "store.sign.vihf")
-    assert row.detail == {"operator_id": "810100000001", "patient_ins": "279035121518989"}
+    # The patient is named by ins_ref only (hostd.pseudonyms), as in the INSi and DMP rows: an
+    # auditor holding the INS finds the row, the log alone reveals no INS.
+    key = load_pseudonym_key(StatePaths(daemon.state).secrets_dir)
+    assert row.detail == {"operator_id": "810100000001",
+                          "ins_ref": ins_ref(key, "279035121518989")}
+    assert "279035121518989" not in json.dumps(row.detail)
 
 
 def test_xmldsig_cms_and_raw_verify_with_independent_tools(
@@ -94,6 +103,12 @@ def test_xmldsig_cms_and_raw_verify_with_independent_tools(
                          "-signature", tmp_path / "raw.sig", tmp_path / "content"],
                         capture_output=True, text=True, check=False)
     assert ok.returncode == 0 and "Verified OK" in ok.stdout
+    # Each store signature can be traced to its audit row by what was signed.
+    rows = [r for r in daemon.box.audit.records() if r.client == "Serveur S"]
+    by_action = {r.action: r.detail for r in rows}
+    digest = hashlib.sha256(content).hexdigest()
+    assert by_action["store.sign.raw"] == {"digest_sha256": digest}
+    assert by_action["store.sign.cms"] == {"bytes": len(content), "data_sha256": digest}
 
 
 def test_unprovisioned_or_unknown_key_and_bad_input(daemon: Daemon) -> None:

@@ -23,10 +23,11 @@ from drivers.sim.services.https import HttpsDouble
 from drivers.sim.timing import Timing
 from hostd.audit import AuditLog
 from hostd.config import CpsSettings
+from hostd.pseudonyms import ins_ref, load_pseudonym_key
 from hostd.services.cps import CpsService
 from hostd.services.jobs import Caller
 from hostd.services.readers import ReaderHub
-from hostd.services.teleservices import TeleservicesService, ins_ref, load_pseudonym_key
+from hostd.services.teleservices import TeleservicesService
 from hostd.teleservices import insi, mtls, settings, soap
 from hostd.teleservices.ins_traits import Traits
 from hostd.teleservices.names import Mode

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from typing import Any
 
 from fastapi import APIRouter
@@ -94,8 +95,12 @@ async def sign_raw(body: RawRequest, ctx: Ctx, caller: StoreCaller) -> StoreSign
     if digest is not None and len(digest) != 32:
         raise ApiProblem(BAD_REQUEST, "digest_b64: a SHA-256 digest is 32 bytes")
     data = _b64("data_b64", body.data_b64) if body.data_b64 is not None else None
+    # The row names what was signed (a digest in any case), so a signature can be traced to
+    # its audit row, as the CPS's are.
+    signed = {"digest_sha256": (digest or hashlib.sha256(data or b"").digest()).hex()}
     signature: bytes = await service.run(
-        caller, "sign.raw", body.key, {}, service.backend.raw, body.key, data=data, digest=digest
+        caller, "sign.raw", body.key, signed, service.backend.raw, body.key, data=data,
+        digest=digest,
     )
     return StoreSignatureModel(
         algorithm="RSASSA-PKCS1-v1_5-SHA256",
@@ -110,7 +115,9 @@ async def sign_cms(body: CmsRequest, ctx: Ctx, caller: StoreCaller) -> CmsModel:
     service = _signing(ctx)
     data = _b64("data_b64", body.data_b64)
     der: bytes = await service.run(
-        caller, "sign.cms", body.key, {"bytes": len(data)}, service.backend.cms, body.key, data
+        caller, "sign.cms", body.key,
+        {"bytes": len(data), "data_sha256": hashlib.sha256(data).hexdigest()},
+        service.backend.cms, body.key, data,
     )
     return CmsModel(cms_b64=base64.b64encode(der).decode())
 
@@ -137,7 +144,7 @@ async def sign_vihf(body: VihfRequest, ctx: Ctx, caller: StoreCaller) -> XmlMode
     fields["profession"] = Code(**fields["profession"])
     if fields["cnop_section"] is not None:
         fields["cnop_section"] = Code(**fields["cnop_section"])
-    detail = {"operator_id": body.operator_id, "patient_ins": body.patient_ins}
+    detail = {"operator_id": body.operator_id, "ins_ref": service.ins_ref(body.patient_ins)}
     signed: bytes = await service.run(
         caller, "sign.vihf", body.key, detail, service.backend.vihf, body.key, fields
     )

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from hostd.audit import AuditLog
 from hostd.errors import KeyNotProvisioned
+from hostd.pseudonyms import ins_ref
 from hostd.services.jobs import Caller, audited
 
 __all__ = ["KeyNotProvisioned", "SigningService", "StoreSigning"]
@@ -31,9 +32,14 @@ class StoreSigning(Protocol):
 
 
 class SigningService:
-    def __init__(self, backend: StoreSigning, audit: AuditLog) -> None:
+    def __init__(self, backend: StoreSigning, audit: AuditLog, pseudonym_key: bytes) -> None:
         self._backend = backend
         self._audit = audit
+        self._pseudonym_key = pseudonym_key
+
+    def ins_ref(self, ins: str) -> str:
+        """How this operation's audit row names the patient (``hostd.pseudonyms``)."""
+        return ins_ref(self._pseudonym_key, ins)
 
     async def run(
         self, caller: Caller, action: str, key: str, detail: dict[str, Any], call: Any, *args: Any,

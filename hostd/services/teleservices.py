@@ -9,22 +9,15 @@ What the audit keeps, and why: who (client, operator), what (action, mode, searc
 service and ``wsa:Action``), the outcome (CR code, number of service calls, fault codes,
 HTTP status) — enough to answer "who queried what, when, with what result". No trait (name,
 first names, birth date or place) and no INS in clear: the log is append-only and kept for
-years, and a counter already holds the patient file. The INS appears only as ``ins_ref``, an
-HMAC-SHA256 under a box secret, so an auditor holding a patient's INS can still find every
-access to that patient (compute the same HMAC on the box), while the log alone reveals no INS
-(an unkeyed hash of a NIR would: its structure makes it guessable).
+years, and a counter already holds the patient file. The INS appears only as ``ins_ref``
+(``hostd.pseudonyms`` says why and how).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -34,6 +27,7 @@ from drivers.cards.cps_model import KeyRole
 from drivers.cards.vitale_model import VitaleRead
 from hostd.audit import AuditLog
 from hostd.outcomes import CANCELLED, OK, outcome_of
+from hostd.pseudonyms import ins_ref
 from hostd.services.cps import CpsService
 from hostd.services.jobs import Caller, record
 from hostd.services.readers import CardKind, ReaderHub
@@ -43,23 +37,6 @@ from hostd.teleservices.ins_traits import Traits
 from hostd.teleservices.names import Mode
 from hostd.teleservices.settings import TeleserviceSettings
 from provisioning.signing import vihf
-
-PSEUDONYM_KEY_FILE = "audit-pseudonym.key"
-
-
-def load_pseudonym_key(secrets_dir: Path) -> bytes:
-    """The box secret behind ``ins_ref`` (32 random bytes, 0600, created once)."""
-    path = secrets_dir / PSEUDONYM_KEY_FILE
-    if not path.exists():
-        secrets_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(secrets.token_bytes(32))
-    return path.read_bytes()
-
-
-def ins_ref(key: bytes, ins: str) -> str:
-    return hmac.new(key, ins.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

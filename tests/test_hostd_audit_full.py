@@ -34,13 +34,18 @@ def _fill(daemon: Daemon) -> int:
     conn = log._conn  # the daemon's own connection: the limit must apply to its writes
     pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
     conn.execute(f"PRAGMA max_page_count = {pages}")
-    for i in range(FILL_LIMIT):
-        try:
-            log.append(client="test", operator="filler", action="fill", target=str(i),
-                       outcome="ok", detail={"pad": "x" * 200})  # fmt: skip
-        except AuditUnavailable:
-            return pages
-    raise AssertionError(f"audit database not full after {FILL_LIMIT} rows")
+    # Big rows first, then smaller ones into what is left, down to an empty detail: a page's
+    # last free bytes must not take the next operation's (smaller) row.
+    for pad in (200, 100, 50, 20, 0):
+        for i in range(FILL_LIMIT):
+            try:
+                log.append(client="test", operator="filler", action="fill", target=str(i),
+                           outcome="ok", detail={"pad": "x" * pad})  # fmt: skip
+            except AuditUnavailable:
+                break
+        else:
+            raise AssertionError(f"audit database not full after {FILL_LIMIT} rows")
+    return pages
 
 
 def test_signing_on_a_full_audit_log_is_refused_and_resumes_once_there_is_room(

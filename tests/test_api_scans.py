@@ -72,6 +72,13 @@ def env(tmp_path_factory: pytest.TempPathFactory, pcsc_session_rig: PcscRig) -> 
                  "idam": "AM-TEST-0001"},
     })
     try:
+        # A scanner's code is only read once its port is open (pyserial empties the input when
+        # it opens): wait for both "connected" events before the tests scan anything.
+        hub = daemon.box.api_app.state.ctx.scans
+        for counter in (C1, C2):
+            wait_for(lambda c=counter: [e for e in hub.after(c, 0).events
+                                        if e.type == "device" and e.detail == "connected"],
+                     timeout=30)
         yield Env(daemon, a, b, double, server, daemon.client(C1), daemon.client(C2))
     finally:
         daemon.stop()

@@ -511,6 +511,13 @@ def print_mixed(runs: list[Mixed], t_s: float) -> None:
 # -- group commit under a burst ----------------------------------------------------------------
 
 
+def daemon_route_p50s(metrics: str) -> dict[tuple[str, str], float]:
+    """The daemon's own time per route (ms, p50 of its recent requests), from /metrics."""
+    found = re.findall(r'comptoir_request_duration_seconds\{listener="api",method="(\w+)",'
+                       r'route="([^"]+)",quantile="0\.5"\} ([0-9.]+)', metrics)
+    return {(m, r): float(v) * 1000 for m, r, v in found}
+
+
 def writer_figures(http: httpx.Client) -> dict[str, float]:
     figures: dict[str, float] = http.get("/v1/status").json()["audit"]["writer"]
     return figures
@@ -662,6 +669,7 @@ def main() -> None:
             one = httpx.URL(f"/v1/readers/{names[1]}").raw_path.decode()
             service_p50 = float(http.get(one).json()["queue"]["service_ms"]["p50"])
             commit_p50 = float(writer_figures(http)["commit_ms_p50"])
+            in_daemon = daemon_route_p50s(http.get("/metrics").text)
         bursts = ([burst(daemon.api, contexts[:burst_counters], names[1], burst_ops),
                    burst(daemon.api, contexts[:burst_counters], None, burst_ops)]
                   if burst_ops else [])
@@ -704,6 +712,14 @@ def main() -> None:
           f"HTTPS+HTTP floor {floor:.2f}, card worker {service_p50:.2f}, audit commit "
           f"{commit_p50:.2f}, the rest (JSON, base64, routing, hops) "
           f"{l50 - floor - service_p50 - commit_p50:.2f}")
+    sign_in = in_daemon.get(("POST", "/v1/cps/{reader}/sign"), float("nan"))
+    get_in = in_daemon.get(("GET", "/v1/cps"), float("nan"))
+    print(f"  time in the daemon (its /metrics, from the request's headers to its last byte): "
+          f"signature p50 {sign_in:.2f} ms, GET /v1/cps p50 {get_in:.2f} ms")
+    print(f"  so: between client and daemon (TLS, HTTP, sockets) {l50 - sign_in:.2f} ms; in the "
+          f"daemon {sign_in:.2f} = card worker {service_p50:.2f} + audit commit {commit_p50:.2f} "
+          f"+ the rest (FastAPI routing and dependencies, validation, JSON, base64, thread hops) "
+          f"{sign_in - service_p50 - commit_p50:.2f}")
     print(f"  target: daemon overhead with http.client <= 1.5 ms p50 -> {l50 - d50:.2f} ms "
           f"({'met' if l50 - d50 <= 1.5 else 'NOT met'})")
     print(f"Daemon RSS after the run: {rss:.1f} MB")

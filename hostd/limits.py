@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +48,8 @@ BODY_LIMITS: tuple[tuple[str, str, int], ...] = (
 """Per-route overrides of :data:`DEFAULT_BODY_LIMIT`. New routes with big bodies add a row."""
 
 _COMPILED = tuple((m, re.compile(p), n) for m, p, n in BODY_LIMITS)
+_RECENT = 512
+"""Durations kept per route for the quantiles in /metrics (the most recent ones)."""
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _PROBLEM_BASE = "urn:comptoir:problem:"
 
@@ -87,6 +91,19 @@ class ListenerFigures:
     """Requests answered 413 ``body-too-large``."""
     timed_out: int
     """Connections dropped by the header/body deadlines (both listeners together)."""
+    routes: tuple[RouteTiming, ...] = ()
+
+
+@dataclass(frozen=True)
+class RouteTiming:
+    """Time in the daemon per route, from the request's headers to its last byte handed to
+    the connection: the client's latency minus this is the network, TLS and HTTP parsing."""
+
+    method: str
+    route: str
+    count: int
+    p50_s: float
+    p99_s: float
 
 
 class _TooLarge(Exception):
@@ -102,6 +119,24 @@ class RequestGuard:
         self.in_flight = 0
         self.refused_overloaded = 0
         self.refused_too_large = 0
+        self._durations: dict[tuple[str, str], tuple[list[int], deque[float]]] = {}
+
+    def route_timings(self) -> tuple[RouteTiming, ...]:
+        out = []
+        for (method, route), (count, recent) in sorted(self._durations.items()):
+            ordered = sorted(recent)
+            if ordered:
+                out.append(RouteTiming(method, route, count[0], ordered[len(ordered) // 2],
+                                       ordered[min(len(ordered) - 1, len(ordered) * 99 // 100)]))
+        return tuple(out)
+
+    def _timed(self, scope: Scope, seconds: float) -> None:
+        # Keyed by the route's template (bounded: the app's routes), never by the raw path.
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        count, recent = self._durations.setdefault(
+            (scope["method"], route), ([0], deque(maxlen=_RECENT)))
+        count[0] += 1
+        recent.append(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,6 +149,7 @@ class RequestGuard:
                                [(b"retry-after", b"1")])
             return
         self.in_flight += 1
+        started = time.perf_counter()
         try:
             if scope["method"] in _BODY_METHODS:
                 limit = body_limit(scope["method"], scope["path"])
@@ -129,6 +165,7 @@ class RequestGuard:
             await self._app(scope, receive, send)
         finally:
             self.in_flight -= 1
+            self._timed(scope, time.perf_counter() - started)
 
 
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:

@@ -89,6 +89,16 @@ def render(ctx: AppContext, listeners: list[ListenerFigures] | None = None) -> s
         if figures:
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
             lines += [f'{name}{{listener="{f.listener}"}} {getattr(f, attr)}' for f in figures]
+    timed = [(f.listener, r) for f in figures for r in f.routes]
+    if timed:
+        name = "comptoir_request_duration_seconds"
+        lines += [f"# HELP {name} Time in the daemon per route (recent requests)",
+                  f"# TYPE {name} summary"]
+        for listener, r in timed:
+            labels = f'listener="{listener}",method="{r.method}",route="{r.route}"'
+            lines += [f'{name}{{{labels},quantile="0.5"}} {r.p50_s:.6f}',
+                      f'{name}{{{labels},quantile="0.99"}} {r.p99_s:.6f}',
+                      f"{name}_count{{{labels}}} {r.count}"]
     if figures:
         name = "comptoir_connections_timed_out_total"
         lines += [f"# HELP {name} Connections dropped by the header or body deadline",

@@ -341,7 +341,7 @@ class Listeners:
             out.append(ListenerFigures(
                 name, server.caps.open, server.caps.refused, guard.in_flight,
                 guard.refused_overloaded, guard.refused_too_large,
-                TlsHttpToolsProtocol.timed_out))
+                TlsHttpToolsProtocol.timed_out, guard.route_timings()))
         return out
 
 

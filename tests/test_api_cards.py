@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 import subprocess
 import threading
 import time
@@ -351,6 +352,14 @@ def test_metrics_and_status_show_queue_figures(daemon: Daemon, pcsc_rig: PcscRig
     assert writer["rows_per_commit"] >= 1 and writer["group_max"] >= 1
     assert "# TYPE comptoir_audit_commits_total counter" in metrics.text
     assert "comptoir_audit_rows_written_total " in metrics.text
+    # Time in the daemon per route, keyed by the route's template (never the raw path).
+    labels = 'listener="api",method="GET",route="/v1/cps/{reader}/tries-left"'
+    timed = re.search(rf'comptoir_request_duration_seconds{{{re.escape(labels)},'
+                      r'quantile="0.5"} ([0-9.]+)', metrics.text)
+    assert timed is not None and 0 < float(timed.group(1)) < 30, metrics.text[-2000:]
+    assert f"comptoir_request_duration_seconds_count{{{labels}}} 1" in metrics.text
+    assert reader not in "".join(line for line in metrics.text.splitlines()
+                                 if line.startswith("comptoir_request_duration"))
     page = http.get("/status")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert reader in page.text and "verrouillée" in page.text

@@ -145,7 +145,7 @@ def open_terminals(settings: Settings, closers: list[Callable[[], None]],
 def teleservice_parts(settings: Settings, store: Store, signer: StoreSigner) -> Any:
     """INSi/DMP: the stunnel tunnel with the ORG AUTH_CLI key, the VIHF signed with ORG SIGN
     (through the store adapter's lock), the audit pseudonym key. One-line error when the ORG
-    AUTH_CLI slot has no certificate."""
+    AUTH_CLI slot has no certificate or the PKCS#11 engine is missing."""
     from dataclasses import fields
 
     from hostd.services.teleservices import TeleserviceParts, load_pseudonym_key
@@ -159,9 +159,13 @@ def teleservice_parts(settings: Settings, store: Store, signer: StoreSigner) -> 
     except (mtls.TunnelError, ProvisioningError) as exc:
         raise StartupError(f"[teleservices] needs the ORG AUTH_CLI certificate: {exc}") from exc
     tele = settings.teleservices
+    try:
+        engine = mtls.engine_path(tele.pkcs11_engine)
+    except mtls.TunnelError as exc:
+        raise StartupError(str(exc)) from exc
     tunnel = mtls.TokenTlsTunnel(
         paths.root / "run" / "teleservices", key, tele.endpoints(), mtls.trust_pem(store),
-        connect_timeout_s=max(1, int(tele.policy.connect_timeout_s)),
+        connect_timeout_s=max(1, int(tele.policy.connect_timeout_s)), engine=engine,
     )
 
     def sign_vihf(ctx: VihfContext) -> bytes:

@@ -38,7 +38,7 @@ from hostd.services.cps import CpsService
 from hostd.services.jobs import Caller, record
 from hostd.services.readers import CardKind, ReaderHub
 from hostd.teleservices import cps_assertion, dmp, insi, mtls, soap
-from hostd.teleservices.errors import NoCpsForCpx, TeleserviceUnavailable, TunnelError
+from hostd.teleservices.errors import NoCpsForCpx, TeleserviceUnavailable, TunnelDown, TunnelError
 from hostd.teleservices.ins_traits import Traits
 from hostd.teleservices.settings import TeleserviceSettings
 from provisioning.signing import vihf
@@ -121,7 +121,8 @@ class TeleservicesService:
 
     async def _ready(self) -> tuple[insi.InsiClient, dmp.DmpClient]:
         """The clients; a tunnel whose stunnel died is restarted once here (bounded by
-        ``TokenTlsTunnel.start``'s own wait), else the call is refused as unavailable."""
+        ``TokenTlsTunnel.start``'s own wait), else the call is refused as :class:`TunnelDown`
+        (503 teleservice-unavailable with ``Retry-After``: the next call tries again)."""
         if self._insi is None or self._dmp is None:
             raise TeleserviceUnavailable("INSi/DMP clients are not started")
         if not self._tunnel.running:
@@ -130,7 +131,7 @@ class TeleservicesService:
                     try:
                         await asyncio.to_thread(self._tunnel.start)
                     except TunnelError as exc:
-                        raise TeleserviceUnavailable(f"the TLS tunnel is down: {exc}") from exc
+                        raise TunnelDown(f"the TLS tunnel is down: {exc}") from exc
         return self._insi, self._dmp
 
     # -- audit -----------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ can run it while the card is unlocked, and it fails the same way as any CPS sign
 card is locked or pulled (nothing is sent to INSi then).
 
 What the audit keeps, and why: who (client, operator), what (action, mode, search kind, DMP
-service and ``wsa:Action``), the outcome (CR code, number of service calls, fault codes,
-HTTP status) — enough to answer "who queried what, when, with what result". No trait (name,
+service), the outcome (CR code, number of service calls, fault codes, HTTP status; for a
+relay the sizes, whether it was MTOM and how many attachments, never a document or its
+Content-ID) — enough to answer "who queried what, when, with what result". No trait (name,
 first names, birth date or place) and no INS in clear: the log is append-only and kept for
 years, and a counter already holds the patient file. The INS appears only as ``ins_ref``, an
 HMAC-SHA256 under a box secret, so an auditor holding a patient's INS can still find every
@@ -37,7 +38,7 @@ from hostd.outcomes import CANCELLED, OK, outcome_of
 from hostd.services.cps import CpsService
 from hostd.services.jobs import Caller, record
 from hostd.services.readers import CardKind, ReaderHub
-from hostd.teleservices import cps_assertion, dmp, insi, mtls, soap
+from hostd.teleservices import cps_assertion, dmp, insi, mtls, mtom, soap
 from hostd.teleservices.errors import NoCpsForCpx, TeleserviceUnavailable, TunnelDown, TunnelError
 from hostd.teleservices.ins_traits import Traits
 from hostd.teleservices.settings import TeleserviceSettings
@@ -256,10 +257,13 @@ class TeleservicesService:
                         ins: str, operator: dict[str, Any]) -> dmp.RelayAnswer:
         _, client = await self._ready()
         ctx = self._vihf_context(operator, ins)
-        detail = {"ins_ref": ins_ref(self._key, ins), "bytes": len(body)}
+        # Sizes and counts only: never a document, its name or its Content-ID.
+        detail = {"ins_ref": ins_ref(self._key, ins), "bytes": len(body),
+                  "mtom": mtom.is_mtom(content_type)}
         result: dmp.RelayAnswer = await self._audited(
             caller, "dmp.relay", f"dmp/{service}", client.relay(service, content_type, body, ctx),
             detail,
-            lambda r: {"status": r.status, "answer_bytes": len(r.body)},
+            lambda r: {"status": r.status, "answer_bytes": len(r.body),
+                       "attachments": r.attachments},
         )
         return result

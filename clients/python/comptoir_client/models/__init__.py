@@ -7,6 +7,16 @@ from .admin_pairing_code_create_x_comptoir_priority_type_0 import (
     AdminPairingCodeCreateXComptoirPriorityType0,
 )
 from .amc_contract_model import AmcContractModel
+from .apcv_context_model import ApcvContextModel
+from .apcv_end_x_comptoir_priority_type_0 import ApcvEndXComptoirPriorityType0
+from .apcv_ended_model import ApcvEndedModel
+from .apcv_read_model import ApcvReadModel
+from .apcv_read_model_source import ApcvReadModelSource
+from .apcv_read_request import ApcvReadRequest
+from .apcv_read_x_comptoir_priority_type_0 import ApcvReadXComptoirPriorityType0
+from .apcv_sign_request import ApcvSignRequest
+from .apcv_sign_x_comptoir_priority_type_0 import ApcvSignXComptoirPriorityType0
+from .apcv_signature_model import ApcvSignatureModel
 from .audit_head_model import AuditHeadModel
 from .audit_record_model import AuditRecordModel
 from .audit_record_model_detail import AuditRecordModelDetail
@@ -118,6 +128,16 @@ __all__ = (
     "AdminClientRevokeXComptoirPriorityType0",
     "AdminPairingCodeCreateXComptoirPriorityType0",
     "AmcContractModel",
+    "ApcvContextModel",
+    "ApcvEndXComptoirPriorityType0",
+    "ApcvEndedModel",
+    "ApcvReadModel",
+    "ApcvReadModelSource",
+    "ApcvReadRequest",
+    "ApcvReadXComptoirPriorityType0",
+    "ApcvSignRequest",
+    "ApcvSignXComptoirPriorityType0",
+    "ApcvSignatureModel",
     "AuditHeadModel",
     "AuditRecordModel",
     "AuditRecordModelDetail",

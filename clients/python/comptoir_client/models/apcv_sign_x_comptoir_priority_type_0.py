@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class ApcvSignXComptoirPriorityType0(StrEnum):
+    BATCH = "batch"
+    INTERACTIVE = "interactive"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -9,6 +9,7 @@ and gives its bytes as an ``xop:Include`` naming a MIME part by Content-ID (the 
 
 from __future__ import annotations
 
+import base64
 import uuid
 from urllib.parse import quote
 
@@ -73,3 +74,13 @@ def iti41_mtom(documents: dict[str, tuple[str, bytes]], boundary: str | None = N
     ctype = (f'multipart/related; type="application/xop+xml"; start="<{ROOT_ID}>"; '
              f'start-info="application/soap+xml"; boundary="{boundary}"')
     return ctype, b"".join(chunks)
+
+
+def iti41_plain(documents: dict[str, tuple[str, bytes]]) -> tuple[str, bytes]:
+    """The same submission without MTOM: each document's bytes inline in base64."""
+    root = etree.fromstring(iti41_envelope({k: mime for k, (mime, _) in documents.items()}))
+    for element in root.iter(f"{{{XDSB_NS}}}Document"):
+        del element[:]
+        element.text = base64.b64encode(documents[element.get("id")][1]).decode()
+    ctype = f'application/soap+xml; charset=utf-8; action="{ITI41_ACTION}"'
+    return ctype, bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))

@@ -166,14 +166,24 @@ def test_mtom_relay_through_the_daemon_keeps_the_documents_and_audits_no_patient
     assert relayed.headers["content-type"].startswith("multipart/related")
     digest = f"{len(document)}:{hashlib.sha256(document).hexdigest()}".encode()
     assert b"RegistryResponse" in relayed.content and digest in relayed.content
-    broken = body[:body.rindex(b"--uuid:")]  # no closing delimiter
-    refused = http.post("/v1/dmp/relay/repository", content=broken, headers=headers)
-    assert refused.status_code == 400 and refused.json()["type"] == P + "bad-dmp-request"
-    assert "malformed MIME" in refused.json()["detail"] and "retry-after" not in refused.headers
+    without_doc = body[:body.index(f"\r\n--{boundary}\r\nContent-Type: application/pdf"
+                                   .encode())] + f"\r\n--{boundary}--\r\n".encode()
+    for why, bad_type, bad_body in (
+        ("malformed MIME", ctype, body[:body.rindex(b"--uuid:")]),  # no closing delimiter
+        ("without a boundary", ctype.split("; boundary=")[0], body),
+        ("names no MIME part", ctype, without_doc),
+        ("root part is text/plain", ctype, body.replace(b"application/xop+xml; charset",
+                                                        b"text/plain; charset", 1)),
+    ):
+        refused = http.post("/v1/dmp/relay/repository", content=bad_body,
+                            headers={**headers, "Content-Type": bad_type})
+        assert refused.status_code == 400, (why, refused.text)
+        assert refused.json()["type"] == P + "bad-dmp-request" and why in refused.json()["detail"]
+        assert "retry-after" not in refused.headers
     rows = [r for r in env.daemon.box.audit.records()
             if r.action == "dmp.relay" and r.client == "Comptoir E"]
-    assert [(r.target, r.outcome) for r in rows] == [("dmp/repository", "ok"),
-                                                     ("dmp/repository", "bad-dmp-request")]
+    assert [(r.target, r.outcome) for r in rows] == [("dmp/repository", "ok")] + [
+        ("dmp/repository", "bad-dmp-request")] * 4
     assert rows[0].detail["mtom"] is True and rows[0].detail["attachments"] == 1
     assert set(rows[0].detail) == {"ins_ref", "bytes", "mtom", "status", "answer_bytes",
                                    "attachments"}

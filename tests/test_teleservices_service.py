@@ -222,3 +222,21 @@ def test_try_later_problems_carry_retry_after_and_the_others_do_not() -> None:
         response = asyncio.run(problems._handle(request, exc))
         assert json.loads(bytes(response.body))["type"] == problems.TYPE_BASE + slug
         assert response.headers.get("retry-after") == later, slug
+
+
+def test_a_missing_pkcs11_engine_stops_the_daemon_start_in_one_line(tmp_path: Path) -> None:
+    from hostd import config, wiring
+
+    store = ts.box_store(tmp_path / "state", testpki.TestPki.create())
+    try:
+        missing = tmp_path / "engines-3" / "pkcs11.so"
+        box = config.from_dict({"state_dir": str(tmp_path / "state"), "teleservices": table(
+            9, 9) | {"pkcs11_engine": str(missing)}})
+        assert box.teleservices.pkcs11_engine == str(missing)
+        with pytest.raises(wiring.StartupError) as failed:
+            wiring.teleservice_parts(box, store, None)  # type: ignore[arg-type]  # never called
+        assert str(failed.value) == f"[teleservices] pkcs11_engine {missing} is not a file"
+        with pytest.raises(config.ConfigError, match="pkcs11_engine: an absolute path"):
+            config.from_dict({"teleservices": table(9, 9) | {"pkcs11_engine": "pkcs11.so"}})
+    finally:
+        store.close()

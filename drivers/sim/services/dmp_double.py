@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
+import time
 import tomllib
 import uuid
 from dataclasses import dataclass, field
@@ -71,6 +72,9 @@ class Counters:
     refused: int = 0
     mtom: int = 0  # MTOM submissions accepted
     last_answer: DoubleResponse | None = None  # what the double sent last (pass-through tests)
+    # Seconds spent in the handler (xmlsec1 included), MTOM and plain requests apart: the
+    # bench subtracts the double's own cost from the relay's latency.
+    handle_s: dict[str, float] = field(default_factory=dict)
 
 
 class DmpDouble:
@@ -85,9 +89,14 @@ class DmpDouble:
         self._iti41 = etree.XMLSchema(etree.parse(str(HERE / "schemas" / "dmp_iti41.xsd")))
 
     def handle(self, req: DoubleRequest) -> DoubleResponse:
+        start = time.perf_counter()
         answer = self._handle(req)
+        kind = ("mtom" if req.headers.get("content-type", "").lower().startswith(
+            "multipart/related") else "plain")
         with self._lock:
             self.counters.last_answer = answer
+            self.counters.handle_s[kind] = (self.counters.handle_s.get(kind, 0.0)
+                                            + time.perf_counter() - start)
         return answer
 
     def _handle(self, req: DoubleRequest) -> DoubleResponse:

@@ -2,7 +2,7 @@
 the calls per second the box sustains in certificate mode against the local INSi double.
 
     .venv/bin/python -m bench.teleservices [--samples 30] [--handshakes 8] [--seconds 5]
-                                           [--concurrency 8]
+                                           [--concurrency 8] [--relay-mib 1] [--relay-samples 10]
 
 Everything runs on 127.0.0.1: the INSi double (Python ``ssl`` + ThreadingHTTPServer), stunnel
 with the PKCS#11 engine and the box's ORG AUTH_CLI key in SoftHSM2 (the real path), and the
@@ -22,7 +22,12 @@ Figures:
   through the queue, with the simulator's CPS3 timing of ~300 ms per RSA operation unless
   ``--card-timing zero``);
 - sustained calls/s in certificate mode with ``--concurrency`` kept-alive connections for
-  ``--seconds``, and the same with the baseline client.
+  ``--seconds``, and the same with the baseline client;
+- the DMP relay of a TD2.1 submission (ITI-41) carrying one ``--relay-mib`` MiB document,
+  through the same kind of tunnel to the DMP double: MTOM (the document as a binary
+  attachment) vs plain SOAP (the same document inline in base64), each call with a fresh VIHF
+  signed by ORG SIGN in SoftHSM2 and checked by the double's xmlsec1; and the box's own MIME
+  work alone (``mtom.parse`` + ``mtom.serialize`` of that message, no network).
 Every loop is bounded in count and time.
 """
 
@@ -43,22 +48,24 @@ from typing import Any
 import httpx
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from lxml import etree
 
 from drivers.cards.cps import CpsCard
 from drivers.cards.cps_model import CpsHolder, KeyRole, Situation
 from drivers.sim import testpki
 from drivers.sim.cps_app import CpsApplication
 from drivers.sim.cps_issue import issue_cps
-from drivers.sim.services import insi_double
+from drivers.sim.services import dmp_double, dmp_lgo, insi_double
 from drivers.sim.timing import Timing
 from hostd.audit import AuditLog
 from hostd.config import CpsSettings
 from hostd.services.cps import CpsService
 from hostd.services.jobs import Caller
 from hostd.services.readers import ReaderHub
-from hostd.teleservices import cps_assertion, insi, mtls, soap
+from hostd.teleservices import cps_assertion, dmp, insi, mtls, mtom, soap
 from hostd.teleservices.ins_traits import Traits
 from provisioning.ca import initialize
+from provisioning.signing import vihf
 from provisioning.slots import Slot
 
 SERVER = "insi.double.test"
@@ -125,6 +132,17 @@ class Rig:
         (tmp / "srv.key").write_bytes(testpki.key_pem(skey))
         (tmp / "root.pem").write_bytes(testpki.cert_pem(self.pki.root.cert))
         (tmp / "personnes.pem").write_bytes(testpki.cert_pem(self.pki.personnes.cert))
+        (tmp / "org.pem").write_bytes(testpki.cert_pem(self.pki.organisations.cert))
+        # ORG SIGN for the DMP relay's VIHF (same structure as the TLS certificate).
+        sign_pub = self.store.keygen(Slot.ORG_SIGN)
+        sign_cert = testpki.issue(self.pki.organisations, sign_pub,
+                                  testpki.igc_sante_name("PHARMACIE BENCH", ["3750000001"]),
+                                  key_usage={"digital_signature", "content_commitment"})
+        self.store.import_certificate(Slot.ORG_SIGN, testpki.cert_pem(sign_cert)
+                                      + testpki.cert_pem(self.pki.organisations.cert))
+        self.dmp = dmp_double.DmpDouble(tmp / "root.pem", tmp / "org.pem")
+        self.dmp_server = dmp_double.serve(self.dmp, tmp / "srv.pem", tmp / "srv.key",
+                                           tmp / "root.pem")
         self.double = insi_double.InsiDouble(tmp / "root.pem", tmp / "personnes.pem")
         self.server = insi_double.serve(self.double, tmp / "srv.pem", tmp / "srv.key",
                                         tmp / "root.pem")
@@ -146,6 +164,7 @@ class Rig:
 
     def close(self) -> None:
         self.server.stop()
+        self.dmp_server.stop()
         self.store.close()
 
 
@@ -181,6 +200,61 @@ async def sustained(make: Callable[[], httpx.AsyncClient], base: str, concurrenc
     return done / (time.perf_counter() - start)
 
 
+VIHF_CTX = vihf.VihfContext(
+    operator_id="810001234567", operator_name="LEFEVRE Hélène",
+    profession=vihf.Code("21", vihf.PROFESSION_SYSTEM, "Pharmacien"),
+    cnop_section=vihf.Code("G", vihf.CNOP_SECTION_SYSTEM, "Pharmacien titulaire d'officine"),
+    structure_id="3750000001", secteur_activite="SA33^1.2.250.1.71.4.2.4",
+    patient_ins="284056938104286", lps_name="Comptoir", lps_version="bench",
+    lps_homologation_id="DMP-TEST-0001",
+)
+
+
+def relay_figures(rig: Rig, mib: float, samples: int) -> dict[str, list[float]]:
+    """MTOM vs plain relay of the same document, and the box's MIME work alone."""
+    document = bytes(range(256)) * int(mib * 4096)  # every byte value, CR/LF included
+    documents = {"Doc01": ("application/pdf", document)}
+    mtom_request = dmp_lgo.iti41_mtom(documents)
+    plain_request = dmp_lgo.iti41_plain(documents)
+    tunnel = mtls.TokenTlsTunnel(
+        rig.tmp / "dmp", rig.key,
+        [mtls.Endpoint("dmp", "127.0.0.1", rig.dmp_server.port, SERVER)],
+        mtls.trust_pem(rig.store))
+    out: dict[str, list[float]] = {k: [] for k in (
+        "mtom", "plain", "mime", "double_mtom", "double_plain", "rest_mtom", "rest_plain")}
+    with tunnel:
+        async def calls() -> None:
+            async with tunnel.http_client("dmp") as http:
+                client = dmp.DmpClient(
+                    soap.SoapClient(http, tunnel.base_url("dmp"), soap.CallPolicy()),
+                    lambda ctx: vihf.build_and_sign(rig.store, Slot.ORG_SIGN, ctx), "bench")
+                for ctype, body in (mtom_request, plain_request):
+                    answer = await client.relay("repository", ctype, body, VIHF_CTX)
+                    assert answer.status == 200, answer.body[:300]
+                spent = rig.dmp.counters.handle_s
+                for _ in range(samples):
+                    for key, (ctype, body) in (("mtom", mtom_request),
+                                               ("plain", plain_request)):
+                        before = spent.get(key, 0.0)
+                        start = time.perf_counter()
+                        answer = await client.relay("repository", ctype, body, VIHF_CTX)
+                        total = time.perf_counter() - start
+                        assert answer.status == 200
+                        out[key].append(total)
+                        out[f"double_{key}"].append(spent.get(key, 0.0) - before)
+                        out[f"rest_{key}"].append(total - out[f"double_{key}"][-1])
+
+        asyncio.run(calls())
+    envelope = mtom.parse(*mtom_request).envelope
+    root = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    for _ in range(samples):
+        start = time.perf_counter()
+        mtom.serialize(mtom.parse(*mtom_request), root)
+        out["mime"].append(time.perf_counter() - start)
+    out["sizes"] = [len(mtom_request[1]), len(plain_request[1])]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=30)
@@ -189,6 +263,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--card-timing", choices=("realistic", "zero"), default="realistic",
                         help="simulated CPS: a CPS3's ~300 ms per signature, or none")
+    parser.add_argument("--relay-mib", type=float, default=1.0,
+                        help="size of the document in the DMP relay figures (MiB, ≤ 7)")
+    parser.add_argument("--relay-samples", type=int, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-teleservices-") as tmp_dir:
         rig = Rig(Path(tmp_dir))
@@ -248,7 +325,8 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
             timing = Timing.realistic() if args.card_timing == "realistic" else Timing.zero()
             card = CpsApplication(replace(issue_cps(rig.pki, HOLDER), pin=PIN), timing)
             hub = ReaderHub(lambda _r: Direct(card), lambda _k, t: CpsCard(t))
-            svc = CpsService(hub, AuditLog.open(rig.tmp), CpsSettings(), 10.0)
+            # The bench unlocks through the API path (no PIN pad here), as the tests do.
+            svc = CpsService(hub, AuditLog.open(rig.tmp), CpsSettings(api_pin=True), 10.0)
             hub.add_session_listener(svc.session_ended)
             hub.on_card_inserted(READER, ATR)
             try:
@@ -282,6 +360,7 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
     finally:
         tunnel.stop()
         socket.getaddrinfo = real_getaddrinfo
+    relay = relay_figures(rig, min(args.relay_mib, 7.0), args.relay_samples)
 
     print("TLS handshake + first INSi call (certificate mode)")
     print(f"  stunnel + token, full handshake   {ms(full)}")
@@ -299,6 +378,20 @@ def run(rig: Rig, args: argparse.Namespace) -> None:
     print(f"  certificate mode                  {r['rate']:.0f} calls/s")
     print(f"  baseline                          {r['base_rate']:.0f} calls/s")
     print(f"  ratio                             {r['rate'] / r['base_rate']:.2f}")
+    mtom_size, plain_size = relay["sizes"]
+    print(f"DMP relay, TD2.1 (ITI-41) with one {min(args.relay_mib, 7.0):g} MiB document, "
+          "VIHF signed per call")
+    print(f"  {f'MTOM ({mtom_size / 2**20:.2f} MiB body)':<34}{ms(relay['mtom'])}")
+    print(f"  {f'plain SOAP, base64 ({plain_size / 2**20:.2f} MiB)':<34}{ms(relay['plain'])}")
+    mtom_plain = statistics.median(relay["mtom"]) / statistics.median(relay["plain"])
+    print(f"  MTOM / plain                      {mtom_plain:.2f}x")
+    print(f"    MTOM, of which the DMP double   {ms(relay['double_mtom'])}")
+    print(f"    MTOM, the rest (box + tunnel)   {ms(relay['rest_mtom'])}")
+    print(f"    plain, of which the DMP double  {ms(relay['double_plain'])}")
+    print(f"    plain, the rest (box + tunnel)  {ms(relay['rest_plain'])}")
+    print(f"  the box's MIME parse + re-emit    {ms(relay['mime'])}")
+    print("  (the double decodes MTOM's MIME, puts the document back in base64 and validates the"
+          " body against its schema; plain ITI-41 it only parses)")
     print(f"double: {rig.double.counters.calls} calls, "
           f"{sum(1 for q in rig.server.requests if not q.session_reused)} of the last "
           f"{len(rig.server.requests)} on full handshakes")

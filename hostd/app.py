@@ -107,11 +107,11 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
     if devices.signing is not None:
         app.include_router(v1_signing.router)
     # Always routed, so every box documents the same API (and the generated clients have the
-    # calls): a box without [teleservices] answers them 503 teleservice-not-configured.
+    # calls): a box without [teleservices] or [apcv] answers them 503
+    # teleservice-not-configured.
     app.include_router(v1_teleservices.router)
     app.include_router(v1_scans.router)
-    if ctx.apcv is not None:
-        app.include_router(v1_scans.apcv_router)
+    app.include_router(v1_scans.apcv_router)
 
     @app.get("/metrics", response_class=PlainTextResponse, tags=["status"],
              summary="Prometheus metrics", operation_id="metrics_get",

@@ -43,7 +43,9 @@ BODY_LIMITS: tuple[tuple[str, str, int], ...] = (
     ("POST", r"/v1/sign/[a-z]+", 2 * MIB),  # ≤ 1 MiB of data or XML, in JSON
     # The route itself answers image-too-large past 8 MiB; this bounds what it gets to read.
     ("POST", r"/v1/counters/[^/]+/scans/image", 8 * MIB + 64 * KIB),
-    ("POST", r"/v1/dmp/relay/[^/]+", 10 * MIB + 64 * KIB),  # an LGO's DMP request (≤ 10 MiB)
+    # An LGO's DMP request, plain SOAP or MTOM with its documents: the route refuses more than
+    # 10 MiB (bad-dmp-request, names.MAX_RELAY_BYTES); the 64 KiB over it let that answer be said.
+    ("POST", r"/v1/dmp/relay/[^/]+", 10 * MIB + 64 * KIB),
 )
 """Per-route overrides of :data:`DEFAULT_BODY_LIMIT`. New routes with big bodies add a row."""
 

@@ -85,14 +85,15 @@ AUDIT_UNAVAILABLE = ProblemKind(507, "audit-unavailable",
                                 "Audit log not writable (disk full?): result withheld")
 TELESERVICE_FAULT = ProblemKind(502, "teleservice-fault",
                                 "The téléservice refused the request (see codes)")
-TELESERVICE_UNAVAILABLE = ProblemKind(503, "teleservice-unavailable",
-                                      "The téléservice is temporarily unavailable (see codes)")
+TELESERVICE_UNAVAILABLE = ProblemKind(
+    503, "teleservice-unavailable",
+    "The téléservice or the box's tunnel to it is temporarily unavailable (see codes)")
 TELESERVICE_UNREACHABLE = ProblemKind(504, "teleservice-unreachable",
                                       "The téléservice did not answer in time")
 TELESERVICE_BAD_ANSWER = ProblemKind(502, "teleservice-bad-answer",
                                      "The téléservice answered something unexpected")
 TELESERVICE_NOT_CONFIGURED = ProblemKind(503, "teleservice-not-configured",
-                                         "INSi/DMP are not configured or their tunnel is down")
+                                         "This téléservice is not configured on this box")
 INVALID_TRAITS = ProblemKind(422, "invalid-traits", "An identity trait INSi would refuse")
 LUNAR_BIRTH_DATE = ProblemKind(422, "lunar-birth-date",
                                "Day or month of birth unknown: INSi needs a calendar date")
@@ -136,6 +137,7 @@ MAPPING: tuple[tuple[type[Exception], ProblemKind], ...] = (
     (DeadlineExceeded, CARD_BUSY),
     (SchedulerStopped, SHUTTING_DOWN),
     (AuditUnavailable, AUDIT_UNAVAILABLE),
+    (tele.TunnelDown, TELESERVICE_UNAVAILABLE),
     (tele.TeleserviceUnavailable, TELESERVICE_NOT_CONFIGURED),
     (tele.TunnelError, TELESERVICE_NOT_CONFIGURED),
     (tele.NoCpsForCpx, NO_CPS_FOR_CPX),

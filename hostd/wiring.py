@@ -147,7 +147,7 @@ def teleservice_parts(settings: Settings, store: Store, signer: StoreSigner,
                       pseudonym_key: bytes) -> Any:
     """INSi/DMP: the stunnel tunnel with the ORG AUTH_CLI key, the VIHF signed with ORG SIGN
     (through the store adapter's lock), the audit pseudonym key. One-line error when the ORG
-    AUTH_CLI slot has no certificate."""
+    AUTH_CLI slot has no certificate or the PKCS#11 engine is missing."""
     from dataclasses import fields
 
     from hostd.services.teleservices import TeleserviceParts
@@ -161,9 +161,13 @@ def teleservice_parts(settings: Settings, store: Store, signer: StoreSigner,
     except (mtls.TunnelError, ProvisioningError) as exc:
         raise StartupError(f"[teleservices] needs the ORG AUTH_CLI certificate: {exc}") from exc
     tele = settings.teleservices
+    try:
+        engine = mtls.engine_path(tele.pkcs11_engine)
+    except mtls.TunnelError as exc:
+        raise StartupError(str(exc)) from exc
     tunnel = mtls.TokenTlsTunnel(
         paths.root / "run" / "teleservices", key, tele.endpoints(), mtls.trust_pem(store),
-        connect_timeout_s=max(1, int(tele.policy.connect_timeout_s)),
+        connect_timeout_s=max(1, int(tele.policy.connect_timeout_s)), engine=engine,
     )
 
     def sign_vihf(ctx: VihfContext) -> bytes:

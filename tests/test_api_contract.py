@@ -29,6 +29,7 @@ OPERATION_IDS = {
     "store_sign_vihf", "admin_clients_list", "admin_client_revoke",
     "admin_pairing_code_create", "admin_audit_rows", "ins_search", "dmp_existence", "dmp_relay",
     "scans_last", "scans_events", "scans_image", "ordonnances_open", "ordonnances_close",
+    "apcv_read", "apcv_end", "apcv_sign",
 }
 PROBLEM = "application/problem+json"
 
@@ -86,9 +87,10 @@ def _check_document(spec: dict[str, Any], expected_ids: set[str]) -> None:
                 if target.get("type") == "array":
                     target = _schema(spec, target["items"])
                 assert target.get("examples"), f"{where}: no example"
-            else:
-                (media,) = content
-                assert content[media]["schema"] == {"type": "string"}, where
+            else:  # bytes passed through (metrics text, the DMP's SOAP or MTOM answer)
+                assert content, where
+                for media in content:
+                    assert content[media]["schema"] == {"type": "string"}, (where, media)
         errors = [s for s in responses if s[0] in "45"]
         assert "422" in errors and "500" in errors, where
         for status in errors:
@@ -219,3 +221,20 @@ def test_a_box_without_teleservices_documents_and_refuses_them(daemon: Daemon) -
     assert answer.status_code == 503
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert answer.json()["type"] == "urn:comptoir:problem:teleservice-not-configured"
+    assert "retry-after" not in answer.headers  # the technician configures it; time will not
+    # ApCV the same way: in the document (so in the generated clients), refused without [apcv].
+    paths = http.get("/openapi.json").json()["paths"]
+    assert {"/v1/counters/{counter}/apcv/reads", "/v1/apcv/contexts/{context_id}",
+            "/v1/apcv/contexts/{context_id}/sign"} <= set(paths)
+    for method, path, body in (
+        ("POST", "/v1/counters/Comptoir sans INSi/apcv/reads", {"scan_id": 1, "cps_reader": "R"}),
+        ("DELETE", "/v1/apcv/contexts/ctx-1?cps_reader=R", None),
+        ("POST", "/v1/apcv/contexts/ctx-1/sign", {
+            "nir_assure": "1840569381042", "donnee_fse": "AA==", "donnee_dre": "AA==",
+            "montant_total_cents": 100, "numero_facture": "000000001", "cps_reader": "R"}),
+    ):
+        refused = http.request(method, path, json=body,
+                               headers={"X-Comptoir-Operator": "Mme Martin"})
+        assert refused.status_code == 503, (path, refused.text)
+        assert refused.json()["type"] == "urn:comptoir:problem:teleservice-not-configured"
+        assert "ApCV" in refused.json()["detail"] and "retry-after" not in refused.headers

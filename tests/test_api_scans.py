@@ -260,7 +260,7 @@ def test_apcv_read_from_a_scan_through_the_shared_cps(env: Env, pcsc_rig: PcscRi
 
 def test_the_scan_and_apcv_routes_are_in_the_openapi_contract(env: Env) -> None:
     spec = env.c1.get("/openapi.json").json()
-    _check_document(spec, OPERATION_IDS | {"apcv_read", "apcv_end", "apcv_sign"})
+    _check_document(spec, OPERATION_IDS)  # the ApCV operations are there on every box
     image = spec["paths"]["/v1/counters/{counter}/scans/image"]["post"]
     assert {"413", "415", "422"} <= set(image["responses"])
 

@@ -4,6 +4,7 @@ the box's keys in SoftHSM2, and the INSi and DMP doubles (xmlsec1, schemas, CN r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from drivers.sim import testpki
-from drivers.sim.services import dmp_double, insi_double
+from drivers.sim.services import dmp_double, dmp_lgo, insi_double
 from drivers.sim.services.https import HttpsDouble
 from drivers.sim.services.run import DMP_NAME, INSI_NAME, server_files
 from tests.api_cards_support import PIN, P, insert_cps, url, wait_for_kind
@@ -117,6 +118,7 @@ def test_traits_results_and_problems(env: Env) -> None:
     problem = busy.json()
     assert problem["type"] == P + "teleservice-unavailable" and "insi_102" in problem["codes"]
     assert busy.headers["content-type"].startswith("application/problem+json")
+    assert busy.headers["retry-after"] == "30"  # "try later", said the HTTP way
 
 
 def test_dmp_existence_and_relay(env: Env) -> None:
@@ -147,6 +149,49 @@ def test_dmp_existence_and_relay(env: Env) -> None:
     assert refused.status_code == 400 and refused.json()["type"] == P + "bad-dmp-request"
 
 
+def test_mtom_relay_through_the_daemon_keeps_the_documents_and_audits_no_patient_data(
+        env: Env) -> None:
+    http = env.daemon.client("Comptoir E")
+    boundary = "uuid:0d3e5c7a-1111-4c1e-9d3b-5b8f0d1e2a33"
+    # Every byte value, CRLF runs, a lone CR at the end, and a line that starts like this
+    # message's delimiter (followed by "X", so not one).
+    document = (bytes(range(256)) * 8 + b"\r\n--" + boundary.encode() + b"X\r\n"
+                + b"\x00\xff\r\n\r\n\n\r")
+    ctype, body = dmp_lgo.iti41_mtom({"Doc01": ("application/pdf", document)}, boundary)
+    headers = {**OPERATOR, "Content-Type": ctype, "X-Comptoir-Patient-Ins": DEMO_INS,
+               "X-Comptoir-Operator-Id": "810001234567", "X-Comptoir-Profession": "21",
+               "X-Comptoir-Cnop-Section": "G"}
+    relayed = http.post("/v1/dmp/relay/repository", content=body, headers=headers)
+    assert relayed.status_code == 200, relayed.text
+    assert relayed.headers["content-type"].startswith("multipart/related")
+    digest = f"{len(document)}:{hashlib.sha256(document).hexdigest()}".encode()
+    assert b"RegistryResponse" in relayed.content and digest in relayed.content
+    without_doc = body[:body.index(f"\r\n--{boundary}\r\nContent-Type: application/pdf"
+                                   .encode())] + f"\r\n--{boundary}--\r\n".encode()
+    for why, bad_type, bad_body in (
+        ("malformed MIME", ctype, body[:body.rindex(b"--uuid:")]),  # no closing delimiter
+        ("without a boundary", ctype.split("; boundary=")[0], body),
+        ("names no MIME part", ctype, without_doc),
+        ("root part is text/plain", ctype, body.replace(b"application/xop+xml; charset",
+                                                        b"text/plain; charset", 1)),
+    ):
+        refused = http.post("/v1/dmp/relay/repository", content=bad_body,
+                            headers={**headers, "Content-Type": bad_type})
+        assert refused.status_code == 400, (why, refused.text)
+        assert refused.json()["type"] == P + "bad-dmp-request" and why in refused.json()["detail"]
+        assert "retry-after" not in refused.headers
+    rows = [r for r in env.daemon.box.audit.records()
+            if r.action == "dmp.relay" and r.client == "Comptoir E"]
+    assert [(r.target, r.outcome) for r in rows] == [("dmp/repository", "ok")] + [
+        ("dmp/repository", "bad-dmp-request")] * 4
+    assert rows[0].detail["mtom"] is True and rows[0].detail["attachments"] == 1
+    assert set(rows[0].detail) == {"ins_ref", "bytes", "mtom", "status", "answer_bytes",
+                                   "attachments"}
+    text = json.dumps([r.detail for r in rows])
+    for private in (DEMO_INS, "Doc01", "lgo.example", "LEFEVRE", digest.decode()):
+        assert private not in text
+
+
 def test_openapi_and_audit(env: Env) -> None:
     http = env.daemon.client("Comptoir D")
     spec = http.get("/openapi.json").json()
@@ -158,8 +203,11 @@ def test_openapi_and_audit(env: Env) -> None:
     assert ops == {"ins_search", "dmp_existence", "dmp_relay"}
     model = spec["paths"]["/v1/ins/search"]["post"]["responses"]["200"]
     assert model["content"]["application/json"]["schema"]["$ref"].endswith("InsSearchModel")
-    assert "application/problem+json" in spec["paths"]["/v1/ins/search"]["post"]["responses"][
-        "502"]["content"]
+    responses = spec["paths"]["/v1/ins/search"]["post"]["responses"]
+    assert "application/problem+json" in responses["502"]["content"]
+    for status in ("503", "504"):  # the "try later" problems document their Retry-After
+        assert responses[status]["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    assert "headers" not in responses["502"]
     found = search(http, traits={"nom_naissance": "Lefèvre", "prenoms": ["Bénédicte"],
                                  "sexe": "F", "date_naissance": "1984-05-21"})
     assert found.status_code == 200 and found.json()["ins"]["ins"] == DEMO_INS

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from comptoir_client import Client
@@ -183,3 +184,27 @@ def test_the_exported_document_is_the_one_the_daemon_serves(daemon: Daemon) -> N
         served = client.get_httpx_client().get("/openapi.json")
     assert served.status_code == 200
     assert served.json() == openapi_document()
+
+
+def test_the_python_client_has_the_apcv_operations(daemon: Daemon) -> None:
+    """ApCV is routed on every box, so the generated client has its three calls; this daemon
+    has no [apcv] and answers them with the problem an LGO switches on."""
+    from comptoir_client.api.scans import apcv_end, apcv_read, apcv_sign
+    from comptoir_client.models import ApcvReadRequest, ApcvSignRequest, ProblemDetails
+    from comptoir_client.types import Response
+
+    for module in (apcv_read, apcv_end, apcv_sign):
+        assert callable(module.sync) and callable(module.asyncio_detailed)
+    with python_client(daemon, "Comptoir ApCV") as client:
+        answers: list[Response[Any]] = [
+            apcv_read.sync_detailed("Comptoir ApCV", client=client,
+                                    body=ApcvReadRequest(scan_id=1, cps_reader="Reader 0")),
+            apcv_end.sync_detailed("ctx-1", client=client, cps_reader="Reader 0"),
+            apcv_sign.sync_detailed("ctx-1", client=client, body=ApcvSignRequest(
+                cps_reader="Reader 0", nir_assure="1840569381042", donnee_fse="00",
+                donnee_dre="00", montant_total_cents=100, numero_facture="1")),
+        ]
+    for answer in answers:
+        assert answer.status_code == 503
+        assert isinstance(answer.parsed, ProblemDetails)
+        assert answer.parsed.type_ == P + "teleservice-not-configured"

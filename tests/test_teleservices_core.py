@@ -296,3 +296,61 @@ def test_timeouts_and_retries_are_bounded(tmp_path: Path, pki: testpki.TestPki) 
     finally:
         double.stop()
         store.close()
+
+
+# -- the PKCS#11 engine's path (multiarch) ----------------------------------------------------
+
+
+def _engine_at(root: Path, triplet: str | None) -> Path:
+    path = root / "usr" / "lib" / (triplet or "") / "engines-3" / "pkcs11.so"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x7fELF")
+    return path
+
+
+def test_engine_follows_the_machine_multiarch(tmp_path: Path) -> None:
+    arm = _engine_at(tmp_path, "aarch64-linux-gnu")  # a Raspberry Pi's layout
+    assert mtls.find_engine(tmp_path, "aarch64-linux-gnu") == arm
+    assert mtls.find_engine(tmp_path, None) == arm  # multiarch unknown: the only one there
+    with pytest.raises(mtls.TunnelError, match=r"x86_64-linux-gnu.*libengine-pkcs11-openssl"):
+        mtls.find_engine(tmp_path, "x86_64-linux-gnu")  # never another machine's engine
+    x86 = _engine_at(tmp_path, "x86_64-linux-gnu")
+    assert mtls.find_engine(tmp_path, "x86_64-linux-gnu") == x86
+    assert mtls.find_engine(tmp_path, "aarch64-linux-gnu") == arm
+    with pytest.raises(mtls.TunnelError, match="several PKCS#11 engines"):
+        mtls.find_engine(tmp_path, None)
+    flat = tmp_path / "flat"
+    only_flat = _engine_at(flat, None)
+    assert mtls.find_engine(flat, "aarch64-linux-gnu") == only_flat
+    with pytest.raises(mtls.TunnelError) as missing:
+        mtls.find_engine(tmp_path / "empty", "aarch64-linux-gnu")
+    assert "\n" not in str(missing.value)
+
+
+def test_engine_found_on_this_machine_and_overridable(tmp_path: Path) -> None:
+    import sysconfig
+
+    here = mtls.engine_path()
+    assert here.is_file() and here.name == "pkcs11.so"
+    triplet = mtls.machine_multiarch()
+    assert triplet and f"/{triplet}/" in str(here)
+    assert triplet == (sysconfig.get_config_var("MULTIARCH") or triplet)
+    other = _engine_at(tmp_path, "aarch64-linux-gnu")
+    assert mtls.engine_path(str(other)) == other
+    with pytest.raises(mtls.TunnelError, match=r"pkcs11_engine /nowhere/pkcs11\.so is not a file"):
+        mtls.engine_path("/nowhere/pkcs11.so")
+
+
+def test_tunnel_with_a_missing_configured_engine_says_so_in_one_line(
+        tmp_path: Path, pki: testpki.TestPki) -> None:
+    store = ts.box_store(tmp_path / "state", pki)
+    tunnel = mtls.TokenTlsTunnel(
+        tmp_path / "run", mtls.store_key(store, Slot.ORG_AUTH_CLI),
+        [mtls.Endpoint("insi", "127.0.0.1", 9, "insi.double.test")], mtls.trust_pem(store),
+        engine=tmp_path / "missing.so")
+    try:
+        with pytest.raises(mtls.TunnelError, match=r"^\[teleservices\] pkcs11_engine .* not a"):
+            tunnel.start()
+        assert not tunnel.running
+    finally:
+        store.close()

@@ -23,12 +23,14 @@ from drivers.sim.services.https import HttpsDouble
 from drivers.sim.timing import Timing
 from hostd.audit import AuditLog
 from hostd.config import CpsSettings
+from hostd.outcomes import TELESERVICE_UNAVAILABLE, kind_of
 from hostd.pseudonyms import ins_ref, load_pseudonym_key
 from hostd.services.cps import CpsService
 from hostd.services.jobs import Caller
 from hostd.services.readers import ReaderHub
 from hostd.services.teleservices import TeleservicesService
 from hostd.teleservices import insi, mtls, settings, soap
+from hostd.teleservices.errors import TeleserviceUnavailable, TunnelDown
 from hostd.teleservices.ins_traits import Traits
 from hostd.teleservices.names import Mode
 from provisioning.signing import vihf
@@ -182,3 +184,61 @@ def test_a_dead_tunnel_is_restarted_on_the_next_call(env: Env) -> None:
     answer = asyncio.run(env.service.ins_search(
         CALLER, traits=Traits.parse("Dupont", "Jeanne", "F", "1950-03-15")))
     assert answer.found and tunnel.running
+
+
+def test_a_tunnel_that_cannot_restart_is_a_try_later_problem(
+        env: Env, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    tunnel = env.service._tunnel
+    tunnel._proc.kill()  # type: ignore[union-attr]
+    tunnel._proc.wait(5)  # type: ignore[union-attr]
+    with monkeypatch.context() as patched:
+        patched.setenv("PATH", str(tmp_path / "no-stunnel-here"))  # the restart fails
+        with pytest.raises(TunnelDown, match="tunnel is down: stunnel is not installed") as down:
+            asyncio.run(env.service.ins_search(
+                CALLER, traits=Traits.parse("Dupont", "Jeanne", "F", "1950-03-15")))
+    assert kind_of(down.value) is TELESERVICE_UNAVAILABLE  # 503 with Retry-After, not
+    assert not tunnel.running                              # "not configured"
+    answer = asyncio.run(env.service.ins_search(  # the next call restarts it
+        CALLER, traits=Traits.parse("Dupont", "Jeanne", "F", "1950-03-15")))
+    assert answer.found and tunnel.running
+
+
+def test_try_later_problems_carry_retry_after_and_the_others_do_not() -> None:
+    from starlette.requests import Request
+
+    from hostd.api import problems
+
+    request = Request({"type": "http", "method": "POST", "path": "/v1/ins/search",
+                       "headers": [], "query_string": b""})
+    busy = soap.SoapFault("Receiver", "indisponible", ["siram_40"],
+                          [soap.ServiceError("insi_102")])
+    refused = soap.SoapFault("Sender", "droits", [], [soap.ServiceError("desir_560")])
+    for exc, slug, later in (
+        (busy, "teleservice-unavailable", "30"),
+        (TunnelDown("the TLS tunnel is down"), "teleservice-unavailable", "30"),
+        (soap.SoapTransportError("no answer after 2 attempt(s)"), "teleservice-unreachable",
+         "30"),
+        (TeleserviceUnavailable("not started"), "teleservice-not-configured", None),
+        (refused, "teleservice-fault", None),
+    ):
+        response = asyncio.run(problems._handle(request, exc))
+        assert json.loads(bytes(response.body))["type"] == problems.TYPE_BASE + slug
+        assert response.headers.get("retry-after") == later, slug
+
+
+def test_a_missing_pkcs11_engine_stops_the_daemon_start_in_one_line(tmp_path: Path) -> None:
+    from hostd import config, wiring
+
+    store = ts.box_store(tmp_path / "state", testpki.TestPki.create())
+    try:
+        missing = tmp_path / "engines-3" / "pkcs11.so"
+        box = config.from_dict({"state_dir": str(tmp_path / "state"), "teleservices": table(
+            9, 9) | {"pkcs11_engine": str(missing)}})
+        assert box.teleservices.pkcs11_engine == str(missing)
+        with pytest.raises(wiring.StartupError) as failed:
+            wiring.teleservice_parts(box, store, None, bytes(32))  # type: ignore[arg-type]  # never called
+        assert str(failed.value) == f"[teleservices] pkcs11_engine {missing} is not a file"
+        with pytest.raises(config.ConfigError, match="pkcs11_engine: an absolute path"):
+            config.from_dict({"teleservices": table(9, 9) | {"pkcs11_engine": "pkcs11.so"}})
+    finally:
+        store.close()

@@ -120,6 +120,7 @@ __all__ = [
     "PIN_ENTRY_TIMEOUT",
     "RATE_LIMITED",
     "READER_UNAVAILABLE",
+    "RETRY_AFTER_S",
     "SHUTTING_DOWN",
     "TELEMETRY_OFF",
     "TELESERVICE_BAD_ANSWER",
@@ -178,6 +179,16 @@ their per-request checks were a visible share of the overhead bench/shared_cps.p
 VALIDATION = ProblemKind(422, "invalid-request", "The request does not match the API")
 
 
+RETRY_AFTER_S: dict[str, int] = {
+    TELESERVICE_UNAVAILABLE.slug: 30,
+    TELESERVICE_UNREACHABLE.slug: 30,
+}
+"""Problems that mean "try again later" and the ``Retry-After`` (seconds) they carry: a
+téléservice's transient fault (``siram_40``/``insi_102``), the box's tunnel to it down, or no
+answer within the call's deadline (the box already retried what it may). Not
+``teleservice-not-configured``: that one waits for the technician, not for time."""
+
+
 def kinds() -> list[ProblemKind]:
     """Every problem kind, for the docs and the tests."""
     listed = [kind for _, kind in MAPPING]
@@ -223,6 +234,13 @@ def responses(*problem_kinds: ProblemKind) -> dict[int | str, dict[str, Any]]:
                 k.slug: {"summary": k.title, "value": _example_for(k)} for k in listed
             }}},
         }
+        later = [k.slug for k in listed if k.slug in RETRY_AFTER_S]
+        if later:
+            out[status]["headers"] = {"Retry-After": {
+                "description": f"Seconds to wait before trying again (with {', '.join(later)} "
+                               "only)",
+                "schema": {"type": "integer", "minimum": 1},
+            }}
     return out
 
 
@@ -258,7 +276,9 @@ def problem_response(
         "instance": request.url.path,
         **extra,
     }
-    return JSONResponse(body, status_code=kind.status, media_type=MEDIA_TYPE)
+    later = RETRY_AFTER_S.get(kind.slug)
+    headers = {"Retry-After": str(later)} if later else None
+    return JSONResponse(body, status_code=kind.status, media_type=MEDIA_TYPE, headers=headers)
 
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:

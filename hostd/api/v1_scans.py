@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
@@ -26,6 +26,9 @@ from hostd.context import AppContext
 from hostd.events import event_id, pump, sse
 from hostd.scanning.guard import Outcome
 from hostd.scanning.hub import ScanEvent, ScanHub
+
+if TYPE_CHECKING:  # the ApCV client loads httpx and the SOAP layer: only on boxes with [apcv]
+    from hostd.services.apcv import ApcvService
 
 router = APIRouter(prefix="/v1", tags=["scans"])
 apcv_router = APIRouter(prefix="/v1", tags=["scans"])
@@ -178,7 +181,17 @@ async def close_ordonnance(prescription_id: str, outcome: Outcome, ctx: Ctx,
     return convert.dispensation(_hub(ctx).close(prescription_id, caller.client, outcome))
 
 
-# -- ApCV (only when [apcv] is configured) ----------------------------------------------------
+# -- ApCV (always routed; answered 503 teleservice-not-configured without [apcv]) -------------
+
+
+def _apcv(ctx: AppContext) -> ApcvService:
+    """The ApCV service, or the problem a box without ``[apcv]`` answers: the routes are in
+    every box's OpenAPI document (so the generated clients have them), like INSi/DMP's."""
+    if ctx.apcv is None:
+        raise ApiProblem(p.TELESERVICE_NOT_CONFIGURED,
+                         "ApCV is not configured on this box ([apcv])")
+    return ctx.apcv
+
 
 
 @apcv_router.post(
@@ -189,19 +202,19 @@ async def close_ordonnance(prescription_id: str, outcome: Outcome, ctx: Ctx,
     responses=p.api_responses(p.COUNTER_FORBIDDEN, p.OPERATOR_REQUIRED, p.NOT_FOUND,
                               p.BAD_REQUEST,
                               p.NOT_APCV, p.APCV_REFUSED, p.APCV_UNAVAILABLE, p.CPS_LOCKED,
-                              *p.CARD_PROBLEMS),
+                              p.TELESERVICE_NOT_CONFIGURED, *p.CARD_PROBLEMS),
 )
 async def apcv_read(counter: str, body: m.ApcvReadRequest, ctx: Ctx,
                     caller: CardCaller) -> m.ApcvReadModel:
+    apcv = _apcv(ctx)
     if caller.client != counter:
         raise ApiProblem(p.COUNTER_FORBIDDEN, "a counter reads ApCV for itself only")
-    assert ctx.apcv is not None
     if (body.scan_id is None) == (body.nfc_reader is None):
         raise ApiProblem(p.BAD_REQUEST, "give exactly one of scan_id and nfc_reader")
     if body.nfc_reader is not None:
         donnees = await ctx.vitale.apcv_nfc(body.nfc_reader, caller)
-        result = await ctx.apcv.read(donnees, reader=body.cps_reader, caller=caller,
-                                     source="apcv-nfc")
+        result = await apcv.read(donnees, reader=body.cps_reader, caller=caller,
+                                 source="apcv-nfc")
         return convert.apcv_read(result)
     scan_id = int(body.scan_id or 0)
     event = next((e for e in _hub(ctx).after(counter, scan_id - 1).events
@@ -210,7 +223,7 @@ async def apcv_read(counter: str, body: m.ApcvReadRequest, ctx: Ctx,
         raise ApiProblem(p.NOT_FOUND, f"no scan {scan_id} at counter {counter}")
     if event.scan.kind.value != "apcv":
         raise ApiProblem(p.NOT_APCV, f"scan {scan_id} is {event.scan.kind.value}")
-    result = await ctx.apcv.read(event.scan.text, reader=body.cps_reader, caller=caller)
+    result = await apcv.read(event.scan.text, reader=body.cps_reader, caller=caller)
     return convert.apcv_read(result)
 
 
@@ -218,13 +231,12 @@ async def apcv_read(counter: str, body: m.ApcvReadRequest, ctx: Ctx,
     "/apcv/contexts/{context_id}", summary="End an ApCV context (detruireContexteApCV)",
     operation_id="apcv_end",
     responses=p.api_responses(p.OPERATOR_REQUIRED, p.APCV_REFUSED, p.APCV_UNAVAILABLE,
-                              p.CPS_LOCKED, *p.CARD_PROBLEMS),
+                              p.CPS_LOCKED, p.TELESERVICE_NOT_CONFIGURED, *p.CARD_PROBLEMS),
 )
 async def apcv_end(context_id: str, ctx: Ctx, caller: CardCaller,
                    cps_reader: str = Query(description="The reader holding the CPS")
                    ) -> m.ApcvEndedModel:
-    assert ctx.apcv is not None
-    await ctx.apcv.end(context_id, reader=cps_reader, caller=caller)
+    await _apcv(ctx).end(context_id, reader=cps_reader, caller=caller)
     return m.ApcvEndedModel(id=context_id, ended=True)
 
 
@@ -232,12 +244,12 @@ async def apcv_end(context_id: str, ctx: Ctx, caller: CardCaller,
     "/apcv/contexts/{context_id}/sign", summary="signerVitale: the GIE signs the invoice "
     "hashes in place of the card", operation_id="apcv_sign",
     responses=p.api_responses(p.OPERATOR_REQUIRED, p.APCV_REFUSED, p.APCV_UNAVAILABLE,
-                              p.CPS_LOCKED, *p.CARD_PROBLEMS),
+                              p.CPS_LOCKED, p.TELESERVICE_NOT_CONFIGURED, *p.CARD_PROBLEMS),
 )
 async def apcv_sign(context_id: str, body: m.ApcvSignRequest, ctx: Ctx,
                     caller: CardCaller) -> m.ApcvSignatureModel:
-    assert ctx.apcv is not None
-    facture = ctx.apcv.facture(body.nir_assure, body.donnee_fse, body.donnee_dre,
+    apcv = _apcv(ctx)
+    facture = apcv.facture(body.nir_assure, body.donnee_fse, body.donnee_dre,
                                body.montant_total_cents, body.numero_facture)
-    signed = await ctx.apcv.sign(context_id, facture, reader=body.cps_reader, caller=caller)
+    signed = await apcv.sign(context_id, facture, reader=body.cps_reader, caller=caller)
     return convert.apcv_signature(signed)

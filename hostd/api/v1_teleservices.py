@@ -200,15 +200,23 @@ async def dmp_existence(body: DmpExistenceRequest, ctx: Ctx, caller: StoreCaller
     return DmpExistenceModel(**answer.to_dict())
 
 
-_SOAP_BODY = {"requestBody": {"required": True, "content": {"application/soap+xml": {
-    "schema": {"type": "string", "format": "binary"}}}}}
+_BYTES = {"schema": {"type": "string", "format": "binary"}}
+_SOAP_BODY = {"requestBody": {"required": True, "description": (
+    "The counter's SOAP 1.2 envelope, or its MTOM form (TD2.1/TD2.2 with documents as "
+    'attachments): multipart/related; type="application/xop+xml"; start="<root>"; '
+    'start-info="application/soap+xml"; boundary=…, the root part application/xop+xml; '
+    'type="application/soap+xml", each xop:Include href="cid:…" naming an attachment part. '
+    "The box adds its VIHF to the envelope's header and relays every attachment byte for byte."),
+    "content": {"application/soap+xml": _BYTES, "multipart/related": _BYTES}}}
 
 
 @router.post(
     "/v1/dmp/relay/{service}", summary="Relay a counter's DMP SOAP request with the box's VIHF",
     operation_id="dmp_relay", openapi_extra=_SOAP_BODY, response_class=Response,
-    responses={200: {"description": "The DMP's answer, unchanged (status, type, body)",
-                     "content": {"application/soap+xml": {"schema": {"type": "string"}}}},
+    responses={200: {"description": "The DMP's answer, unchanged (status, type, body; MTOM "
+                                    "answers too)",
+                     "content": {"application/soap+xml": {"schema": {"type": "string"}},
+                                 "multipart/related": {"schema": {"type": "string"}}}},
                **p.api_responses(*_TELE, p.BAD_DMP_REQUEST, p.BAD_SIGNING_REQUEST)},
 )
 async def dmp_relay(

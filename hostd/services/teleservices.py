@@ -6,8 +6,9 @@ can run it while the card is unlocked, and it fails the same way as any CPS sign
 card is locked or pulled (nothing is sent to INSi then).
 
 What the audit keeps, and why: who (client, operator), what (action, mode, search kind, DMP
-service and ``wsa:Action``), the outcome (CR code, number of service calls, fault codes,
-HTTP status) — enough to answer "who queried what, when, with what result". No trait (name,
+service), the outcome (CR code, number of service calls, fault codes, HTTP status; for a
+relay the sizes, whether it was MTOM and how many attachments, never a document or its
+Content-ID) — enough to answer "who queried what, when, with what result". No trait (name,
 first names, birth date or place) and no INS in clear: the log is append-only and kept for
 years, and a counter already holds the patient file. The INS appears only as ``ins_ref``
 (``hostd.pseudonyms`` says why and how).
@@ -31,8 +32,8 @@ from hostd.pseudonyms import ins_ref
 from hostd.services.cps import CpsService
 from hostd.services.jobs import Caller, record
 from hostd.services.readers import CardKind, ReaderHub
-from hostd.teleservices import cps_assertion, dmp, insi, mtls, soap
-from hostd.teleservices.errors import NoCpsForCpx, TeleserviceUnavailable, TunnelError
+from hostd.teleservices import cps_assertion, dmp, insi, mtls, mtom, soap
+from hostd.teleservices.errors import NoCpsForCpx, TeleserviceUnavailable, TunnelDown, TunnelError
 from hostd.teleservices.ins_traits import Traits
 from hostd.teleservices.names import Mode
 from hostd.teleservices.settings import TeleserviceSettings
@@ -99,7 +100,8 @@ class TeleservicesService:
 
     async def _ready(self) -> tuple[insi.InsiClient, dmp.DmpClient]:
         """The clients; a tunnel whose stunnel died is restarted once here (bounded by
-        ``TokenTlsTunnel.start``'s own wait), else the call is refused as unavailable."""
+        ``TokenTlsTunnel.start``'s own wait), else the call is refused as :class:`TunnelDown`
+        (503 teleservice-unavailable with ``Retry-After``: the next call tries again)."""
         if self._insi is None or self._dmp is None:
             raise TeleserviceUnavailable("INSi/DMP clients are not started")
         if not self._tunnel.running:
@@ -108,7 +110,7 @@ class TeleservicesService:
                     try:
                         await asyncio.to_thread(self._tunnel.start)
                     except TunnelError as exc:
-                        raise TeleserviceUnavailable(f"the TLS tunnel is down: {exc}") from exc
+                        raise TunnelDown(f"the TLS tunnel is down: {exc}") from exc
         return self._insi, self._dmp
 
     # -- audit -----------------------------------------------------------------------------------
@@ -233,10 +235,13 @@ class TeleservicesService:
                         ins: str, operator: dict[str, Any]) -> dmp.RelayAnswer:
         _, client = await self._ready()
         ctx = self._vihf_context(operator, ins)
-        detail = {"ins_ref": ins_ref(self._key, ins), "bytes": len(body)}
+        # Sizes and counts only: never a document, its name or its Content-ID.
+        detail = {"ins_ref": ins_ref(self._key, ins), "bytes": len(body),
+                  "mtom": mtom.is_mtom(content_type)}
         result: dmp.RelayAnswer = await self._audited(
             caller, "dmp.relay", f"dmp/{service}", client.relay(service, content_type, body, ctx),
             detail,
-            lambda r: {"status": r.status, "answer_bytes": len(r.body)},
+            lambda r: {"status": r.status, "answer_bytes": len(r.body),
+                       "attachments": r.attachments},
         )
         return result

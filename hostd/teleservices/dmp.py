@@ -10,7 +10,9 @@ request, the box adds the VIHF (operator and patient given with the request), ma
 call and hands back status, content type and body unchanged. It never retries once the request
 may have reached the service (a TD2.1 submission is not idempotent), and it refuses an envelope
 that already carries ``wsse:Security`` (the box is the one that vouches for the caller).
-MTOM (multipart/related) submissions are not relayed yet: see docs/teleservices.md.
+MTOM submissions (``multipart/related``, TD2.1/TD2.2 with their documents as attachments) are
+relayed the same way: the VIHF goes into the root part's envelope, every attachment travels
+byte for byte with its Content-ID (:mod:`mtom`).
 
 The HL7 vocabularies of the answer beyond ``queryResponseCode`` (DMP status, patient status,
 PS authorisation) are not in DOMAIN.md; this client reads them from the places the double puts
@@ -29,7 +31,7 @@ from typing import Any
 
 from lxml import etree
 
-from hostd.teleservices import soap
+from hostd.teleservices import mtom, soap
 from hostd.teleservices.errors import DmpRequestError
 from hostd.teleservices.names import DMP_SERVICES, MAX_RELAY_BYTES
 from provisioning.signing import vihf
@@ -114,6 +116,7 @@ class RelayAnswer:
     status: int
     content_type: str
     body: bytes
+    attachments: int = 0  # MTOM parts relayed besides the root (0 for a plain envelope)
 
 
 class DmpClient:
@@ -136,21 +139,8 @@ class DmpClient:
         answer = await self._client.call(SERVICE_ROOT + "patients", env, idempotent=True)
         return parse_td02(answer.body, ctx.patient_ins)
 
-    async def relay(self, service: str, content_type: str, data: bytes,
-                    ctx: vihf.VihfContext) -> RelayAnswer:
-        """Adds the VIHF to the counter's envelope and forwards it; the answer is unchanged."""
-        if service not in DMP_SERVICES:
-            known = ", ".join(DMP_SERVICES)
-            raise DmpRequestError(f"unknown DMP service {service!r} (one of {known})")
-        if len(data) > MAX_RELAY_BYTES:
-            raise DmpRequestError("request larger than 10 MiB")
-        media = content_type.split(";")[0].strip().lower()
-        if media != soap.SOAP12_MEDIA:
-            raise DmpRequestError(f"only SOAP 1.2 ({soap.SOAP12_MEDIA}) is relayed, not {media}")
-        try:
-            root = soap.parse_xml(data)
-        except soap.SoapProtocolError as exc:
-            raise DmpRequestError(str(exc)) from None
+    async def _add_vihf(self, root: Any, ctx: vihf.VihfContext) -> str:
+        """Puts the VIHF first in the envelope's header; returns its ``wsa:Action``."""
         if root.tag != f"{{{soap.SOAP12_NS}}}Envelope":
             raise DmpRequestError("the request is not a SOAP 1.2 Envelope")
         header = root.find(f"{{{soap.SOAP12_NS}}}Header")
@@ -159,16 +149,45 @@ class DmpClient:
             root.insert(0, header)
         if header.find(f"{{{soap.WSSE_NS}}}Security") is not None:
             raise DmpRequestError("the request already has wsse:Security: the box adds the VIHF")
-        action = header.findtext(f"{{{soap.WSA_NS}}}Action") or ""
+        action: str = header.findtext(f"{{{soap.WSA_NS}}}Action") or ""
         if not action:
             raise DmpRequestError("the request has no wsa:Action")
         security = etree.Element(f"{{{soap.WSSE_NS}}}Security", nsmap={"wsse": soap.WSSE_NS})
         security.append(await self._vihf(ctx))
         header.insert(0, security)
+        return action
+
+    async def relay(self, service: str, content_type: str, data: bytes,
+                    ctx: vihf.VihfContext) -> RelayAnswer:
+        """Adds the VIHF to the counter's envelope (or to the root part of its MTOM message)
+        and forwards it; the answer (SOAP or MTOM) comes back unchanged."""
+        if service not in DMP_SERVICES:
+            known = ", ".join(DMP_SERVICES)
+            raise DmpRequestError(f"unknown DMP service {service!r} (one of {known})")
+        if len(data) > MAX_RELAY_BYTES:
+            raise DmpRequestError("request larger than 10 MiB")
+        media = mtom.media_type(content_type)
+        message: mtom.MtomMessage | None = None
+        if media == mtom.MULTIPART_RELATED:
+            # In a thread: the email parser works line by line in Python (~0.1 s per MiB of
+            # binary here), which must not stall the event loop every counter shares.
+            message = await asyncio.to_thread(mtom.parse, content_type, data)
+            root = message.envelope
+        elif media == soap.SOAP12_MEDIA:
+            try:
+                root = soap.parse_xml(data)
+            except soap.SoapProtocolError as exc:
+                raise DmpRequestError(str(exc)) from None
+        else:
+            raise DmpRequestError(f"only SOAP 1.2 ({soap.SOAP12_MEDIA}) or its MTOM form "
+                                  f"({mtom.MULTIPART_RELATED}) is relayed, not {media}")
+        action = await self._add_vihf(root, ctx)
         out = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        if message is not None:
+            content_type, out = await asyncio.to_thread(mtom.serialize, message, out)
         response = await self._client.post(
             SERVICE_ROOT + service, out, action=action, idempotent=False,
             content_type=content_type,
         )
-        return RelayAnswer(response.status_code,
-                           response.headers.get("content-type", ""), response.content)
+        return RelayAnswer(response.status_code, response.headers.get("content-type", ""),
+                           response.content, len(message.attachments) if message else 0)

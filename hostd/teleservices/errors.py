@@ -73,7 +73,12 @@ class TunnelError(Exception):
 
 
 class TeleserviceUnavailable(Exception):
-    """INSi/DMP are not configured on this box, or the TLS tunnel is down."""
+    """INSi/DMP are not configured on this box (their clients were never started)."""
+
+
+class TunnelDown(TeleserviceUnavailable):
+    """The TLS tunnel died and could not be restarted for this call: try again later (the next
+    call tries the restart again), unlike a box that is not configured at all."""
 
 
 class NoCpsForCpx(Exception):

@@ -22,10 +22,12 @@ and pins TLS 1.2 as the services require. The token PIN reaches stunnel through 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import subprocess
+import sysconfig
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,19 +45,69 @@ from provisioning.store import Store
 if TYPE_CHECKING:  # httpx loads only when a box talks to INSi/DMP (it costs start-up and RSS)
     import httpx
 
-ENGINE_SO = "/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so"
 STUNNEL = "stunnel"
+ENGINE_PACKAGE = "libengine-pkcs11-openssl"
 _NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
-__all__ = ["Endpoint", "TokenKey", "TokenTlsTunnel", "TunnelError", "store_key", "trust_pem"]
+__all__ = ["Endpoint", "TokenKey", "TokenTlsTunnel", "TunnelError", "engine_path", "store_key",
+           "trust_pem"]
 
 
-def engine_path() -> str:
-    """libp11's engine for this machine's multiarch (Debian installs it under engines-3)."""
-    for base in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"):
-        candidate = Path(base) / "engines-3" / "pkcs11.so"
-        if candidate.exists():
-            return str(candidate)
-    return ENGINE_SO
+@functools.cache
+def machine_multiarch() -> str | None:
+    """This machine's Debian multiarch triplet (``x86_64-linux-gnu``, ``aarch64-linux-gnu``):
+    the interpreter's own (Debian builds set ``MULTIARCH``), else ``dpkg-architecture``, else
+    ``gcc -print-multiarch``; None when none of them says."""
+    value = sysconfig.get_config_var("MULTIARCH")
+    if isinstance(value, str) and value:
+        return value
+    for cmd in (["dpkg-architecture", "-qDEB_HOST_MULTIARCH"], ["gcc", "-print-multiarch"]):
+        if shutil.which(cmd[0]) is None:
+            continue
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        out = done.stdout.strip()
+        if done.returncode == 0 and re.fullmatch(r"[a-z0-9_]+(-[a-z0-9_]+){1,3}", out):
+            return out
+    return None
+
+
+def find_engine(root: Path, multiarch: str | None) -> Path:
+    """libp11's OpenSSL engine under ``root``: Debian installs it in
+    ``usr/lib/<multiarch>/engines-3/pkcs11.so``. The machine's own multiarch first; without
+    one, the only ``usr/lib/*/engines-3/pkcs11.so`` there is (several: ambiguous, refused);
+    then ``usr/lib/engines-3``. Raises :class:`TunnelError` in one line when none is found."""
+    lib = root / "usr" / "lib"
+    if multiarch:
+        own = lib / multiarch / "engines-3" / "pkcs11.so"
+        if own.is_file():
+            return own
+    else:
+        found = sorted(lib.glob("*/engines-3/pkcs11.so"))
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise TunnelError(
+                "several PKCS#11 engines and no known multiarch: set [teleservices] "
+                f"pkcs11_engine to one of {', '.join(str(f) for f in found)}")
+    flat = lib / "engines-3" / "pkcs11.so"
+    if flat.is_file():
+        return flat
+    where = lib / (multiarch or "*") / "engines-3" / "pkcs11.so"
+    raise TunnelError(f"OpenSSL's PKCS#11 engine is missing ({where}): install "
+                      f"{ENGINE_PACKAGE} or set [teleservices] pkcs11_engine")
+
+
+def engine_path(configured: str | Path | None = None) -> Path:
+    """The engine stunnel loads: ``[teleservices] pkcs11_engine`` when set (it must exist),
+    else the one of this machine's multiarch (:func:`find_engine` under ``/``)."""
+    if configured:
+        path = Path(configured)
+        if not path.is_file():
+            raise TunnelError(f"[teleservices] pkcs11_engine {path} is not a file")
+        return path
+    return find_engine(Path("/"), machine_multiarch())
 
 
 def pkcs11_key_uri(token_label: str, key_id: bytes) -> str:
@@ -101,7 +153,8 @@ class Endpoint:
 
 
 def _config(
-    key: TokenKey, endpoints: Sequence[Endpoint], runtime: Path, connect_timeout_s: int
+    key: TokenKey, endpoints: Sequence[Endpoint], runtime: Path, connect_timeout_s: int,
+    engine: Path,
 ) -> str:
     lines = [
         "foreground = yes",
@@ -109,7 +162,7 @@ def _config(
         "debug = 4",
         "syslog = no",
         "engine = dynamic",
-        f"engineCtrl = SO_PATH:{engine_path()}",
+        f"engineCtrl = SO_PATH:{engine}",
         "engineCtrl = ID:pkcs11",
         "engineCtrl = LIST_ADD:1",
         "engineCtrl = LOAD",
@@ -149,7 +202,8 @@ class TokenTlsTunnel:
 
     ``start`` returns once every socket is listening (bounded wait) or raises with stunnel's
     own first error line; ``stop`` terminates it. ``extra_env`` lets a test put a PKCS#11
-    spy between stunnel and the module to count the token's signatures.
+    spy between stunnel and the module to count the token's signatures. ``engine`` is the
+    PKCS#11 engine's path (``[teleservices] pkcs11_engine``); None finds this machine's.
     """
 
     def __init__(
@@ -161,6 +215,7 @@ class TokenTlsTunnel:
         *,
         connect_timeout_s: int = 5,
         extra_env: Mapping[str, str] | None = None,
+        engine: str | Path | None = None,
     ) -> None:
         if not endpoints:
             raise TunnelError("a tunnel needs at least one endpoint")
@@ -172,6 +227,7 @@ class TokenTlsTunnel:
         self._trust = trust_pem
         self._connect_timeout_s = connect_timeout_s
         self._extra_env = dict(extra_env or {})
+        self._engine = engine
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -194,6 +250,7 @@ class TokenTlsTunnel:
         self._proc = None
         if shutil.which(STUNNEL) is None:
             raise TunnelError("stunnel is not installed (Debian package stunnel4)")
+        engine = engine_path(self._engine)
         self.runtime.mkdir(parents=True, exist_ok=True)
         os.chmod(self.runtime, 0o700)
         (self.runtime / "trust.pem").write_bytes(self._trust)
@@ -201,7 +258,8 @@ class TokenTlsTunnel:
         for name in self._endpoints:
             self.socket(name).unlink(missing_ok=True)
         config = _config(
-            self._key, list(self._endpoints.values()), self.runtime, self._connect_timeout_s
+            self._key, list(self._endpoints.values()), self.runtime, self._connect_timeout_s,
+            engine,
         ).encode()
         read_fd, write_fd = os.pipe()
         env = dict(os.environ, **self._key.env, **self._extra_env)

@@ -19,6 +19,8 @@ key. Without the table the daemon runs without INSi/DMP (the routes answer 503
     read_timeout_s = 20
     attempts = 2
     deadline_s = 45
+    # pkcs11_engine = "/usr/lib/aarch64-linux-gnu/engines-3/pkcs11.so"  # default: this
+    #                                  # machine's multiarch (libengine-pkcs11-openssl)
 
     [teleservices.insi]
     host = "127.0.0.1"
@@ -66,6 +68,7 @@ class TeleserviceSettings:
     policy: soap.CallPolicy
     insi: ServiceAddress
     dmp: ServiceAddress
+    pkcs11_engine: str | None = None  # None: the engine of this machine's multiarch
 
     def endpoints(self) -> list[mtls.Endpoint]:
         return [
@@ -78,7 +81,7 @@ _REQUIRED = ("lps_idam", "lps_name", "lps_version", "lps_instance", "billing_id"
              "secteur_activite", "structure_id", "dmp_secteur_activite", "dmp_homologation_id")
 _NUMBERS = {"connect_timeout_s": 5.0, "read_timeout_s": 20.0, "attempts": 2,
             "deadline_s": 45.0}
-_KNOWN = set(_REQUIRED) | set(_NUMBERS) | {"default_mode", "insi", "dmp"}
+_KNOWN = set(_REQUIRED) | set(_NUMBERS) | {"default_mode", "insi", "dmp", "pkcs11_engine"}
 
 
 def _address(raw: Any, name: str, default_path: str) -> ServiceAddress:
@@ -122,6 +125,9 @@ def parse(raw: dict[str, Any], where: str = "teleservices") -> TeleserviceSettin
         mode = Mode(raw.get("default_mode", "certificate"))
     except ValueError:
         raise TeleserviceSettingsError(f"{where}default_mode: certificate or cpx") from None
+    engine = raw.get("pkcs11_engine")
+    if engine is not None and (not isinstance(engine, str) or not engine.startswith("/")):
+        raise TeleserviceSettingsError(f"{where}pkcs11_engine: an absolute path")
     try:
         lps = soap.LpsIdentity(raw["lps_idam"], raw["lps_name"], raw["lps_version"],
                                raw["lps_instance"])
@@ -136,5 +142,5 @@ def parse(raw: dict[str, Any], where: str = "teleservices") -> TeleserviceSettin
         lps, raw["billing_id"], raw["secteur_activite"], raw["structure_id"],
         raw["dmp_secteur_activite"], raw["dmp_homologation_id"], mode, policy,
         _address(raw.get("insi"), f"{where}insi", "/ICIR-v1"),
-        _address(raw.get("dmp"), f"{where}dmp", ""),
+        _address(raw.get("dmp"), f"{where}dmp", ""), engine,
     )

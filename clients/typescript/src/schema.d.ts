@@ -106,6 +106,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/apcv/contexts/{context_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End an ApCV context (detruireContexteApCV) */
+        delete: operations["apcv_end"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/apcv/contexts/{context_id}/sign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** signerVitale: the GIE signs the invoice hashes in place of the card */
+        post: operations["apcv_sign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/counters/{counter}/apcv/reads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Read an ApCV (a QR scanned at this counter, or a phone on a contactless reader) through the shared CPS */
+        post: operations["apcv_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/counters/{counter}/scans": {
         parameters: {
             query?: never;
@@ -533,6 +584,170 @@ export interface components {
              * Format: date
              */
             start: string;
+        };
+        /** ApcvContextModel */
+        ApcvContextModel: {
+            /**
+             * Expires
+             * Format: date-time
+             * @example 2026-11-25T19:00:00Z
+             */
+            expires: string;
+            /** Id */
+            id: string;
+        };
+        /**
+         * ApcvEndedModel
+         * @example {
+         *       "ended": true,
+         *       "id": "ctx-5f0c"
+         *     }
+         */
+        ApcvEndedModel: {
+            /** Ended */
+            ended: boolean;
+            /** Id */
+            id: string;
+        };
+        /**
+         * ApcvReadModel
+         * @description A Vitale-shaped read that came from the application carte Vitale.
+         * @example {
+         *       "amc": [],
+         *       "apcv_context": {
+         *         "expires": "2026-11-25T08:15:00Z",
+         *         "id": "ctx-5f0c"
+         *       },
+         *       "beneficiaries": [
+         *         {
+         *           "birth_date": {
+         *             "lunar": true,
+         *             "text": "19790300"
+         *           },
+         *           "nir": {
+         *             "text": "279035121518989",
+         *             "valid": true
+         *           },
+         *           "nom_usuel": "MARTIN",
+         *           "prenom": "CLAIRE",
+         *           "qualite": "00",
+         *           "qualite_label": "assuré",
+         *           "rang": 1
+         *         }
+         *       ],
+         *       "card": {
+         *         "card_type": "ApCV",
+         *         "serial": "0123456789",
+         *         "valid_from": "2021-03-01"
+         *       },
+         *       "insured": {
+         *         "exemptions": [],
+         *         "nir": {
+         *           "text": "279035121518989",
+         *           "valid": true
+         *         },
+         *         "rights": [
+         *           {
+         *             "start": "2024-01-01"
+         *           }
+         *         ],
+         *         "scheme": {
+         *           "caisse": "751",
+         *           "centre": "0001",
+         *           "gestion": "10",
+         *           "regime": "01"
+         *         }
+         *       },
+         *       "nir_problems": [],
+         *       "source": "apcv-qr"
+         *     }
+         */
+        ApcvReadModel: {
+            /** Amc */
+            amc: components["schemas"]["AmcContractModel"][];
+            apcv_context: components["schemas"]["ApcvContextModel"];
+            /** Beneficiaries */
+            beneficiaries: components["schemas"]["BeneficiaryModel"][];
+            card: components["schemas"]["CardInfoModel"];
+            insured: components["schemas"]["InsuredModel"];
+            /** Nir Problems */
+            nir_problems: string[];
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "apcv-qr" | "apcv-nfc";
+        };
+        /**
+         * ApcvReadRequest
+         * @description Exactly one of ``scan_id`` (a QR scanned at this counter) or ``nfc_reader`` (a phone
+         *     laid on that contactless reader).
+         */
+        ApcvReadRequest: {
+            /**
+             * Cps Reader
+             * @description The reader holding the unlocked CPS to sign with
+             */
+            cps_reader: string;
+            /**
+             * Nfc Reader
+             * @description A contactless reader with the phone on it
+             */
+            nfc_reader?: string | null;
+            /**
+             * Scan Id
+             * @description An ApCV scan of this counter
+             */
+            scan_id?: number | null;
+        };
+        /** ApcvSignRequest */
+        ApcvSignRequest: {
+            /**
+             * Cps Reader
+             * @description The reader holding the unlocked CPS
+             */
+            cps_reader: string;
+            /**
+             * Donnee Dre
+             * @description SHA-256 of the DRE, hex
+             */
+            donnee_dre: string;
+            /**
+             * Donnee Fse
+             * @description SHA-256 of the FSE, hex
+             */
+            donnee_fse: string;
+            /** Montant Total Cents */
+            montant_total_cents: number;
+            /**
+             * Nir Assure
+             * @description The insured's NIR (13 + key) from the ApCV read
+             */
+            nir_assure: string;
+            /**
+             * Numero Facture
+             * @description 1-9 digits
+             */
+            numero_facture: string;
+        };
+        /**
+         * ApcvSignatureModel
+         * @example {
+         *       "certificate_pem": "-----BEGIN CERTIFICATE-----\nMIIB…\n-----END CERTIFICATE-----\n",
+         *       "context_id": "ctx-5f0c",
+         *       "signature_b64": "kq3JZm9vYmFy"
+         *     }
+         */
+        ApcvSignatureModel: {
+            /**
+             * Certificate Pem
+             * @description The GIE's signing certificate, as sent back
+             */
+            certificate_pem: string;
+            /** Context Id */
+            context_id: string;
+            /** Signature B64 */
+            signature_b64: string;
         };
         /** AuditHeadModel */
         AuditHeadModel: {
@@ -2561,6 +2776,395 @@ export interface operations {
             };
         };
     };
+    apcv_end: {
+        parameters: {
+            query: {
+                /** @description The reader holding the CPS */
+                cps_reader: string;
+            };
+            header?: {
+                /** @description The person logged in to the LGO on this counter (written to the audit log). */
+                "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
+            };
+            path: {
+                context_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApcvEndedModel"];
+                };
+            };
+            /** @description `operator-required`: Operator header missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role; `cps-locked`: The CPS is locked */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `unknown-reader`: No such reader */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `no-card`: No card of that kind in the reader; `card-removed`: The card was removed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API; `apcv-refused`: The ApCV service refused the request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `apcv-unavailable`: The ApCV service did not answer usably; `card-protocol-error`: The card gave an unexpected answer; `card-error`: Card error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `teleservice-not-configured`: This téléservice is not configured on this box; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    apcv_sign: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The person logged in to the LGO on this counter (written to the audit log). */
+                "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
+            };
+            path: {
+                context_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApcvSignRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApcvSignatureModel"];
+                };
+            };
+            /** @description `operator-required`: Operator header missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role; `cps-locked`: The CPS is locked */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `unknown-reader`: No such reader */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `no-card`: No card of that kind in the reader; `card-removed`: The card was removed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API; `apcv-refused`: The ApCV service refused the request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `apcv-unavailable`: The ApCV service did not answer usably; `card-protocol-error`: The card gave an unexpected answer; `card-error`: Card error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `teleservice-not-configured`: This téléservice is not configured on this box; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    apcv_read: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The person logged in to the LGO on this counter (written to the audit log). */
+                "X-Comptoir-Operator"?: string | null;
+                /** @description `batch` queues this request's card work behind every waiting interactive job (background work of a counter's LGO). Default: `interactive` for a counter, `batch` for a server; a server's work is always batch. */
+                "X-Comptoir-Priority"?: components["schemas"]["RequestPriority"] | null;
+            };
+            path: {
+                counter: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApcvReadRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApcvReadModel"];
+                };
+            };
+            /** @description `operator-required`: Operator header missing; `bad-request`: The request cannot be used */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-authenticated`: Client certificate needed; `client-revoked`: Client revoked or not enrolled */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `forbidden`: Not allowed for this client's role; `counter-forbidden`: Not this client's counter; `cps-locked`: The CPS is locked */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-found`: No such resource; `unknown-reader`: No such reader */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `not-apcv`: That scan is not an ApCV code; `no-card`: No card of that kind in the reader; `card-removed`: The card was removed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `body-too-large`: Request body over this route's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid-request`: The request does not match the API; `apcv-refused`: The ApCV service refused the request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `internal-error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `apcv-unavailable`: The ApCV service did not answer usably; `card-protocol-error`: The card gave an unexpected answer; `card-error`: Card error */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `teleservice-not-configured`: This téléservice is not configured on this box; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `audit-unavailable`: Audit log not writable (disk full?): result withheld */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     scans_last: {
         parameters: {
             query?: {
@@ -3776,9 +4380,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `overloaded`: Too many requests in progress, retry shortly; `teleservice-unavailable`: The téléservice is temporarily unavailable (see codes); `teleservice-not-configured`: INSi/DMP are not configured or their tunnel is down; `token-unavailable`: The box's key store did not answer or refused to sign */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `teleservice-unavailable`: The téléservice or the box's tunnel to it is temporarily unavailable (see codes); `teleservice-not-configured`: This téléservice is not configured on this box; `token-unavailable`: The box's key store did not answer or refused to sign */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again (with teleservice-unavailable only) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3788,6 +4394,8 @@ export interface operations {
             /** @description `teleservice-unreachable`: The téléservice did not answer in time */
             504: {
                 headers: {
+                    /** @description Seconds to wait before trying again (with teleservice-unreachable only) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3824,19 +4432,22 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The counter's SOAP 1.2 envelope, or its MTOM form (TD2.1/TD2.2 with documents as attachments): multipart/related; type="application/xop+xml"; start="<root>"; start-info="application/soap+xml"; boundary=…, the root part application/xop+xml; type="application/soap+xml", each xop:Include href="cid:…" naming an attachment part. The box adds its VIHF to the envelope's header and relays every attachment byte for byte. */
         requestBody: {
             content: {
                 "application/soap+xml": string;
+                "multipart/related": string;
             };
         };
         responses: {
-            /** @description The DMP's answer, unchanged (status, type, body) */
+            /** @description The DMP's answer, unchanged (status, type, body; MTOM answers too) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/soap+xml": string;
+                    "multipart/related": string;
                 };
             };
             /** @description `operator-required`: Operator header missing; `bad-dmp-request`: The DMP request cannot be relayed; `bad-signing-request`: The signing request is unusable */
@@ -3902,9 +4513,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `overloaded`: Too many requests in progress, retry shortly; `teleservice-unavailable`: The téléservice is temporarily unavailable (see codes); `teleservice-not-configured`: INSi/DMP are not configured or their tunnel is down; `token-unavailable`: The box's key store did not answer or refused to sign */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `teleservice-unavailable`: The téléservice or the box's tunnel to it is temporarily unavailable (see codes); `teleservice-not-configured`: This téléservice is not configured on this box; `token-unavailable`: The box's key store did not answer or refused to sign */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again (with teleservice-unavailable only) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3914,6 +4527,8 @@ export interface operations {
             /** @description `teleservice-unreachable`: The téléservice did not answer in time */
             504: {
                 headers: {
+                    /** @description Seconds to wait before trying again (with teleservice-unreachable only) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4123,9 +4738,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `overloaded`: Too many requests in progress, retry shortly; `teleservice-unavailable`: The téléservice is temporarily unavailable (see codes); `teleservice-not-configured`: INSi/DMP are not configured or their tunnel is down; `token-unavailable`: The box's key store did not answer or refused to sign; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
+            /** @description `overloaded`: Too many requests in progress, retry shortly; `teleservice-unavailable`: The téléservice or the box's tunnel to it is temporarily unavailable (see codes); `teleservice-not-configured`: This téléservice is not configured on this box; `token-unavailable`: The box's key store did not answer or refused to sign; `reader-unavailable`: Reader unavailable; `card-busy`: The card stayed busy past the deadline; `shutting-down`: The daemon is stopping */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again (with teleservice-unavailable only) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4135,6 +4752,8 @@ export interface operations {
             /** @description `teleservice-unreachable`: The téléservice did not answer in time */
             504: {
                 headers: {
+                    /** @description Seconds to wait before trying again (with teleservice-unreachable only) */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -18,7 +18,7 @@ from typing import Any
 
 from cryptography import x509
 
-MAX_BODY = 2 * 1024 * 1024
+MAX_BODY = 12 * 1024 * 1024  # the DMP relay forwards up to 10 MiB (MTOM documents)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,13 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .amc_contract_model import AmcContractModel
+from .apcv_context_model import ApcvContextModel
+from .apcv_ended_model import ApcvEndedModel
+from .apcv_read_model import ApcvReadModel
+from .apcv_read_model_source import ApcvReadModelSource
+from .apcv_read_request import ApcvReadRequest
+from .apcv_sign_request import ApcvSignRequest
+from .apcv_signature_model import ApcvSignatureModel
 from .audit_head_model import AuditHeadModel
 from .audit_record_model import AuditRecordModel
 from .audit_record_model_detail import AuditRecordModelDetail
@@ -82,6 +89,13 @@ from .xml_request import XmlRequest
 
 __all__ = (
     "AmcContractModel",
+    "ApcvContextModel",
+    "ApcvEndedModel",
+    "ApcvReadModel",
+    "ApcvReadModelSource",
+    "ApcvReadRequest",
+    "ApcvSignRequest",
+    "ApcvSignatureModel",
     "AuditHeadModel",
     "AuditRecordModel",
     "AuditRecordModelDetail",

@@ -30,6 +30,7 @@ from .cps_holder_response import CpsHolderResponse
 from .cps_holder_x_comptoir_priority_type_0 import CpsHolderXComptoirPriorityType0
 from .cps_lock_x_comptoir_priority_type_0 import CpsLockXComptoirPriorityType0
 from .cps_reader_model import CpsReaderModel
+from .cps_reader_model_pin import CpsReaderModelPin
 from .cps_sign_x_comptoir_priority_type_0 import CpsSignXComptoirPriorityType0
 from .cps_tries_left_x_comptoir_priority_type_0 import (
     CpsTriesLeftXComptoirPriorityType0,
@@ -139,6 +140,7 @@ __all__ = (
     "CpsHolderXComptoirPriorityType0",
     "CpsLockXComptoirPriorityType0",
     "CpsReaderModel",
+    "CpsReaderModelPin",
     "CpsSignXComptoirPriorityType0",
     "CpsTriesLeftXComptoirPriorityType0",
     "CpsUnlockXComptoirPriorityType0",

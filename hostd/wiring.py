@@ -190,8 +190,18 @@ def serve(settings: Settings) -> None:
             f"(mTLS) and :{listeners.enrol_port} (enrolment)",
             flush=True,
         )
-        # uvicorn handles SIGINT and SIGTERM; a closed terminal's SIGHUP stops it the same way.
-        signal.signal(signal.SIGHUP, lambda *_: listeners.request_stop())
-        run_loop(listeners.serve())
+        # A service manager's SIGTERM and a closed terminal's SIGHUP stop the listeners, and
+        # then the ``finally`` below closes the box (audit writer flushed: queued rows and
+        # the per-minute refusal counts). uvicorn takes SIGINT/SIGTERM while it serves and,
+        # once stopped, raises the signal again under the handler it found: with the default
+        # one the process died right there, before the audit was flushed. Ours only asks the
+        # (already stopped) listeners to stop.
+        previous = {sig: signal.signal(sig, lambda *_: listeners.request_stop())
+                    for sig in (signal.SIGTERM, signal.SIGHUP)}
+        try:
+            run_loop(listeners.serve())
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     finally:
         box.close()

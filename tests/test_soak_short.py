@@ -9,9 +9,11 @@ What is asserted, and why these bounds:
   killed and restarted, audit filled to its budget (warning seen before the first 507); and
   every attacker acted: idle connections held and dropped, slowloris clients dropped at the
   header deadline, 50 MB bodies cut off (none fully sent);
-- memory is bounded (at most 64 MB above the start, under the unit's ``MemoryMax=256M`` from
-  a ~100 MB start) and comes back after the attacks in the same process (within 24 MB of the
-  start: 36 MB stayed before the daemon handed freed memory back, ``hostd/memory.py``);
+- memory is bounded (at most 24 MB above the start at any time, from a ~100 MB start, the
+  unit's ``MemoryMax`` being 256M: measured +11 MB; +28–30 MB before lost TLS connections let
+  go of their buffers, ``hostd/tls.py`` ``detach``) and comes back after the attacks in the
+  same process (within 24 MB of the start: measured +6–12; 36 MB stayed before the daemon
+  handed freed memory back, ``hostd/memory.py``);
   descriptors bounded (≤ 200: the enrolment port's cap of 64 plus the counters' connections)
   and back to their start at the end;
 - p99 of legitimate requests under each attack within 5× of calm. The issue's criterion is 2×
@@ -93,7 +95,7 @@ def test_the_disk_warning_comes_before_507(report: dict[str, Any]) -> None:
 
 def test_memory_and_descriptors_are_bounded_and_come_back(report: dict[str, Any]) -> None:
     start = report["rss_start_mb"]
-    assert report["rss_max_mb"] - start <= 64, report["rss_max_by_phase"]
+    assert report["rss_max_mb"] - start <= 24, report["rss_max_by_phase"]
     assert report["rss_after_attacks_mb"] - start <= 24, report["rss_max_by_phase"]
     assert report["fds_max"] <= 200, report["fds_max"]
     assert report["fds_end"] <= report["fds_start"] + 8

@@ -1,17 +1,21 @@
 """Soak: 20 counters signing and reading Vitale while a chaos schedule attacks the box.
 
-Bounded in time (``--minutes``, default 3; an hour for a person, a few minutes for CI). The
-daemon is a real ``comptoir serve`` process; cards are simulators behind vpcd/pcscd (fast card
-timing); every request is mTLS over 127.0.0.1. The schedule cycles through phases of equal
-length: calm, idle connections (TCP and TLS) held on the enrolment port, slowloris clients,
-parallel 50 MB bodies, the CPS pulled and reinserted, pcscd restarted, the reader unplugged,
-the daemon kill -9'd and restarted, and finally the audit database filled to its disk budget.
+Bounded in time (``--minutes``, default 3; an hour for a person; CI runs it compressed through
+``tests/test_soak_short.py``). The daemon is a real ``comptoir serve`` process; cards are
+simulators behind vpcd/pcscd (fast card timing); every request is mTLS over 127.0.0.1. After a
+short warm-up (not measured) the schedule runs phases of equal length: calm, idle connections
+(TCP and TLS) held on the enrolment port, slowloris clients, parallel 50 MB bodies, calm again
+(the same daemon process: has its memory come back?), the CPS pulled and reinserted, pcscd
+restarted, the reader unplugged, the daemon kill -9'd and restarted, and finally the audit
+database filled to its disk budget (the restarted daemon gets a budget of twice what the audit
+then holds, so the fill is the same size whatever the run's length).
 
-Reported: acknowledged signatures lost (must be 0: each is looked up in the exported audit log
-by client and digest), ``audit verify``, p50/p99 of legitimate requests per phase against calm,
-the daemon's RSS and file descriptors over time, disk used, and what the attackers got.
+Reported (printed, and as JSON with ``--json FILE``: :class:`SoakReport`): acknowledged
+signatures lost (must be 0: each is looked up in the exported audit log by client and digest),
+``audit verify``, p50/p99 of legitimate requests per phase against calm, the daemon's RSS and
+file descriptors over time, disk used, what each fault and attacker did.
 
-Run: ``.venv/bin/python -m bench.soak --minutes 3`` (CI-size) or ``--minutes 60``.
+Run: ``.venv/bin/python -m bench.soak --minutes 3`` (a quick look) or ``--minutes 60``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -32,7 +37,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -46,27 +51,42 @@ from drivers.sim.make_sample_cards import CARDS_DIR
 from drivers.sim.pcscd import PrivatePcscd
 from drivers.sim.timing import Timing
 from hostd.audit import AuditLog, AuditUnavailable
-from hostd.disk import DiskSettings
+from hostd.disk import DiskSettings, audit_bytes, disk_health
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTERS = 20
-DISK_BUDGET_MB = 24.0
-PHASES = ("calm", "idle-conns", "slowloris", "oversized", "card-pull", "pcscd-restart",
-          "reader-unplug", "kill-9", "calm-after", "disk-full")
+FIRST_BUDGET_MB = 1024.0
+"""The disk budget until the kill -9; the restarted daemon gets :func:`fill_budget_mb`."""
+MIN_FILL_BUDGET_MB = 16.0
+ATTACKS = ("idle-conns", "slowloris", "oversized")
+PHASES = ("calm", *ATTACKS, "calm-after", "card-pull", "pcscd-restart", "reader-unplug",
+          "kill-9", "disk-full")
 
 
-def start_daemon(base: Path, env: dict[str, str], ports: tuple[int, int] = (0, 0)) -> Daemon:
+def fill_budget_mb(state: Path) -> float:
+    """Twice what the audit holds now (at least 16 MiB): the fill is half the budget, and the
+    warning (80 %) comes well after the restart, whatever the run's length."""
+    return max(MIN_FILL_BUDGET_MB, round(2 * audit_bytes(state) / (1 << 20), 1))
+
+
+def start_daemon(base: Path, env: dict[str, str], ports: tuple[int, int] = (0, 0),
+                 budget_mb: float = FIRST_BUDGET_MB, header_timeout_s: float = 10.0) -> Daemon:
     state = base / "state"
     if not state.exists():
         from provisioning.ca import initialize
 
         initialize(state, ["localhost", "127.0.0.1"]).close()
+    journal = base / "journal"  # the soak's own (empty): not this machine's /var/log/journal
+    journal.mkdir(exist_ok=True)
     cfg = base / "comptoir.toml"
     cfg.write_text(
         f'state_dir = "{state}"\n[server]\nlisten = "127.0.0.1"\nport = {ports[0]}\n'
         f"enrol_port = {ports[1]}\n[enrolment]\nattempts_per_minute = 1000\n"
         "attempts_per_source = 1000\n[scheduler]\ndeadline_s = 30\n"
-        f"[disk]\nbudget_mb = {DISK_BUDGET_MB}\nwarn_ratio = 0.8\n"
+        # The counters unlock with the PIN in the request (a box takes it from the terminal).
+        "[cps]\napi_pin = true\n"
+        f"[limits]\nheader_timeout_s = {header_timeout_s}\n"
+        f'[disk]\nbudget_mb = {budget_mb}\nwarn_ratio = 0.8\njournal_dir = "{journal}"\n'
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", "from hostd.cli import main; main()", "serve", "--config",
@@ -94,17 +114,23 @@ def _proc_figures(pid: int) -> tuple[float, int]:
 
 
 class Soak:
-    def __init__(self, base: Path, minutes: float) -> None:
+    def __init__(self, base: Path, phase_s: float, counters: int = COUNTERS) -> None:
         self.base = base
-        self.phase_s = max(6.0, minutes * 60 / len(PHASES))
+        self.phase_s = phase_s
+        self.warm_up_s = min(5.0, phase_s / 2)
+        self.sample_s = min(2.0, phase_s / 6)
+        self.budget_mb = FIRST_BUDGET_MB
         self.phase = "setup"
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.outcomes: dict[str, Counter[str]] = defaultdict(Counter)
         self.acknowledged: list[tuple[str, str]] = []
-        self.samples: list[tuple[float, str, float, int, int]] = []
+        self.samples: list[tuple[float, str, float, int, int, int]] = []
+        """(seconds, phase, RSS MB, fds, audit bytes, daemon pid)"""
         self.attack: Counter[str] = Counter()
+        self.faults: Counter[str] = Counter()
+        self.ok_by_counter: Counter[str] = Counter()
         self.first_warning: float | None = None
         self.first_507: float | None = None
         self.t0 = time.monotonic()
@@ -116,14 +142,18 @@ class Soak:
         self.cps_config = replace(issue_cps(pki, HOLDER), pin=PIN)
         names = self.pcscd.reader_names()
         self.cps_reader, self.vitale_reader = names[0], names[2]
-        self.daemon = start_daemon(base / "daemon", self.env)
+        # The default header deadline (10 s) unless phases are too short for a slowloris
+        # client to meet it (compressed runs).
+        self.header_timeout_s = min(10.0, round(phase_s / 3, 1))
+        self.daemon = start_daemon(base / "daemon", self.env,
+                                   header_timeout_s=self.header_timeout_s)
         self.ports = (int(self.daemon.api.rsplit(":", 1)[1]),
                       int(self.daemon.enrol.rsplit(":", 1)[1]))
         clients = base / "clients"
         clients.mkdir()
         self.contexts = [(f"Comptoir {i:02d}", enrol_client(self.daemon, f"Comptoir {i:02d}",
                                                             clients))
-                         for i in range(COUNTERS)]
+                         for i in range(counters)]
         self.insert_cards()
 
     # -- cards ----------------------------------------------------------------------------
@@ -171,6 +201,7 @@ class Soak:
                     self.first_507 = time.monotonic() - self.t0
                 if r is not None and r.status_code == 200:
                     self.latencies[phase].append(elapsed)
+                    self.ok_by_counter[name] += 1
                     if kind == "sign":
                         self.acknowledged.append((name, digest.hex()))
             if outcome == "cps-locked":
@@ -183,8 +214,9 @@ class Soak:
 
     def sampler(self) -> None:
         admin_ctx = self.contexts[0][1]
-        while not self.stop.wait(2):
-            rss, fds = _proc_figures(self.daemon.proc.pid)
+        while not self.stop.wait(self.sample_s):
+            pid = self.daemon.proc.pid
+            rss, fds = _proc_figures(pid)
             disk = 0
             with contextlib.suppress(Exception), \
                     httpx.Client(verify=admin_ctx, timeout=5) as http:
@@ -192,7 +224,7 @@ class Soak:
                 disk = status["audit_bytes"]
                 if status["level"] != "ok" and self.first_warning is None:
                     self.first_warning = time.monotonic() - self.t0
-            self.samples.append((time.monotonic() - self.t0, self.phase, rss, fds, disk))
+            self.samples.append((time.monotonic() - self.t0, self.phase, rss, fds, disk, pid))
 
     # -- attacks ----------------------------------------------------------------------------
 
@@ -246,6 +278,7 @@ class Soak:
                                         server_hostname="127.0.0.1")
                     s.sendall(b"POST /v1/enrol HTTP/1.1\r\nHost: x\r\n")
                     socks.append(s)
+                    self.attack["slowloris opened"] += 1
             while socks and time.monotonic() < until and not self.stop.is_set():
                 for s in list(socks):
                     try:
@@ -266,6 +299,7 @@ class Soak:
                 s = tls.wrap_socket(self._tcp(), server_hostname="127.0.0.1")
             except OSError:
                 return
+            self.attack["oversized started"] += 1
             try:
                 s.sendall(b"POST /v1/enrol HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                           b"Content-Type: application/json\r\n\r\n")
@@ -292,22 +326,30 @@ class Soak:
         if phase in ("idle-conns", "slowloris", "oversized"):
             getattr(self, phase.replace("-conns", "_connections"))(until)
         elif phase == "card-pull":
-            while time.monotonic() < until:
+            while True:  # at least once, however short the phase
                 self.pcscd.slot(0).remove()
                 time.sleep(0.5)
                 self.pcscd.slot(0).insert(CpsApplication(self.cps_config, Timing.zero()))
+                self.faults["card pulled and reinserted"] += 1
                 time.sleep(2)
+                if time.monotonic() >= until - 2.5:
+                    break
         elif phase == "pcscd-restart":
             self.pcscd.restart()
+            self.faults["pcscd restarted"] += 1
         elif phase == "reader-unplug":
             self.pcscd.set_plugged(0, False)
             time.sleep(self.phase_s / 3)
             self.pcscd.set_plugged(0, True)
+            self.faults["reader unplugged and plugged back"] += 1
         elif phase == "kill-9":
             self.daemon.proc.kill()
             self.daemon.proc.wait(10)
+            self.faults["daemon killed (-9) and restarted"] += 1
             started = time.monotonic()
-            self.daemon = start_daemon(self.base / "daemon", self.env, self.ports)
+            self.budget_mb = fill_budget_mb(self.daemon.state)
+            self.daemon = start_daemon(self.base / "daemon", self.env, self.ports,
+                                       self.budget_mb, self.header_timeout_s)
             self.attack["daemon restart to listening (ms)"] = int(
                 (time.monotonic() - started) * 1000)
         elif phase == "disk-full":
@@ -315,24 +357,38 @@ class Soak:
         time.sleep(max(0.0, until - time.monotonic()))
 
     def fill_disk(self, until: float) -> None:
-        """Another writer appends (valid, chained) rows with the daemon's budget applied,
-        until SQLite refuses: the daemon must warn first, then answer 507."""
+        """Another writer appends (valid, chained) rows with the daemon's budget applied:
+        first to the warning level (then it waits for ``/v1/status`` to say so, as a person
+        watching it would), then until SQLite refuses, so the counters get 507. Goes on past
+        ``until`` (bounded) if the fill is not done: the phase is about the full disk."""
+        settings = DiskSettings(budget_mb=self.budget_mb, warn_ratio=0.8, journal_dir=None)
         log = AuditLog.open(self.daemon.state)
-        log.cap_pages(DiskSettings(budget_mb=DISK_BUDGET_MB, journal_dir=None))
+        log.cap_pages(settings)
         pad = "x" * 8000
+        hard_stop = until + 60
         try:
-            while time.monotonic() < until:
+            while time.monotonic() < hard_stop:
                 futures = [log.submit(client="soak-filler", operator="-", action="fill",
                                       target="-", outcome="ok", detail={"pad": pad})
-                           for _ in range(200 if len(pad) > 100 else 1)]
+                           for _ in range(50 if len(pad) > 100 else 1)]
                 try:
                     for f in futures:
                         f.result()
                 except AuditUnavailable:
                     if len(pad) <= 100:
+                        self.faults["audit filled to its budget"] += 1
                         break  # full to the last page
                     pad = "x" * 50  # fill the remainder with small rows
-                time.sleep(0.05 if len(pad) > 100 else 0.0)
+                if self.first_warning is None and \
+                        disk_health(self.daemon.state, settings).level != "ok":
+                    seen_by = time.monotonic() + 4 * self.sample_s + 2
+                    while self.first_warning is None and time.monotonic() < seen_by:
+                        time.sleep(0.1)
+                time.sleep(0.02 if len(pad) > 100 else 0.0)
+            # The counters meet the full audit (507) before the phase ends.
+            seen_by = time.monotonic() + 10
+            while self.first_507 is None and time.monotonic() < seen_by:
+                time.sleep(0.1)
         finally:
             log.close()
 
@@ -344,6 +400,8 @@ class Soak:
         for t in threads:
             t.start()
         try:
+            self.phase = "warm-up"
+            time.sleep(self.warm_up_s)
             for phase in PHASES:
                 print(f"[{time.monotonic() - self.t0:6.1f} s] phase {phase}", flush=True)
                 self.run_phase(phase)
@@ -369,7 +427,60 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def report(soak: Soak) -> int:
+@dataclass(frozen=True)
+class PhaseFigures:
+    name: str
+    ok: int
+    """Legitimate requests answered 200 in the phase."""
+    p50_ms: float
+    p99_ms: float
+    p99_over_calm: float
+    others: dict[str, int]
+    """Every other answer (problem slug, or the client's exception name) and its count."""
+
+
+@dataclass(frozen=True)
+class SoakReport:
+    """What one soak measured; ``bench.soak --json`` writes it, tests assert on it."""
+
+    counters: int
+    phase_s: float
+    header_timeout_s: float
+    wall_s: float
+    phases: list[PhaseFigures]
+    acknowledged_signatures: int
+    lost_signatures: int
+    """Acknowledged (200) signatures with no audit row of that client and digest."""
+    ok_answers: int
+    ok_min_per_counter: int
+    verify_ok: bool
+    verify_text: str
+    rss_start_mb: float
+    """Mean of the first three samples (first daemon process)."""
+    rss_max_mb: float
+    rss_after_attacks_mb: float
+    """Last sample of ``calm-after``: the first daemon process, after every attack."""
+    rss_end_mb: float
+    rss_max_by_phase: dict[str, float]
+    fds_start: int
+    fds_max: int
+    fds_end: int
+    audit_bytes_start: int
+    audit_bytes_end: int
+    disk_budget_mb: float
+    """The restarted daemon's budget (what the disk phase fills)."""
+    first_warning_s: float | None
+    first_507_s: float | None
+    faults: dict[str, int]
+    attackers: dict[str, int]
+    rss_over_time: list[tuple[float, str, float, int]] = field(default_factory=list)
+    """(seconds, phase, RSS MB, fds) every sample."""
+
+    def phase(self, name: str) -> PhaseFigures:
+        return next(p for p in self.phases if p.name == name)
+
+
+def build_report(soak: Soak) -> SoakReport:
     comptoir = [sys.executable, "-c", "from hostd.cli import main; main()"]
     state = str(soak.daemon.state)
     verify = subprocess.run([*comptoir, "audit", "verify", "--state-dir", state],
@@ -382,55 +493,110 @@ def report(soak: Soak) -> int:
         if row["outcome"] == "ok" and "digest_sha256" in row["detail"]:
             logged.add((row["client"], row["detail"]["digest_sha256"]))
     lost = [a for a in soak.acknowledged if a not in logged]
-    calm = soak.latencies["calm"]
-    calm_p99 = _pct(calm, 0.99)
-    print()
-    print(f"Soak: {COUNTERS} counters, phases of {soak.phase_s:.0f} s, fast card timing")
-    print("| phase | ok | p50 ms | p99 ms | p99 / calm | other answers |")
-    print("|---|---|---|---|---|---|")
+    calm_p99 = _pct(soak.latencies["calm"], 0.99)
+    phases = []
     for phase in PHASES:
         lat = soak.latencies[phase]
-        others = ", ".join(f"{k} {v}" for k, v in soak.outcomes[phase].most_common()
-                           if k != "200")
-        print(f"| {phase} | {len(lat)} | {_pct(lat, 0.5):.1f} | {_pct(lat, 0.99):.1f} | "
-              f"{_pct(lat, 0.99) / calm_p99:.2f} | {others or '-'} |")
-    print()
-    print(f"acknowledged signatures: {len(soak.acknowledged)}; lost (no audit row by client "
-          f"and digest): {len(lost)}")
-    print(f"audit verify: {verify.stdout.strip() or verify.stderr.strip()}")
-    rss = [s[2] for s in soak.samples if s[2] == s[2]]
-    fds = [s[3] for s in soak.samples if s[3] >= 0]
-    if rss:
-        first = [s[2] for s in soak.samples[:3] if s[2] == s[2]]
-        print(f"RSS MB: start {statistics.mean(first):.1f}, max {max(rss):.1f}, "
-              f"end {rss[-1]:.1f}; fds: max {max(fds)}, end {fds[-1]}")
-        by_phase: dict[str, list[float]] = defaultdict(list)
-        for _t, phase, r, _f, _d in soak.samples:
-            by_phase[phase].append(r)
-        print("RSS max by phase: " + ", ".join(
-            f"{p} {max(v):.0f}" for p, v in by_phase.items() if v))
+        phases.append(PhaseFigures(
+            phase, len(lat), round(_pct(lat, 0.5), 1), round(_pct(lat, 0.99), 1),
+            round(_pct(lat, 0.99) / calm_p99, 2),
+            {k: v for k, v in soak.outcomes[phase].most_common() if k != "200"}))
+    samples = [s for s in soak.samples if s[2] == s[2] and s[3] >= 0]
+    first_pid = samples[0][5] if samples else -1
+    first = [s for s in samples if s[5] == first_pid]
+    after = [s[2] for s in first if s[1] == "calm-after"]
+    by_phase: dict[str, float] = {}
+    for _t, phase, rss, _f, _d, _pid in samples:
+        by_phase[phase] = max(by_phase.get(phase, 0.0), round(rss, 1))
     disk = [s[4] for s in soak.samples if s[4]]
-    if disk:
-        print(f"audit bytes: start {disk[0] >> 10} KiB, end {disk[-1] >> 10} KiB "
-              f"(budget {DISK_BUDGET_MB:.0f} MiB)")
-    print(f"disk warning first seen at {soak.first_warning} s; first 507 at {soak.first_507} s")
-    print("attackers: " + ", ".join(f"{k} {v}" for k, v in sorted(soak.attack.items())))
-    return 1 if lost or verify.returncode != 0 else 0
+    nan = float("nan")
+    return SoakReport(
+        counters=len(soak.contexts), phase_s=soak.phase_s,
+        header_timeout_s=soak.header_timeout_s,
+        wall_s=round(time.monotonic() - soak.t0, 1), phases=phases,
+        acknowledged_signatures=len(soak.acknowledged), lost_signatures=len(lost),
+        ok_answers=sum(soak.ok_by_counter.values()),
+        ok_min_per_counter=min((soak.ok_by_counter[n] for n, _ in soak.contexts), default=0),
+        verify_ok=verify.returncode == 0,
+        verify_text=verify.stdout.strip() or verify.stderr.strip(),
+        rss_start_mb=round(statistics.mean(s[2] for s in samples[:3]), 1) if samples else nan,
+        rss_max_mb=round(max((s[2] for s in samples), default=nan), 1),
+        rss_after_attacks_mb=round(after[-1], 1) if after else nan,
+        rss_end_mb=round(samples[-1][2], 1) if samples else nan,
+        rss_max_by_phase=by_phase,
+        fds_start=samples[0][3] if samples else -1,
+        fds_max=max((s[3] for s in samples), default=-1),
+        fds_end=samples[-1][3] if samples else -1,
+        audit_bytes_start=disk[0] if disk else 0, audit_bytes_end=disk[-1] if disk else 0,
+        disk_budget_mb=soak.budget_mb,
+        first_warning_s=None if soak.first_warning is None else round(soak.first_warning, 1),
+        first_507_s=None if soak.first_507 is None else round(soak.first_507, 1),
+        faults=dict(soak.faults), attackers=dict(soak.attack),
+        rss_over_time=[(round(t, 1), ph, round(r, 1), f) for t, ph, r, f, _d, _p in samples],
+    )
+
+
+def print_report(report: SoakReport) -> None:
+    print()
+    print(f"Soak: {report.counters} counters, phases of {report.phase_s:.0f} s, fast card "
+          f"timing, header deadline {report.header_timeout_s} s, {report.wall_s:.0f} s in all")
+    print("| phase | ok | p50 ms | p99 ms | p99 / calm | other answers |")
+    print("|---|---|---|---|---|---|")
+    for p in report.phases:
+        others = ", ".join(f"{k} {v}" for k, v in p.others.items())
+        print(f"| {p.name} | {p.ok} | {p.p50_ms:.1f} | {p.p99_ms:.1f} | "
+              f"{p.p99_over_calm:.2f} | {others or '-'} |")
+    print()
+    print(f"answers 200: {report.ok_answers} (fewest for one counter: "
+          f"{report.ok_min_per_counter}); acknowledged signatures: "
+          f"{report.acknowledged_signatures}; lost (no audit row by client and digest): "
+          f"{report.lost_signatures}")
+    print(f"audit verify: {report.verify_text}")
+    print(f"RSS MB: start {report.rss_start_mb}, max {report.rss_max_mb}, after the attacks "
+          f"(same process) {report.rss_after_attacks_mb}, end (restarted daemon) "
+          f"{report.rss_end_mb}; fds: start {report.fds_start}, max {report.fds_max}, "
+          f"end {report.fds_end}")
+    print("RSS max by phase: " + ", ".join(
+        f"{p} {v:.0f}" for p, v in report.rss_max_by_phase.items()))
+    print(f"audit bytes: start {report.audit_bytes_start >> 10} KiB, end "
+          f"{report.audit_bytes_end >> 10} KiB (budget after the restart "
+          f"{report.disk_budget_mb} MiB)")
+    print(f"disk warning first seen at {report.first_warning_s} s; first 507 at "
+          f"{report.first_507_s} s")
+    print("faults: " + ", ".join(f"{k} {v}" for k, v in sorted(report.faults.items())))
+    print("attackers: " + ", ".join(f"{k} {v}" for k, v in sorted(report.attackers.items())))
+
+
+def run_soak(phase_s: float, counters: int = COUNTERS, base: Path | None = None) -> SoakReport:
+    """One whole soak: set up, every phase, tear down, then the report."""
+    base = base or Path(tempfile.mkdtemp(prefix="comptoir-soak-"))
+    soak = Soak(base, phase_s, counters)
+    try:
+        soak.run()
+    finally:
+        soak.close()
+    return build_report(soak)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=3.0,
-                        help="total length (phases share it equally); 60 for a long soak")
+                        help="total length of the phases (they share it equally); 60 for a "
+                        "long soak")
+    parser.add_argument("--phase-seconds", type=float, default=None,
+                        help="length of each phase instead of --minutes (at least 6)")
+    parser.add_argument("--counters", type=int, default=COUNTERS)
+    parser.add_argument("--json", type=Path, default=None, help="also write the report here")
     args = parser.parse_args()
-    minutes = min(max(args.minutes, 1.0), 24 * 60)
-    base = Path(tempfile.mkdtemp(prefix="comptoir-soak-"))
-    soak = Soak(base, minutes)
-    try:
-        soak.run()
-    finally:
-        soak.close()
-    raise SystemExit(report(soak))
+    if args.phase_seconds is not None:
+        phase_s = args.phase_seconds
+    else:
+        phase_s = min(max(args.minutes, 1.0), 24 * 60) * 60 / len(PHASES)
+    report = run_soak(max(6.0, phase_s), max(1, min(args.counters, 200)))
+    print_report(report)
+    if args.json is not None:
+        args.json.write_text(json.dumps(dataclasses.asdict(report), indent=1))
+    raise SystemExit(1 if report.lost_signatures or not report.verify_ok else 0)
 
 
 if __name__ == "__main__":

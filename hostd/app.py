@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
 
-from hostd import metrics
+from hostd import memory, metrics
 from hostd.api import (
     openapi,
     problems,
@@ -129,11 +129,16 @@ def create_app(settings: Settings, devices: Devices, audit: AuditLog) -> FastAPI
 
 
 async def _housekeeping(ctx: AppContext) -> None:
+    loop = asyncio.get_running_loop()
+    next_trim = loop.time() + memory.TRIM_EVERY_S
     while True:
         await asyncio.sleep(_HOUSEKEEPING_S)
         try:
             await ctx.cps.expire_leases()
             if ctx.devices.head_signer is not None:
                 await asyncio.to_thread(ctx.audit.anchor_head, ctx.devices.head_signer)
+            if loop.time() >= next_trim:
+                next_trim = loop.time() + memory.TRIM_EVERY_S
+                await asyncio.to_thread(memory.give_back_free_memory)
         except Exception:
             log.exception("housekeeping failed; retrying")

@@ -2,11 +2,12 @@
 
 The audit database is capped at ``[disk] budget_mb`` (SQLite ``max_page_count``, set at
 open), so a flood can never fill the filesystem the rest of the box needs; when the cap is hit
-the next operation gets 507 ``audit-unavailable`` (its result withheld, nothing lost). Long
-before that, :func:`disk_health` says ``warning`` (``[disk] warn_ratio`` of the budget used, or
-less free space on the filesystem than the budget still allows) in ``/v1/status``,
-``/metrics`` and ``comptoir doctor``-style callers: it is a plain function of the state
-directory and the settings, no daemon needed.
+the next operation gets 507 ``audit-unavailable`` (its result withheld, nothing lost). The
+journal is capped by journald itself (64 MiB on the image) and counted here, not capped: long
+before 507, :func:`disk_health` says ``warning`` (``[disk] warn_ratio`` of the budget used by
+the audit's pages and the journal together, or less free space on the filesystem than the
+budget still allows) in ``/v1/status``, ``/metrics`` and ``comptoir doctor``: it is a plain
+function of the state directory and the settings, no daemon needed.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from hostd.db import DB_NAME
 class DiskSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     budget_mb: float = Field(default=1024.0, gt=0, le=1_000_000)
-    """Audit database plus the journal directory, in MiB."""
+    """Audit database plus the journal directory, in MiB. The audit database alone is capped
+    at it (507 beyond); the warning counts both."""
     warn_ratio: float = Field(default=0.8, gt=0, lt=1)
     journal_dir: Path | None = Path("/var/log/journal")
-    """systemd's persistent journal on a box (counted when it exists)."""
+    """systemd's persistent journal on a box (counted when it exists). journald caps it
+    itself: ``SystemMaxUse=64M`` in the image's
+    ``images/rootfs/etc/systemd/journald.conf.d/comptoir.conf`` (docs/hostd.md "Disk")."""
 
 
 @dataclass(frozen=True)
@@ -86,13 +90,14 @@ def disk_health(state_dir: Path, settings: DiskSettings) -> DiskHealth:
     stat = os.statvfs(state_dir)
     free = stat.f_bavail * stat.f_frsize
     used = audit + journal
-    if used >= budget * 0.99:
-        level = "full"
-        message = f"disk budget reached ({used >> 20} of {budget >> 20} MiB): operations get 507"
+    share = f"audit {audit >> 20} MiB + journal {journal >> 20} MiB"
+    if audit >= budget * 0.99:
+        level = "full"  # the audit's own cap (max_page_count): this is when 507 starts
+        message = (f"disk budget reached ({share} of {budget >> 20} MiB): operations get 507")
     elif used >= budget * settings.warn_ratio:
         level = "warning"
-        message = (f"{used >> 20} of {budget >> 20} MiB of the disk budget used: export and "
-                   "archive the audit log (comptoir audit export) before it fills")
+        message = (f"{used >> 20} of {budget >> 20} MiB of the disk budget used ({share}): "
+                   "export and archive the audit log (comptoir audit export) before it fills")
     elif free < budget - used:
         level = "warning"
         message = (f"only {free >> 20} MiB free on the state filesystem, less than the "

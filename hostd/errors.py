@@ -7,6 +7,8 @@ graph acyclic.
 
 from __future__ import annotations
 
+from drivers.errors import PinBlocked
+
 
 class PinNotAllowed(Exception):
     """The configuration only accepts the PIN from the terminal's PIN pad."""
@@ -32,6 +34,20 @@ class PinBudgetSpent(Exception):
         super().__init__(message)
         if tries_left is not None:
             self.tries_left = tries_left
+
+
+class CpsPinBlocked(PinBlocked):
+    """The CPS's PIN try counter is at 0 (three wrong PINs; the card answers 6983): nothing that
+    needs the PIN works until the cardholder unblocks it. One message for every operation that
+    meets it (unlock, sign, holder), so the pharmacist reads what to do, not "locked"."""
+
+    tries_left = 0
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the CPS PIN is blocked (three wrong PINs): the card cannot be unlocked or sign "
+            "until its holder unblocks it with the PUK (CPS management tool, on a workstation) "
+            "or gets it replaced by the issuer")
 
 
 class RateLimited(Exception):

@@ -456,7 +456,8 @@ def test_pcscd_restart_ends_the_session_and_the_card_works_again(
         if entries and entries[0]["reader"] == reader and not entries[0]["lease"]["unlocked"]:
             break
         time.sleep(0.1)
-    assert http.get("/v1/cps").json() == [{"reader": reader, "lease": LOCKED}]
+    assert [(e["reader"], e["lease"], e["pin"]) for e in http.get("/v1/cps").json()] == [
+        (reader, LOCKED, "locked")]
     again = http.post(f"{url(reader)}/unlock", json={"pin": PIN}, headers=OPERATOR)
     assert again.status_code == 200, again.text
     signed = http.post(

@@ -25,7 +25,8 @@ def test_lease_expiry_relocks_the_card(tmp_path: Path, pcsc_rig: PcscRig) -> Non
         data = {"key": "sign", "data_b64": base64.b64encode(b"x").decode()}
         assert http.post(f"{url(reader)}/sign", json=data, headers=OPERATOR).status_code == 200
         time.sleep(2.5)  # idle past the timeout; housekeeping runs every second
-        assert http.get("/v1/cps").json() == [{"reader": reader, "lease": LOCKED}]
+        assert http.get("/v1/cps").json() == [
+            {"reader": reader, "lease": LOCKED, "pin": "locked", "tries_left": 3}]
         expired = http.post(f"{url(reader)}/sign", json=data, headers=OPERATOR)
         assert expired.status_code == 403 and expired.json()["type"] == P + "cps-locked"
         assert any(r.action == "cps.lease-expired" and r.outcome == "ok"

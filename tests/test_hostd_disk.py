@@ -15,7 +15,7 @@ P = "urn:comptoir:problem:"
 DISK = {"budget_mb": 8.0, "warn_ratio": 0.5, "journal_dir": None}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def daemon(tmp_path_factory: pytest.TempPathFactory, pcsc_session_rig: object) -> Iterator[Daemon]:
     d = start_daemon(tmp_path_factory.mktemp("hostd-disk"), extra={"disk": DISK})
     try:
@@ -58,3 +58,35 @@ def test_the_warning_comes_long_before_507(daemon: Daemon) -> None:
         _fill(daemon, 100)
     assert r.status_code == 507 and r.json()["type"] == P + "audit-unavailable"
     assert disk_health(daemon.state, settings).audit_bytes <= 8 * 1024 * 1024 + 4 * 1024 * 1024
+
+
+def test_the_journal_counts_in_the_warning_but_only_the_audit_makes_507(
+    tmp_path_factory: pytest.TempPathFactory, pcsc_session_rig: object
+) -> None:
+    """The budget is for the audit and the journal: a journal grown to most of it (journald's
+    own cap is 64 MiB on the image) raises the warning in /v1/status, /metrics and doctor's
+    function, with both shares named — but is not the audit's fault: operations still
+    succeed (only the audit's own cap answers 507) and the level is not "full"."""
+    base = tmp_path_factory.mktemp("hostd-journal")
+    journal = base / "journal" / "machine-id"
+    journal.mkdir(parents=True)
+    (journal / "system.journal").write_bytes(b"\0" * (5 << 20))  # 5 of 8 MiB: over 0.5
+    disk = {"budget_mb": 8.0, "warn_ratio": 0.5, "journal_dir": str(base / "journal")}
+    d = start_daemon(base, extra={"disk": disk})
+    try:
+        health = disk_health(d.state, DiskSettings.model_validate(disk))
+        assert health.level == "warning", health
+        assert health.journal_bytes == 5 << 20 and health.audit_bytes < 1 << 20
+        assert "journal 5 MiB" in health.message
+        admin = d.client("Admin", Role.ADMIN)
+        status = admin.get("/v1/status").json()["disk"]
+        assert status["level"] == "warning" and status["journal_bytes"] == 5 << 20
+        assert "comptoir_disk_journal_bytes 5242880" in admin.get("/metrics").text
+        r = admin.post("/v1/admin/pairing-codes", json={"name": "Comptoir J"},
+                       headers={"X-Comptoir-Operator": "technicien"})
+        assert r.status_code == 200, r.text
+        # A journal over the whole budget is still a warning, not the audit's "full".
+        (journal / "system@1.journal").write_bytes(b"\0" * (4 << 20))
+        assert disk_health(d.state, DiskSettings.model_validate(disk)).level == "warning"
+    finally:
+        d.stop()

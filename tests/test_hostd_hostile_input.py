@@ -105,3 +105,50 @@ def test_one_counter_cannot_spend_the_pin_tries_of_the_others(
     outcomes = [r.outcome for r in daemon.box.audit.records()
                 if r.client == "Comptoir R" and r.action == "cps.unlock"]
     assert outcomes == ["wrong-pin", "pin-budget-spent", "ok"]
+
+
+def test_a_blocked_cps_says_blocked_not_locked(daemon: Daemon, pcsc_rig: PcscRig) -> None:
+    """A CPS whose PIN was blocked elsewhere (three wrong PINs at a workstation: the try
+    counter reads 0 and VERIFY answers 6983) is put in the box's reader: every operation that
+    needs the PIN says "blocked, use the PUK", never "locked, unlock it" (no unlock can help)."""
+    from dataclasses import replace
+
+    from tests.api_cards_support import wait_for_kind
+    from tests.hostd_support import cps_card, cps_config
+
+    http = daemon.client("Comptoir K")
+    digest = {"key": "sign", "digest_b64": "A" * 43 + "="}
+    reader = pcsc_rig.insert(0, cps_card(replace(cps_config(daemon.pki), pin=PIN,
+                                                 pin_tries_left=0)))
+    wait_for_kind(http, reader, "cps")
+    # Nothing read from the card yet: not unlocked, tries unknown.
+    assert [(c["pin"], c["tries_left"]) for c in http.get("/v1/cps").json()
+            if c["reader"] == reader] == [("locked", None)]
+    for method, path, body in (("POST", "/sign", digest), ("GET", "", None),
+                               ("POST", "/unlock", {"pin": PIN}), ("POST", "/sign", digest)):
+        r = http.request(method, url(reader) + path, json=body, headers=OPERATOR)
+        assert r.status_code == 423, (path, r.text)
+        problem = r.json()
+        assert problem["type"] == P + "pin-blocked", (path, problem)
+        assert "PUK" in problem["detail"] and problem["tries_left"] == 0
+    assert [(c["pin"], c["tries_left"]) for c in http.get("/v1/cps").json()
+            if c["reader"] == reader] == [("blocked", 0)]
+    rows = [(r.action, r.outcome) for r in daemon.box.audit.records()
+            if r.client == "Comptoir K"]
+    assert rows == [("cps.sign.sign", "pin-blocked"), ("cps.holder", "pin-blocked"),
+                    ("cps.unlock", "pin-blocked"), ("cps.sign.sign", "pin-blocked")]
+    # Replaced by a card that is only locked: "locked" again (the blocked state left with the
+    # card), and the holder's situations (PIN-protected on the card) say locked too.
+    pcsc_rig.remove(0)
+    wait_for_kind(http, reader, None)
+    reader = insert_cps(pcsc_rig, daemon, http)
+    for method, path in (("POST", "/sign"), ("GET", "")):
+        r = http.request(method, url(reader) + path, json=digest if path else None,
+                         headers=OPERATOR)
+        assert r.status_code == 403 and r.json()["type"] == P + "cps-locked", (path, r.text)
+    assert [(c["pin"], c["tries_left"]) for c in http.get("/v1/cps").json()
+            if c["reader"] == reader] == [("locked", 3)]
+    assert http.post(f"{url(reader)}/unlock", json={"pin": PIN},
+                     headers=OPERATOR).status_code == 200
+    assert [c["pin"] for c in http.get("/v1/cps").json() if c["reader"] == reader] == [
+        "unlocked"]

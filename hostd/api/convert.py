@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import fields, is_dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -59,6 +59,13 @@ def queue(figures: QueueFigures) -> m.QueueModel:
 
 def reader_detail(status: ReaderStatus) -> m.ReaderDetailModel:
     return m.ReaderDetailModel(**_fields(reader(status.reader)), queue=queue(status.queue))
+
+
+def cps_reader(reader: str, status: LeaseStatus | None, tries: int | None
+               ) -> m.CpsReaderModel:
+    pin: Literal["unlocked", "locked", "blocked"] = (
+        "unlocked" if status is not None else "blocked" if tries == 0 else "locked")
+    return m.CpsReaderModel(reader=reader, lease=lease(status), pin=pin, tries_left=tries)
 
 
 def lease(status: LeaseStatus | None) -> m.LeaseModel:

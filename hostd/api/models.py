@@ -212,9 +212,19 @@ class StatusModel(_Model):
 
 
 class CpsReaderModel(_Model):
-    model_config = _example({"reader": "Gemalto PC Twin Reader 00 00", "lease": _LOCKED})
+    model_config = _example({"reader": "Gemalto PC Twin Reader 00 00", "lease": _LOCKED,
+                             "pin": "locked", "tries_left": 3})
     reader: str
     lease: LeaseModel
+    pin: Literal["unlocked", "locked", "blocked"] = Field(
+        description="``unlocked``: a lease is open; ``blocked``: the PIN try counter is at 0 "
+        "(three wrong PINs), nothing that needs the PIN works until the holder unblocks the "
+        "card with its PUK; ``locked``: otherwise (unlock with the PIN). Blocked is known once "
+        "the box has read the card's try counter since it went in (any unlock, sign or "
+        "tries-left on it does).")
+    tries_left: int | None = Field(
+        description="PIN tries left as last read from this card; null when the box has not "
+        "read them since the card went in")
 
 
 class UnlockedModel(LeaseModel):

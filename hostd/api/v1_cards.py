@@ -61,14 +61,15 @@ def _b64(field: str, value: str) -> bytes:
 
 _OPERATOR = (p.OPERATOR_REQUIRED,)
 _CPS = (*_OPERATOR, *p.CARD_PROBLEMS)
-_CPS_UNLOCKED = (*_CPS, p.CPS_LOCKED)
+_CPS_UNLOCKED = (*_CPS, p.CPS_LOCKED, p.PIN_BLOCKED)
+"""Operations that need the PIN: "locked" and "blocked" are told apart."""
 
 
 @router.get("/cps", summary="CPS cards present and their unlock lease", operation_id="cps_list",
             responses=p.api_responses())
 async def list_cps(ctx: Ctx, _who: Reader) -> list[CpsReaderModel]:
     return [
-        CpsReaderModel(reader=s.name, lease=convert.lease(ctx.cps.lease(s.name)))
+        convert.cps_reader(s.name, ctx.cps.lease(s.name), ctx.cps.known_tries(s.name))
         for s in ctx.devices.hub.readers()
         if s.kind is CardKind.CPS
     ]
@@ -106,7 +107,7 @@ async def lock(reader: str, ctx: Ctx, caller: CardCaller) -> LeaseModel:
 
 
 @router.get("/cps/{reader}", summary="Holder identity and situations d'exercice",
-            operation_id="cps_holder", responses=p.api_responses(*_CPS))
+            operation_id="cps_holder", responses=p.api_responses(*_CPS_UNLOCKED))
 async def holder(reader: str, ctx: Ctx, caller: CardCaller) -> CpsHolderResponse:
     found = await ctx.cps.holder(reader, caller)
     return CpsHolderResponse(holder=convert.holder(found),

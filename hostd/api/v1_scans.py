@@ -202,7 +202,7 @@ def _apcv(ctx: AppContext) -> ApcvService:
     responses=p.api_responses(p.COUNTER_FORBIDDEN, p.OPERATOR_REQUIRED, p.NOT_FOUND,
                               p.BAD_REQUEST,
                               p.NOT_APCV, p.APCV_REFUSED, p.APCV_UNAVAILABLE, p.CPS_LOCKED,
-                              p.TELESERVICE_NOT_CONFIGURED, *p.CARD_PROBLEMS),
+                              p.PIN_BLOCKED, p.TELESERVICE_NOT_CONFIGURED, *p.CARD_PROBLEMS),
 )
 async def apcv_read(counter: str, body: m.ApcvReadRequest, ctx: Ctx,
                     caller: CardCaller) -> m.ApcvReadModel:
@@ -231,7 +231,8 @@ async def apcv_read(counter: str, body: m.ApcvReadRequest, ctx: Ctx,
     "/apcv/contexts/{context_id}", summary="End an ApCV context (detruireContexteApCV)",
     operation_id="apcv_end",
     responses=p.api_responses(p.OPERATOR_REQUIRED, p.APCV_REFUSED, p.APCV_UNAVAILABLE,
-                              p.CPS_LOCKED, p.TELESERVICE_NOT_CONFIGURED, *p.CARD_PROBLEMS),
+                              p.CPS_LOCKED, p.PIN_BLOCKED, p.TELESERVICE_NOT_CONFIGURED,
+                              *p.CARD_PROBLEMS),
 )
 async def apcv_end(context_id: str, ctx: Ctx, caller: CardCaller,
                    cps_reader: str = Query(description="The reader holding the CPS")
@@ -244,7 +245,8 @@ async def apcv_end(context_id: str, ctx: Ctx, caller: CardCaller,
     "/apcv/contexts/{context_id}/sign", summary="signerVitale: the GIE signs the invoice "
     "hashes in place of the card", operation_id="apcv_sign",
     responses=p.api_responses(p.OPERATOR_REQUIRED, p.APCV_REFUSED, p.APCV_UNAVAILABLE,
-                              p.CPS_LOCKED, p.TELESERVICE_NOT_CONFIGURED, *p.CARD_PROBLEMS),
+                              p.CPS_LOCKED, p.PIN_BLOCKED, p.TELESERVICE_NOT_CONFIGURED,
+                              *p.CARD_PROBLEMS),
 )
 async def apcv_sign(context_id: str, body: m.ApcvSignRequest, ctx: Ctx,
                     caller: CardCaller) -> m.ApcvSignatureModel:

@@ -173,7 +173,7 @@ _TELE = (p.TELESERVICE_FAULT, p.TELESERVICE_UNAVAILABLE, p.TELESERVICE_UNREACHAB
              operation_id="ins_search",
              responses=p.api_responses(*_TELE, *p.CARD_PROBLEMS, p.BAD_REQUEST,
                                        p.INVALID_TRAITS, p.LUNAR_BIRTH_DATE, p.NO_CPS_FOR_CPX,
-                                       p.CPS_LOCKED))
+                                       p.CPS_LOCKED, p.PIN_BLOCKED))
 async def ins_search(body: InsSearchRequest, ctx: Ctx, caller: CardCaller) -> InsSearchModel:
     service = _service(ctx)
     if (body.traits is None) == (body.vitale is None):

@@ -5,6 +5,12 @@ Rules (ARCHITECTURE.md "CPS sessions", DOMAIN.md): a VERIFY stays valid while th
 powered, so the daemon — not the card — decides how long an unlock lasts: the lease lapses after
 an idle timeout or at the configured end of day, and the card is then reset (PIN needed again).
 An API call never spends the last PIN try. The PIN is a ``bytearray`` wiped right after VERIFY.
+
+Answers say what is true of the card: no card (``no-card``), locked (``cps-locked``: unlock
+first), or blocked (``pin-blocked``: the try counter is at 0, only the PUK helps). A refusal
+for want of the PIN reads the card's try counter once (one GET DATA, refusals only) unless the
+service already knows it for this insertion of the card (it learns it from every unlock, wrong
+PIN and tries-left read), so a locked card and a blocked one never get the same answer.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from drivers.cards.cps_model import CpsBackend, CpsHolder, KeyRole
 from drivers.errors import LastTryRefused, PinBlocked, SecurityNotSatisfied, WrongPin
 from hostd.audit import AuditLog
 from hostd.config import CpsSettings
-from hostd.errors import PinBudgetSpent, PinNotAllowed, TerminalAbsent
+from hostd.errors import CpsPinBlocked, PinBudgetSpent, PinNotAllowed, TerminalAbsent
+from hostd.scheduler import CardWorker
 from hostd.services.jobs import Caller, audited, await_job
 from hostd.services.readers import CardKind, CardSession, NoCard, ReaderHub, UnknownReader
 from hostd.services.terminals import TerminalService
@@ -101,6 +108,75 @@ class CpsService:
         self._leases: dict[str, UnlockLease] = {}
         self._wrong_pins: dict[tuple[str, str], int] = {}
         """(reader, client) → wrong API PINs since the last correct one on that reader."""
+        self._tries: dict[str, tuple[datetime | None, int]] = {}
+        """reader → (when its card went in, PIN tries left as last read from that card)."""
+
+    # -- what the box knows of the card's PIN ------------------------------------------------
+
+    def _inserted_at(self, reader: str) -> datetime | None:
+        try:
+            return self._hub.reader(reader).since
+        except UnknownReader:
+            return None
+
+    def _note_tries(self, reader: str, tries: int) -> int:
+        """Remembers the try counter for this insertion of the card (any thread)."""
+        since = self._inserted_at(reader)
+        with self._lock:
+            self._tries[reader] = (since, tries)
+        return tries
+
+    def known_tries(self, reader: str) -> int | None:
+        """PIN tries left as last read from the card now in the reader; None when the box has
+        not read them since the card went in (a card pulled and put back is read again)."""
+        since = self._inserted_at(reader)
+        with self._lock:
+            known = self._tries.get(reader)
+        if known is None or known[0] != since:
+            return None
+        return known[1]
+
+    def _card_job(self, reader: str, work: Callable[[CpsBackend], Any]
+                  ) -> Callable[[CardSession], Any]:
+        """``work`` on the card's thread, with the card's PIN refusals told truthfully: a
+        blocked PIN (6983, or 0 tries) is :class:`CpsPinBlocked`; "security status not
+        satisfied" (6982) is blocked too when the try counter reads 0, else stays "locked"."""
+
+        def job(session: CardSession) -> Any:
+            card = _cps(session)
+            try:
+                return work(card)
+            except CpsPinBlocked:
+                self._note_tries(reader, 0)
+                raise
+            except PinBlocked:
+                self._note_tries(reader, 0)
+                raise CpsPinBlocked() from None
+            except WrongPin as exc:
+                self._note_tries(reader, exc.tries_left)
+                raise
+            except SecurityNotSatisfied:
+                if self._note_tries(reader, card.tries_left()) == 0:
+                    raise CpsPinBlocked() from None
+                raise
+
+        return job
+
+    async def _refuse_locked(self, reader: str, worker: CardWorker[CardSession],
+                             caller: Caller) -> None:
+        """No lease: answer ``pin-blocked`` when the card's PIN is blocked, else ``cps-locked``
+        (reading the try counter once per insertion when the box does not know it yet)."""
+        tries = self.known_tries(reader)
+        if tries is None:
+            future = worker.submit(
+                caller.client, "cps.tries-left",
+                lambda s: self._note_tries(reader, _cps(s).tries_left()),
+                timeout_s=self._deadline_s, priority=caller.priority,
+            )
+            tries = await await_job(future, caller, self._deadline_s)
+        if tries == 0:
+            raise CpsPinBlocked()
+        raise SecurityNotSatisfied("the CPS is locked: unlock it with the PIN first")
 
     # -- leases -----------------------------------------------------------------------------
 
@@ -167,11 +243,14 @@ class CpsService:
             # The card first: with no card the true answer is no-card, not "locked".
             worker = self._hub.card_worker(reader, CardKind.CPS)
             if check is not None:  # a refusal before the card (locked CPS) is audited too
-                check()
+                try:
+                    check()
+                except SecurityNotSatisfied:
+                    await self._refuse_locked(reader, worker, caller)
             # The job is only the card work: its audit row is written after it, off the
             # card's thread, so the card takes the next job while the row is fsynced.
             future = worker.submit(
-                caller.client, action, lambda s: run(_cps(s)),
+                caller.client, action, self._card_job(reader, run),
                 timeout_s=self._deadline_s, priority=caller.priority,
             )
             return await await_job(future, caller, self._deadline_s)
@@ -185,9 +264,9 @@ class CpsService:
 
             def verify(card: CpsBackend) -> int:
                 try:
-                    tries = card.tries_left()
+                    tries = self._note_tries(reader, card.tries_left())
                     if tries == 0:
-                        raise PinBlocked("the CPS PIN is blocked: unblock it with the PUK")
+                        raise CpsPinBlocked()
                     if tries <= 1:
                         # Checked here as well as in the driver: the API never blocks a card.
                         raise LastTryRefused(tries)
@@ -195,7 +274,7 @@ class CpsService:
                 finally:
                     for i in range(len(pin)):
                         pin[i] = 0
-                return card.tries_left()
+                return self._note_tries(reader, card.tries_left())
 
             await self.expire_leases()
             budget = self._settings.wrong_pins_per_client
@@ -244,21 +323,22 @@ class CpsService:
         async def job(action: str, work: Callable[[CpsBackend], int]) -> int:
             worker = self._hub.card_worker(reader, CardKind.CPS)
             future = worker.submit(
-                caller.client, action, lambda s: work(_cps(s)),
+                caller.client, action, self._card_job(reader, work),
                 timeout_s=self._deadline_s, priority=caller.priority,
             )
             result: int = await await_job(future, caller, self._deadline_s)
             return result
 
         async def operation() -> int:
-            before = await job("cps.tries-left", lambda card: card.tries_left())
+            before = await job("cps.tries-left",
+                               lambda card: self._note_tries(reader, card.tries_left()))
             if before == 0:
-                raise PinBlocked("the CPS PIN is blocked: unblock it with the PUK")
+                raise CpsPinBlocked()
             pin = await terminals.read_pin(terminal, before)
             try:
                 def verify(card: CpsBackend) -> int:
                     card.verify_pin(pin, from_person=True)  # wipes the digits
-                    return card.tries_left()
+                    return self._note_tries(reader, card.tries_left())
 
                 return await job("cps.unlock", verify)
             finally:
@@ -301,7 +381,8 @@ class CpsService:
         return holder
 
     async def tries_left(self, reader: str, caller: Caller) -> int:
-        tries: int = await self._run(reader, caller, "cps.tries-left", lambda c: c.tries_left())
+        tries: int = await self._run(reader, caller, "cps.tries-left",
+                                     lambda c: self._note_tries(reader, c.tries_left()))
         return tries
 
     async def certificate(self, reader: str, role: KeyRole, caller: Caller) -> bytes:

@@ -1053,13 +1053,26 @@ export interface components {
          *       "lease": {
          *         "unlocked": false
          *       },
-         *       "reader": "Gemalto PC Twin Reader 00 00"
+         *       "pin": "locked",
+         *       "reader": "Gemalto PC Twin Reader 00 00",
+         *       "tries_left": 3
          *     }
          */
         CpsReaderModel: {
             lease: components["schemas"]["LeaseModel"];
+            /**
+             * Pin
+             * @description ``unlocked``: a lease is open; ``blocked``: the PIN try counter is at 0 (three wrong PINs), nothing that needs the PIN works until the holder unblocks the card with its PUK; ``locked``: otherwise (unlock with the PIN). Blocked is known once the box has read the card's try counter since it went in (any unlock, sign or tries-left on it does).
+             * @enum {string}
+             */
+            pin: "unlocked" | "locked" | "blocked";
             /** Reader */
             reader: string;
+            /**
+             * Tries Left
+             * @description PIN tries left as last read from this card; null when the box has not read them since the card went in
+             */
+            tries_left: number | null;
         };
         /**
          * DiskModel
@@ -2867,6 +2880,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `pin-blocked`: PIN blocked: the card needs its PUK */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `internal-error`: Internal error */
             500: {
                 headers: {
@@ -2997,6 +3019,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `pin-blocked`: PIN blocked: the card needs its PUK */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description `internal-error`: Internal error */
             500: {
                 headers: {
@@ -3120,6 +3151,15 @@ export interface operations {
             };
             /** @description `invalid-request`: The request does not match the API; `apcv-refused`: The ApCV service refused the request */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `pin-blocked`: PIN blocked: the card needs its PUK */
+            423: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3559,7 +3599,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `forbidden`: Not allowed for this client's role */
+            /** @description `forbidden`: Not allowed for this client's role; `cps-locked`: The CPS is locked */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3597,6 +3637,15 @@ export interface operations {
             };
             /** @description `invalid-request`: The request does not match the API */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `pin-blocked`: PIN blocked: the card needs its PUK */
+            423: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3980,6 +4029,15 @@ export interface operations {
             };
             /** @description `invalid-request`: The request does not match the API */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `pin-blocked`: PIN blocked: the card needs its PUK */
+            423: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4713,6 +4771,15 @@ export interface operations {
             };
             /** @description `invalid-request`: The request does not match the API; `invalid-traits`: An identity trait INSi would refuse; `lunar-birth-date`: Day or month of birth unknown: INSi needs a calendar date */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `pin-blocked`: PIN blocked: the card needs its PUK */
+            423: {
                 headers: {
                     [name: string]: unknown;
                 };

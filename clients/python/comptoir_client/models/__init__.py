@@ -26,6 +26,7 @@ from .code_model import CodeModel
 from .cps_holder_model import CpsHolderModel
 from .cps_holder_response import CpsHolderResponse
 from .cps_reader_model import CpsReaderModel
+from .cps_reader_model_pin import CpsReaderModelPin
 from .disk_model import DiskModel
 from .disk_model_level import DiskModelLevel
 from .dispensation_model import DispensationModel
@@ -114,6 +115,7 @@ __all__ = (
     "CpsHolderModel",
     "CpsHolderResponse",
     "CpsReaderModel",
+    "CpsReaderModelPin",
     "DiskModel",
     "DiskModelLevel",
     "DispensationModel",

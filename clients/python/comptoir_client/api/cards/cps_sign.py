@@ -85,6 +85,11 @@ def _parse_response(
 
         return response_422
 
+    if response.status_code == 423:
+        response_423 = ProblemDetails.from_dict(response.json())
+
+        return response_423
+
     if response.status_code == 500:
         response_500 = ProblemDetails.from_dict(response.json())
 

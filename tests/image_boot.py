@@ -311,7 +311,10 @@ def test_every_python_extension_loads_under_memory_deny_write_execute(vm: Vm) ->
 
 
 class Counter:
-    def __init__(self) -> None:
+    """A LAN client of the box (a counter PC, or the technician's admin laptop)."""
+
+    def __init__(self, name: str = "Comptoir 1") -> None:
+        self.name = name
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.dir = Path(tempfile.mkdtemp(prefix="counter-"))
         self.cert_pem = b""
@@ -320,10 +323,20 @@ class Counter:
     def csr_pem(self) -> str:
         csr = (
             x509.CertificateSigningRequestBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Comptoir 1")]))
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.name)]))
             .sign(self.key, hashes.SHA256())
         )
         return csr.public_bytes(serialization.Encoding.PEM).decode()
+
+    def enrol(self, port: int, code: str) -> None:
+        answer = httpx.post(
+            f"https://127.0.0.1:{port}/v1/enrol",
+            json={"code": code, "csr_pem": self.csr_pem()},
+            verify=False, timeout=60,  # first contact; the CA is pinned from here on
+        )
+        assert answer.status_code == 200, answer.text
+        self.cert_pem = answer.json()["certificate_pem"].encode()
+        self.ca_pem = answer.json()["ca_pem"].encode()
 
     def context(self) -> ssl.SSLContext:
         (self.dir / "cert.pem").write_bytes(self.cert_pem)
@@ -343,23 +356,32 @@ def counter() -> Counter:
 
 
 def test_enrolment_port_opens_only_with_a_pairing_code(vm: Vm, counter: Counter) -> None:
+    """8444 opens for a code made on the console (`comptoir provision pair`, here the
+    technician's admin laptop) and for one made by the daemon through the admin API (here the
+    counter's): the daemon cannot touch the firewall, the box's path unit does it for it."""
     wait_handshake(vm.port(8443), BOOT_LIMIT_S)  # the daemon listens (it may still be starting)
     assert not api_answers_without_certificate(vm.port(8443))  # client certificate required
     assert tls_handshake(vm.port(8444)) is None  # no window open: dropped
-    out = sh(vm, "comptoir provision pair --name 'Comptoir 1' --role counter --ttl 300", 300)
+    out = sh(vm, "comptoir provision pair --name 'Technicienne' --role admin --ttl 300", 300)
     code = re.findall(r"\b([0-9A-Z]{5}-[0-9A-Z]{5})\b", out)
     assert code, out
     assert "enrolment port 8444 open" in out
     wait_handshake(vm.port(8444), 60)
-    answer = httpx.post(
-        f"https://127.0.0.1:{vm.port(8444)}/v1/enrol",
-        json={"code": code[-1], "csr_pem": counter.csr_pem()},
-        verify=False, timeout=60,  # first contact; the CA is pinned from here on
-    )
-    assert answer.status_code == 200, answer.text
-    counter.cert_pem = answer.json()["certificate_pem"].encode()
-    counter.ca_pem = answer.json()["ca_pem"].encode()
+    admin = Counter("Technicienne")
+    admin.enrol(vm.port(8444), code[-1])
     # The box's server certificate chains to the CA it handed out.
+    assert tls_handshake(vm.port(8443), admin.context()) is not None
+    sh(vm, "/usr/lib/comptoir/comptoir-firewall close-enrolment")
+    assert tls_handshake(vm.port(8444)) is None
+
+    with httpx.Client(verify=admin.context(), timeout=60) as http:
+        answer = http.post(
+            f"https://127.0.0.1:{vm.port(8443)}/v1/admin/pairing-codes",
+            json={"name": counter.name, "role": "counter", "ttl_s": 300}, headers=OPERATOR,
+        )
+    assert answer.status_code == 200, answer.text
+    wait_handshake(vm.port(8444), 120)
+    counter.enrol(vm.port(8444), answer.json()["code"])
     assert tls_handshake(vm.port(8443), counter.context()) is not None
     sh(vm, "/usr/lib/comptoir/comptoir-firewall close-enrolment")
     assert tls_handshake(vm.port(8444)) is None

@@ -1,5 +1,5 @@
-"""The box image, booted: QEMU + KVM, swtpm as the TPM, restricted user networking, checked from
-outside as a counter PC and the technician would.
+"""The box image, booted: QEMU (tests/vm_support.py), swtpm as the TPM, restricted user
+networking, checked from outside as a counter PC and the technician would.
 
 One boot does the technician's provisioning and every check; a second boot follows a power cut
 (QEMU killed) during signing. The tests run in file order and share the VM (module fixture).

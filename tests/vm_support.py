@@ -1,6 +1,7 @@
-"""The box image in a VM: QEMU (KVM when /dev/kvm exists), swtpm as its TPM, UEFI (OVMF),
-user-mode networking restricted to ports forwarded on 127.0.0.1, and the technician's serial
-console driven line by line."""
+"""The box image in a VM: QEMU (TCG; KVM with COMPTOIR_VM_ACCEL=kvm where it runs ordinary
+guests), swtpm as its TPM, the image's own kernel started directly (or UEFI: OVMF + systemd-boot
+with COMPTOIR_VM_FIRMWARE=uefi), user-mode networking restricted to ports forwarded on
+127.0.0.1, and the technician's serial console driven line by line."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ esac
 
 HASH="$(input_hash)"
 OUT="$CACHE_ROOT/$ARCH-$HASH"
-if [[ -f "$OUT/disk.img" && -f "$OUT/done" ]]; then
+if [[ -f "$OUT/disk.img" && -f "$OUT/vmlinuz" && -f "$OUT/done" ]]; then
   log "cached: $OUT"
   echo "$OUT/disk.img"
   exit 0
@@ -129,11 +129,12 @@ cp "$(ls "$R"/boot/vmlinuz-* | head -1)" "$WORK/esp/vmlinuz"
 cp "$(ls "$R"/boot/initrd.img-* | head -1)" "$WORK/esp/initrd.img"
 rm -f "$R"/boot/vmlinuz-* "$R"/boot/initrd.img-* "$R"/vmlinuz* "$R"/initrd.img*
 printf 'timeout 0\ndefault comptoir.conf\neditor no\n' >"$WORK/esp/loader/loader.conf"
+CMDLINE="root=PARTUUID=$ROOT_UUID ro rootfstype=ext4 console=tty0 console=ttyS0,115200 quiet loglevel=3 systemd.show_status=error"
 cat >"$WORK/esp/loader/entries/comptoir.conf" <<EOF
 title Comptoir
 linux /vmlinuz
 initrd /initrd.img
-options root=PARTUUID=$ROOT_UUID ro rootfstype=ext4 console=tty0 console=ttyS0,115200 quiet loglevel=3 systemd.show_status=error
+options $CMDLINE
 EOF
 
 # /var lives on its own writable partition; /var/lib/comptoir on another one (empty).
@@ -179,7 +180,13 @@ done
 
 mkdir -p "$OUT"
 mv "$WORK/disk.img" "$OUT/disk.img"
-chroot "$R" dpkg-query -W -f='${Package} ${Version} ${Architecture}\n' >"$OUT/packages.manifest"
+# The same kernel, initramfs and command line beside the disk: the boot test starts them directly
+# (QEMU -kernel/-initrd/-append), skipping UEFI firmware and systemd-boot, which take minutes
+# under emulation and are not what it tests. A box boots the disk's ESP through UEFI.
+cp "$WORK/esp/vmlinuz" "$WORK/esp/initrd.img" "$OUT/"
+echo "$CMDLINE" >"$OUT/cmdline"
+# dpkg's database moved to the /var partition's tree with the rest of /var.
+dpkg-query --admindir="$WORK/var/lib/dpkg" -W -f='${Package} ${Version} ${Architecture}\n' >"$OUT/packages.manifest"
 ls "$WORK/wheels" >"$OUT/wheels.manifest"
 SECONDS_TAKEN=$(( $(date +%s) - START ))
 cat >"$OUT/build-info" <<EOF

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import hashlib
 import hmac
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from provisioning.ca import ROLES
 from provisioning.certs import fingerprint
 from provisioning.db import ProvisioningDb, iso
 from provisioning.errors import PairingError, ProvisioningError
-from provisioning.paths import StatePaths
+from provisioning.paths import StatePaths, write_file_atomic
 
 # No 0/O, 1/I/L or U/V look-alikes to mistype at a counter: 29 symbols, 10 of them give
 # 48 bits, far beyond what an online guesser gets in a 10-minute window.
@@ -114,6 +115,7 @@ class ClientRegistry:
                 f"{paths.root} is not provisioned: run `comptoir provision init`"
             )
         self._db = ProvisioningDb(paths)
+        self._paths = paths
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def close(self) -> None:
@@ -140,7 +142,20 @@ class ClientRegistry:
                 (_hash(code), name, role, iso(now), iso(now + timedelta(seconds=ttl_s))),
             )
         self._db.event(None, "pairing.create", f"{name} ({role}), {ttl_s} s")
+        self._open_enrolment_window(now + timedelta(seconds=ttl_s))
         return format_code(code)
+
+    def _open_enrolment_window(self, until: datetime) -> None:
+        """Records that the enrolment port must stay open until ``until`` (the latest expiry
+        of the codes made: any live code must be usable). Whoever made the code, the CLI on
+        the console or the daemon for the admin API, the box's firewall follows this file."""
+        path = self._paths.enrolment_window
+        try:
+            current = int(path.read_text().strip())
+        except (OSError, ValueError):
+            current = 0
+        epoch = max(current, math.ceil(until.timestamp()))
+        write_file_atomic(path, f"{epoch}\n".encode(), 0o644)
 
     def redeem_pairing_code(self, code: str) -> PairingGrant:
         wanted = _hash(code)

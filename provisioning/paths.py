@@ -49,6 +49,13 @@ class StatePaths:
     def trust_dir(self) -> Path:
         return self.root / "trust"
 
+    @property
+    def enrolment_window(self) -> Path:
+        """Until when (Unix time, one line) a pairing code lives: the appliance's firewall
+        opens the enrolment port until then (images/: a systemd path unit watches this file,
+        because the daemon that makes codes through the admin API may not touch the firewall)."""
+        return self.root / "enrolment-window"
+
     def make_dirs(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         for d in (self.token_dir, self.softhsm_tokens, self.tls_dir, self.trust_dir):

@@ -21,6 +21,7 @@ from provisioning.certs import public_keys_match
 from provisioning.clients import ALPHABET, ClientRegistry, normalize_code
 from provisioning.csr import CsrError, CsrSubject, build_csr
 from provisioning.errors import CertificateError, PairingError, ProvisioningError
+from provisioning.paths import StatePaths
 from provisioning.slots import Slot
 from provisioning.store import Store
 from tests.provision_fixtures import provision, run
@@ -254,6 +255,27 @@ def test_pairing_code_is_single_use_and_expires(state: Path) -> None:
             reg.create_pairing_code("x", "superuser")
         with pytest.raises(ProvisioningError, match="lifetime"):
             reg.create_pairing_code("x", "counter", ttl_s=0)
+
+
+def test_pairing_code_records_until_when_the_enrolment_port_must_open(state: Path) -> None:
+    """The box's firewall (a root helper watching this file) opens port 8444 until the latest
+    code expires, whether the code came from the console or from the admin API."""
+    now = [datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC)]
+    window = StatePaths(state).enrolment_window
+    window.unlink(missing_ok=True)  # the state directory is shared with the module's other tests
+    with ClientRegistry(state, clock=lambda: now[0]) as reg:
+        reg.create_pairing_code("Comptoir 7", "counter", ttl_s=600)
+        assert int(window.read_text()) == int(now[0].timestamp()) + 600
+        # A shorter code made later does not cut the first one's window short...
+        now[0] += timedelta(seconds=10)
+        reg.create_pairing_code("Comptoir 8", "counter", ttl_s=60)
+        assert int(window.read_text()) == int(now[0].timestamp()) + 590
+        # ...a longer one extends it.
+        reg.create_pairing_code("Comptoir 9", "admin", ttl_s=3600)
+        assert int(window.read_text()) == int(now[0].timestamp()) + 3600
+        with pytest.raises(ProvisioningError, match="lifetime"):
+            reg.create_pairing_code("x", "counter", ttl_s=0)
+        assert int(window.read_text()) == int(now[0].timestamp()) + 3600
 
 
 def test_enrol_find_by_fingerprint_and_revoke(state: Path) -> None:

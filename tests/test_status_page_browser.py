@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from hostd.auth import Role
 from tests.hostd_support import Daemon, cps_card, cps_config, start_daemon
 from tests.rig import PcscRig
 
@@ -65,15 +66,43 @@ def test_status_page_shows_readers_cards_and_certificates(
     page = _open(daemon, cert, key, shot)
     assert "error" not in page, page.get("error")
     assert page["status"] == 200 and page["title"] == "Comptoir"
-    assert page["headings"] == ["Comptoir", "Lecteurs", "Certificats", "Terminaux"]
+    assert page["headings"] == ["Comptoir", "À faire", "Lecteurs", "Certificats", "Terminaux"]
     assert page["scripts"] == 0
-    readers, certificates, terminals = page["tables"]
+    _todo, readers, certificates, terminals = page["tables"]
     assert terminals == [["Série", "Comptoir", "Appairé", "Liaison", "Firmware"]]  # none here
     rows = {row[0]: row for row in readers[1:]}
     assert rows[reader][1] == "cps" and rows[reader][2] == "verrouillée"
     slots = {row[0] for row in certificates[1:]}
     assert "org-sign" in slots
     assert shot.stat().st_size > 1000
+
+
+def test_status_page_shows_what_is_left_to_do_and_follows_the_technician(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    """The first-boot list: org-sign certified here, org-auth-cli not; no counter until one
+    enrols (the page is read by an admin client, which is not a counter); no terminal paired."""
+    response, cert, key = daemon.enrol(daemon.pairing_code("Technicienne", Role.ADMIN), "Tech")
+    assert response.status_code == 200, response.text
+    page = _open(daemon, cert, key, tmp_path / "todo.png")
+    assert "error" not in page, page.get("error")
+    assert page["headings"][1] == "À faire"
+    steps = {row[1]: row for row in page["tables"][0][1:]}
+    assert steps["magasin de clés et certificats du réseau local"][0] == "fait"
+    assert steps["certificat org-sign"][0] == "fait"
+    assert steps["certificat org-auth-cli"][0] == "à faire"
+    assert "comptoir provision keygen org-auth-cli" in steps["certificat org-auth-cli"][2]
+    assert steps["aucun comptoir enrôlé"][0] == "à faire"
+    assert "comptoir provision pair" in steps["aucun comptoir enrôlé"][2]
+    assert steps["aucun terminal appairé"][0] == "à faire"
+    assert "comptoir terminal pair" in steps["aucun terminal appairé"][2]
+
+    response, _, _ = daemon.enrol(daemon.pairing_code("Comptoir 1"), "Comptoir 1")
+    assert response.status_code == 200, response.text
+    page = _open(daemon, cert, key, tmp_path / "todo-after.png")
+    steps = {row[1]: row for row in page["tables"][0][1:]}
+    assert steps["comptoirs enrôlés : 1"][0] == "fait"
+    assert "aucun comptoir enrôlé" not in steps
 
 
 def test_status_page_unreachable_with_a_certificate_the_box_never_issued(

@@ -1,6 +1,7 @@
-"""The box image in a VM: QEMU (KVM when /dev/kvm exists), swtpm as its TPM, UEFI (OVMF),
-user-mode networking restricted to ports forwarded on 127.0.0.1, and the technician's serial
-console driven line by line."""
+"""The box image in a VM: QEMU (TCG; KVM with COMPTOIR_VM_ACCEL=kvm where it runs ordinary
+guests), swtpm as its TPM, the image's own kernel started directly (or UEFI: OVMF + systemd-boot
+with COMPTOIR_VM_FIRMWARE=uefi), user-mode networking restricted to ports forwarded on
+127.0.0.1, and the technician's serial console driven line by line."""
 
 from __future__ import annotations
 
@@ -156,6 +157,11 @@ class Vm:
     swtpm: subprocess.Popen[bytes] | None = None
     console: Console | None = None
     started_at: float = 0.0
+    # "direct": QEMU loads the image's own kernel and initramfs (kept beside the disk by
+    # build.sh) with the command line of its boot entry; "uefi": OVMF + systemd-boot from the
+    # disk's ESP, as a box boots. Under TCG the firmware and the loader alone take minutes and
+    # test nothing of ours, so the boot test starts the kernel directly.
+    firmware: str = field(default_factory=lambda: os.environ.get("COMPTOIR_VM_FIRMWARE", "direct"))
     _fds: list[int] = field(default_factory=list)
 
     def prepare(self) -> None:
@@ -166,7 +172,8 @@ class Vm:
              str(self.workdir / "disk.qcow2")],
             check=True, timeout=60,
         )
-        shutil.copy(OVMF_VARS, self.workdir / "OVMF_VARS.fd")
+        if self.firmware == "uefi":
+            shutil.copy(OVMF_VARS, self.workdir / "OVMF_VARS.fd")
         self.ports = {guest: free_port() for guest in GUEST_PORTS}
 
     def boot(self) -> None:
@@ -191,12 +198,22 @@ class Vm:
         accel = os.environ.get("COMPTOIR_VM_ACCEL", "tcg")
         cpu = ["-cpu", "max"] if accel == "tcg" else []
         accel_opt = "tcg,thread=multi" if accel == "tcg" else accel
+        smp = os.environ.get("COMPTOIR_VM_SMP", "2")
+        if self.firmware == "uefi":
+            boot = [
+                "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+                "-drive", f"if=pflash,format=raw,unit=1,file={self.workdir / 'OVMF_VARS.fd'}",
+            ]
+        else:
+            kernel = self.image.parent
+            boot = [
+                "-kernel", str(kernel / "vmlinuz"), "-initrd", str(kernel / "initrd.img"),
+                "-append", (kernel / "cmdline").read_text().strip(),
+            ]
         cmd = [
             "qemu-system-x86_64", "-machine", "q35", "-accel", accel_opt, *cpu,
-            "-m", "1024", "-smp", "2",
-            "-nodefaults", "-display", "none", "-monitor", "none",
-            "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
-            "-drive", f"if=pflash,format=raw,unit=1,file={self.workdir / 'OVMF_VARS.fd'}",
+            "-m", "1024", "-smp", smp,
+            "-nodefaults", "-display", "none", "-monitor", "none", *boot,
             "-drive", f"file={self.workdir / 'disk.qcow2'},if=virtio,format=qcow2,cache=writeback",
             "-chardev", f"socket,id=con,path={console_sock},server=on,wait=off,"
             f"logfile={self.workdir / 'console.log'},logappend=on",

@@ -1,7 +1,8 @@
 """The box at one moment: readers, their queues and leases, certificate expiry, audit head.
 
 One frozen value read by ``/v1/status``, the HTML status page and ``/metrics`` alike, so the
-three never disagree on what they show.
+three never disagree on what they show. :func:`first_boot_todo` derives from it what is left to
+do before the box serves a pharmacy (the list the box's console shows too, images/README.md).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hostd.scheduler import QueueFigures
 from hostd.services.cps import LeaseStatus
 from hostd.services.readers import CardKind, ReaderSnapshot
 from hostd.services.terminals import TerminalView
+from provisioning.slots import Slot
 from provisioning.store import SlotStatus
 
 
@@ -66,3 +68,47 @@ def box_status(ctx: AppContext) -> BoxStatus:
         disk=disk_health(ctx.settings.state_dir, ctx.settings.disk),
         terminals=ctx.devices.terminals.views() if ctx.devices.terminals else (),
     )
+
+
+@dataclass(frozen=True)
+class TodoItem:
+    """One line of the technician's list: what, whether it is done, and the console command
+    that does it (empty when done)."""
+
+    done: bool
+    what: str
+    fix: str = ""
+
+
+ORG_SLOTS = (Slot.ORG_AUTH_CLI, Slot.ORG_SIGN)
+"""The ORG keys a pharmacy needs certified before the box serves it (authentication, signing)."""
+
+
+def first_boot_todo(box: BoxStatus, counters: int) -> tuple[TodoItem, ...]:
+    """What is left to do: key store, ORG certificates, counters, terminals. The daemon only
+    runs once ``provision init`` made the token and the LAN certificates, so when this is shown
+    that step is done; the console's list (comptoir-todo) covers the box before that."""
+    by_slot = {c.slot: c for c in box.certificates}
+    items = [TodoItem(True, "magasin de clés et certificats du réseau local")]
+    for slot in ORG_SLOTS:
+        cert = by_slot.get(slot)
+        if cert is not None and cert.not_after is not None:
+            items.append(TodoItem(True, f"certificat {slot}"))
+        else:
+            items.append(TodoItem(
+                False, f"certificat {slot}",
+                f"comptoir provision keygen {slot} ; comptoir provision csr {slot} … ; "
+                f"comptoir provision import {slot} CERT.pem",
+            ))
+    items.append(
+        TodoItem(True, f"comptoirs enrôlés : {counters}") if counters
+        else TodoItem(False, "aucun comptoir enrôlé",
+                      'comptoir provision pair --name "Comptoir 1" --role counter')
+    )
+    paired = sum(1 for t in box.terminals if t.paired)
+    items.append(
+        TodoItem(True, f"terminaux appairés : {paired}") if paired
+        else TodoItem(False, "aucun terminal appairé",
+                      'comptoir terminal pair --name "Comptoir 1"')
+    )
+    return tuple(items)

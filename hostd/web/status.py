@@ -1,7 +1,8 @@
 """``GET /status``: the status endpoint's content as one small HTML page, no scripts.
 
 Values come from cards and clients, so every one is escaped; the page refreshes itself every
-10 s so it can stay open on the back-office screen.
+10 s so it can stay open on the back-office screen. It opens with what is left to do on the box
+(ORG certificates, counters, terminals), the same list the box's console shows the technician.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from hostd.api import convert
 from hostd.api.deps import Ctx, Reader
 from hostd.api.models import StatusModel
 from hostd.api.problems import api_responses
+from hostd.auth import Role
 from hostd.clock import rfc3339
-from hostd.services.status import box_status
+from hostd.services.status import TodoItem, box_status, first_boot_todo
 
 router = APIRouter(tags=["status"])
 
@@ -31,7 +33,15 @@ def _row(cells: list[Any]) -> str:
     return "<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>"
 
 
-def render(status: StatusModel) -> str:
+def _todo(items: tuple[TodoItem, ...]) -> str:
+    left = [i for i in items if not i.done]
+    title = "À faire" if left else "Rien à faire"
+    rows = "".join(_row(["fait" if i.done else "à faire", i.what, i.fix]) for i in items)
+    return (f"<h2>{title}</h2><table><tr><th>État</th><th>Étape</th><th>Commande (console)</th>"
+            f"</tr>{rows}</table>")
+
+
+def render(status: StatusModel, todo: tuple[TodoItem, ...] = ()) -> str:
     readers = "".join(
         _row([
             r.name, r.card_kind or "—",
@@ -56,6 +66,7 @@ def render(status: StatusModel) -> str:
         "<meta http-equiv='refresh' content='10'><title>Comptoir</title>"
         f"<style>{_STYLE}</style></head><body><h1>Comptoir</h1>"
         f"<p>{escape(rfc3339(status.time))} — journal : {status.audit.rows} opérations</p>"
+        f"{_todo(todo) if todo else ''}"
         "<h2>Lecteurs</h2><table><tr><th>Lecteur</th><th>Carte</th><th>CPS</th>"
         "<th>File</th><th>Occupation</th><th>Attente p99 (ms)</th></tr>"
         f"{readers}</table><h2>Certificats</h2><table><tr><th>Clé</th><th>Sujet</th>"
@@ -70,5 +81,9 @@ def render(status: StatusModel) -> str:
             responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}},
                        **api_responses()})
 def status_page(ctx: Ctx, _who: Reader) -> HTMLResponse:
-    page = render(convert.status(box_status(ctx)))
+    box = box_status(ctx)
+    admin = ctx.devices.admin
+    counters = sum(1 for c in admin.list_clients() if c.active and c.role == Role.COUNTER) \
+        if admin is not None else 0
+    page = render(convert.status(box), first_boot_todo(box, counters))
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})

@@ -25,14 +25,20 @@ def daemon(tmp_path_factory: pytest.TempPathFactory, pcsc_session_rig: object) -
 
 
 def _fill(daemon: Daemon, rows: int) -> None:
-    futures = [daemon.box.audit.submit(client="filler", operator="-", action="fill",
-                                       target="-", outcome="ok", detail={"pad": "x" * 2000})
-               for _ in range(rows)]
-    for f in futures:
-        try:
-            f.result()
-        except Exception:
-            return  # the budget is reached
+    """``rows`` big rows; once the budget is reached, smaller and smaller ones into what the
+    big ones leave, so the next operation's (small) row cannot slip into a page's tail."""
+    for pad in (2000, 500, 100, 20, 0):
+        futures = [daemon.box.audit.submit(client="filler", operator="-", action="fill",
+                                           target="-", outcome="ok", detail={"pad": "x" * pad})
+                   for _ in range(rows)]
+        reached = False
+        for f in futures:
+            try:
+                f.result()
+            except Exception:
+                reached = True  # the budget is reached for rows of this size
+        if not reached:
+            return
 
 
 def test_the_warning_comes_long_before_507(daemon: Daemon) -> None:

@@ -22,6 +22,7 @@ from drivers.sim.cps_app import CpsApplication, CpsCardConfig
 from drivers.sim.cps_issue import issue_cps
 from drivers.sim.timing import Timing
 from hostd import config
+from hostd.audit import AuditLog, AuditUnavailable
 from hostd.auth import Role
 from hostd.provisioned import RegistryClients
 from hostd.server import ServerThread, make_listeners
@@ -188,3 +189,19 @@ def start_daemon(
     clients_dir = base / "clients"
     clients_dir.mkdir()
     return Daemon(state, box, thread, pki, clients_dir)
+
+
+def fill_audit_tails(audit: AuditLog, pads: tuple[int, ...] = (500, 100, 20, 0),
+                     limit: int = 5000) -> None:
+    """Once the audit database has refused a row for lack of room: smaller and smaller rows
+    into what is left, down to an empty detail, so the next operation's (small) row cannot
+    slip into a page's tail and the test's 507 is certain."""
+    for pad in pads:
+        for i in range(limit):
+            try:
+                audit.append(client="filler", operator="-", action="fill", target=str(i),
+                             outcome="ok", detail={"pad": "x" * pad})
+            except AuditUnavailable:
+                break
+        else:
+            raise AssertionError(f"audit database not full after {limit} rows of {pad}")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hostd.audit import AuditUnavailable
-from tests.hostd_support import OPERATOR, Daemon, start_daemon
+from tests.hostd_support import OPERATOR, Daemon, fill_audit_tails, start_daemon
 
 P = "urn:comptoir:problem:"
 FILL_LIMIT = 5000
@@ -34,17 +34,15 @@ def _fill(daemon: Daemon) -> int:
     conn = log._conn  # the daemon's own connection: the limit must apply to its writes
     pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
     conn.execute(f"PRAGMA max_page_count = {pages}")
-    # Big rows first, then smaller ones into what is left, down to an empty detail: a page's
-    # last free bytes must not take the next operation's (smaller) row.
-    for pad in (200, 100, 50, 20, 0):
-        for i in range(FILL_LIMIT):
-            try:
-                log.append(client="test", operator="filler", action="fill", target=str(i),
-                           outcome="ok", detail={"pad": "x" * pad})  # fmt: skip
-            except AuditUnavailable:
-                break
-        else:
-            raise AssertionError(f"audit database not full after {FILL_LIMIT} rows")
+    for i in range(FILL_LIMIT):
+        try:
+            log.append(client="test", operator="filler", action="fill", target=str(i),
+                       outcome="ok", detail={"pad": "x" * 200})  # fmt: skip
+        except AuditUnavailable:
+            break
+    else:
+        raise AssertionError(f"audit database not full after {FILL_LIMIT} rows")
+    fill_audit_tails(log, (100, 50, 20, 0))
     return pages
 
 

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from hostd.audit import AuditUnavailable
 from hostd.auth import Role
 from hostd.disk import DiskSettings, disk_health
-from tests.hostd_support import Daemon, start_daemon
+from tests.hostd_support import Daemon, fill_audit_tails, start_daemon
 
 P = "urn:comptoir:problem:"
 DISK = {"budget_mb": 8.0, "warn_ratio": 0.5, "journal_dir": None}
@@ -25,20 +26,18 @@ def daemon(tmp_path_factory: pytest.TempPathFactory, pcsc_session_rig: object) -
 
 
 def _fill(daemon: Daemon, rows: int) -> None:
-    """``rows`` big rows; once the budget is reached, smaller and smaller ones into what the
-    big ones leave, so the next operation's (small) row cannot slip into a page's tail."""
-    for pad in (2000, 500, 100, 20, 0):
-        futures = [daemon.box.audit.submit(client="filler", operator="-", action="fill",
-                                           target="-", outcome="ok", detail={"pad": "x" * pad})
-                   for _ in range(rows)]
-        reached = False
-        for f in futures:
-            try:
-                f.result()
-            except Exception:
-                reached = True  # the budget is reached for rows of this size
-        if not reached:
-            return
+    """``rows`` big rows; once the budget refuses them, the tails are filled too."""
+    futures = [daemon.box.audit.submit(client="filler", operator="-", action="fill",
+                                       target="-", outcome="ok", detail={"pad": "x" * 2000})
+               for _ in range(rows)]
+    refused = False
+    for f in futures:
+        try:
+            f.result()
+        except AuditUnavailable:
+            refused = True  # the budget is reached
+    if refused:
+        fill_audit_tails(daemon.box.audit)
 
 
 def test_the_warning_comes_long_before_507(daemon: Daemon) -> None:

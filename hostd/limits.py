@@ -108,6 +108,14 @@ class RouteTiming:
     p99_s: float
 
 
+class _RouteWindow:
+    """One route's request count and its most recent durations."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.recent: deque[float] = deque(maxlen=_RECENT)
+
+
 class _TooLarge(Exception):
     pass
 
@@ -121,24 +129,26 @@ class RequestGuard:
         self.in_flight = 0
         self.refused_overloaded = 0
         self.refused_too_large = 0
-        self._durations: dict[tuple[str, str], tuple[list[int], deque[float]]] = {}
+        self._durations: dict[tuple[str, str], _RouteWindow] = {}
 
     def route_timings(self) -> tuple[RouteTiming, ...]:
         out = []
-        for (method, route), (count, recent) in sorted(self._durations.items()):
-            ordered = sorted(recent)
+        for (method, route), window in sorted(self._durations.items()):
+            ordered = sorted(window.recent)
             if ordered:
-                out.append(RouteTiming(method, route, count[0], ordered[len(ordered) // 2],
+                out.append(RouteTiming(method, route, window.count, ordered[len(ordered) // 2],
                                        ordered[min(len(ordered) - 1, len(ordered) * 99 // 100)]))
         return tuple(out)
 
     def _timed(self, scope: Scope, seconds: float) -> None:
         # Keyed by the route's template (bounded: the app's routes), never by the raw path.
         route = getattr(scope.get("route"), "path", None) or "unmatched"
-        count, recent = self._durations.setdefault(
-            (scope["method"], route), ([0], deque(maxlen=_RECENT)))
-        count[0] += 1
-        recent.append(seconds)
+        key = (scope["method"], route)
+        window = self._durations.get(key)
+        if window is None:
+            window = self._durations[key] = _RouteWindow()
+        window.count += 1
+        window.recent.append(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -14,6 +14,7 @@ operations the log costs about one fsync per group instead of N.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -139,6 +140,7 @@ class AuditLog:
         self._failed_commits = 0
         self._groups: deque[int] = deque(maxlen=_GROUP_SAMPLES)
         self._commit_s: deque[float] = deque(maxlen=_GROUP_SAMPLES)
+        self._wal_presized = False
 
     @classmethod
     def open(cls, state_dir: Path) -> AuditLog:
@@ -279,6 +281,13 @@ class AuditLog:
             self._commit_s.append(elapsed)
         for p, record in zip(group, records, strict=True):
             p.future.set_result(record)
+        if not self._wal_presized:
+            # After the first commit (its rows are already answered): the log has SQLite's
+            # header by then, and the later commits overwrite instead of append.
+            self._wal_presized = True
+            # An optimisation only: if it fails, commits append as before.
+            with self._lock, contextlib.suppress(sqlite3.Error):
+                db.presize_wal(self._conn)
 
     def records(self, *, after_id: int = 0, limit: int | None = None) -> Iterator[AuditRecord]:
         query = "SELECT * FROM audit WHERE id > ? ORDER BY id"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
+from hostd import db
 from hostd.audit import AuditLog
 from hostd.cli import app
 
@@ -29,6 +31,47 @@ def fill(log: AuditLog, n: int) -> None:
     for i in range(n):
         log.append(client=f"counter-{i % 3}", operator="Dr Martin", action="cps.sign",
                    target="CPS 1", outcome="ok", detail={"i": i})
+
+
+WAL_FULL_SIZE = 32 + 1000 * (4096 + 24)  # SQLite's header + its auto-checkpoint's 1000 frames
+
+
+def test_the_log_is_grown_once_then_commits_overwrite_and_a_crash_keeps_them(
+    tmp_path: Path,
+) -> None:
+    # The write-ahead log is grown to its working size after the first commit, so later
+    # commits reuse its blocks (a cheaper fsync: bench/shared_cps.py) instead of appending.
+    state, crashed = tmp_path / "state", tmp_path / "crashed"
+    state.mkdir()
+    log = AuditLog.open(state)
+    fill(log, 3)
+    wal = state / "audit.db-wal"
+    assert wal.stat().st_size == WAL_FULL_SIZE
+    fill(log, 200)
+    assert wal.stat().st_size == WAL_FULL_SIZE  # 200 more commits, not one byte appended
+    # A power cut now: the files as they are on disk, rows in the WAL, never checkpointed.
+    shutil.copytree(state, crashed)
+    log.close()
+    reopened = AuditLog.open(crashed)
+    try:
+        rows = list(reopened.records())
+        assert [r.detail["i"] for r in rows] == [*range(3), *range(200)]
+        fill(reopened, 5)  # and the log goes on from its head
+        assert reopened.verify().ok and len(list(reopened.records())) == 208
+    finally:
+        reopened.close()
+
+
+def test_a_log_without_its_header_is_not_touched(tmp_path: Path) -> None:
+    # Zeros where SQLite's header belongs would make the next start refuse the log.
+    conn = db.connect(tmp_path / "audit.db")
+    wal = tmp_path / "audit.db-wal"
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # as after a checkpoint that emptied it
+    assert wal.stat().st_size == 0
+    assert db.presize_wal(conn) == 0
+    assert wal.stat().st_size == 0
+    conn.close()
+    db.connect(tmp_path / "audit.db").close()  # and the next start accepts it
 
 
 def tamper(state: Path, sql: str, *params: object) -> None:

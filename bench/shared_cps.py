@@ -256,11 +256,19 @@ def wait_for_cps(http: httpx.Client, reader: str) -> None:
     raise SystemExit(f"the daemon never saw the CPS in {reader}")
 
 
-def daemon_work(api: str, contexts: list[ssl.SSLContext], reader: str) -> Callable[..., None]:
+def daemon_work(api: str, contexts: list[ssl.SSLContext], reader: str,
+                clients: int) -> Callable[..., None]:
+    """Each counter's connection is opened (mTLS handshake, one authenticated GET) before the
+    window starts, as a counter PC keeps its connection all day: the window measures how the
+    card is shared, not ``clients`` handshakes queued on the daemon at its first instant."""
     path = httpx.URL(f"/v1/cps/{reader}/sign").raw_path.decode()
+    ready = [http_client(api, contexts[i], 120) for i in range(clients)]
+    for http in ready:
+        http.get("/v1/cps").raise_for_status()
 
     def work(i: int, stop_at: float, run: Run) -> None:
-        with http_client(api, contexts[i], 120) as http:
+        http = ready[i]
+        try:
             for n in range(MAX_OPS_PER_CLIENT):
                 if time.perf_counter() >= stop_at:
                     return
@@ -271,6 +279,8 @@ def daemon_work(api: str, contexts: list[ssl.SSLContext], reader: str) -> Callab
                     run.record(i, time.perf_counter() - t0)
                 else:
                     run.errors += 1
+        finally:
+            http.close()
 
     return work
 
@@ -645,7 +655,7 @@ def main() -> None:
         with http_client(daemon.api, contexts[0], 30) as http:
             writer_before = writer_figures(http)
         shared = {n: run_clients(n, window_for(n, ops_target),
-                                 daemon_work(daemon.api, contexts, shared_reader), realistic)
+                                 daemon_work(daemon.api, contexts, shared_reader, n), realistic)
                   for n in counts}
         with http_client(daemon.api, contexts[0], 30) as http:
             writer_shared = writer_figures(http)

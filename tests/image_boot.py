@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import resource
+import shutil
 import socket
 import ssl
 import subprocess
@@ -112,6 +114,17 @@ def image() -> Path:
     return disk
 
 
+LOG_DIR = Path(os.environ.get("COMPTOIR_VM_LOGS", "/var/tmp/comptoir-vm-logs"))
+"""The last run's console, QEMU and swtpm logs, kept after the VM's work directory is gone."""
+
+
+def keep_logs(workdir: Path) -> None:
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    for log in workdir.glob("*.log"):
+        shutil.copyfile(log, LOG_DIR / log.name)
+    print(f"\nVM logs kept in {LOG_DIR}")
+
+
 @pytest.fixture(scope="module")
 def vm(image: Path) -> Iterator[Vm]:
     with tempfile.TemporaryDirectory(prefix="comptoir-vm-") as tmp:
@@ -126,6 +139,7 @@ def vm(image: Path) -> Iterator[Vm]:
             yield machine
         finally:
             machine.stop()
+            keep_logs(Path(tmp))
             # CPU seconds of the reaped children (QEMU's emulation, swtpm, the build if it ran):
             # on a shared machine the wall time mostly says how loaded it was, this does not.
             used = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -189,6 +203,27 @@ def wait_handshake(port: int, timeout_s: float, context: ssl.SSLContext | None =
     while tls_handshake(port, context) is None:
         assert time.monotonic() < deadline, f"no TLS on forwarded port {port} in {timeout_s} s"
         time.sleep(1)
+
+
+DIAGNOSIS = (
+    "systemctl --no-pager --failed",
+    "systemctl --no-pager status comptoir.service comptoir-firewall.service | head -40",
+    "journalctl --no-pager -b -u comptoir.service | tail -60",
+    "nft list ruleset | head -60",
+    "ls -la /var/lib/comptoir /etc/comptoir",
+)
+
+
+def what_the_box_says(vm: Vm) -> str:
+    """The box's own account of a failed check, read over the console (the VM's work directory
+    is removed with the fixture): what a technician would look at first."""
+    parts = []
+    for command in DIAGNOSIS:
+        try:
+            parts.append(f"$ {command}\n{run(vm, command, 120)[1]}")
+        except Exception as exc:  # a diagnosis must never hide the failure it explains
+            parts.append(f"$ {command}\n(not read: {exc})")
+    return "\n".join(parts)
 
 
 def wait_active(vm: Vm, unit: str, timeout_s: float) -> None:
@@ -498,7 +533,8 @@ def test_power_cut_during_signing_loses_no_acknowledged_audit_row(
     vm.console.login(timeout_s=BOOT_LIMIT_S)
     deadline = time.monotonic() + BOOT_LIMIT_S
     while tls_handshake(vm.port(8443), counter.context()) is None:
-        assert time.monotonic() < deadline, "the box did not come back to service"
+        if time.monotonic() > deadline:
+            pytest.fail("the box did not come back to service:\n" + what_the_box_says(vm))
         time.sleep(0.5)
     FIGURES["boot_to_service_s"] = round(time.monotonic() - vm.started_at, 1)
 

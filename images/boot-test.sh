@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds (or reuses) the box image and boots it under QEMU with swtpm as its TPM, then checks it
-# from outside as a counter PC would (tests/image_boot.py). Not part of ./test.sh: on machines
-# whose /dev/kvm cannot run an ordinary guest (kvm-pvm) it runs under TCG and a warm run takes
-# 20-25 minutes on a loaded 2-core machine, beyond the suite's 15-minute budget.
+# from outside as a counter PC would (tests/image_boot.py), alone: ./test.sh also runs it, beside
+# the rest of the suite. Without usable KVM (kvm-pvm) QEMU emulates the CPU (TCG): about 8 minutes
+# on a quiet 2-core machine, 20-25 when the machine is loaded.
 # COMPTOIR_VM_ACCEL=kvm uses KVM where it works; COMPTOIR_VM_FIRMWARE=uefi boots through OVMF
 # and systemd-boot as a box does (default: the image's kernel started directly).
 set -euo pipefail

@@ -12,8 +12,8 @@ APT_TEST=(chromium systemd)
 APT_TEST+=(libzbar0)
 # Téléservices (issue 9): TLS client authentication with the key kept in the PKCS#11 token.
 APT_RUNTIME+=(stunnel4 libengine-pkcs11-openssl)
-# The box image (images/build.sh), its boot check (images/boot-test.sh: QEMU, UEFI, swtpm) and
-# the TPM-backed token (tpm2-pkcs11; tpm2-abrmd for bench/tpm_signing.py): not the suite's.
+# The box image (images/build.sh), its boot test (tests/image_boot.py, run by ./test.sh: QEMU,
+# UEFI, swtpm) and the TPM-backed token (tpm2-pkcs11; tpm2-abrmd for bench/tpm_signing.py).
 APT_IMAGE=(mmdebstrap fdisk dosfstools mtools e2fsprogs qemu-system-x86 qemu-utils ovmf swtpm
   swtpm-tools tpm2-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools tpm2-abrmd)
 # Node.js runs the MicroPython interpreter; a machine may already have it from another source

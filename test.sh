@@ -20,7 +20,7 @@ PY=.venv/bin
 BOOT_LOG="$(mktemp -t comptoir-image-boot.XXXXXX.log)"
 echo "== image boot test: started in the background (log: $BOOT_LOG)"
 # Its own session, so an interrupted run stops it (and the VM it started) as a whole.
-setsid nice -n 10 "$PY/pytest" tests/image_boot.py -s -p no:cacheprovider "$@" \
+setsid --wait nice -n 10 "$PY/pytest" tests/image_boot.py -s -p no:cacheprovider "$@" \
   >"$BOOT_LOG" 2>&1 &
 BOOT_PID=$!
 stop_boot_test() { kill -TERM -- "-$BOOT_PID" 2>/dev/null || true; }

@@ -11,8 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -99,54 +97,3 @@ def test_sighup_stops_sim_run_and_its_pcscd(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-
-
-@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
-def test_serve_stops_cleanly_on_sighup_and_sigterm(tmp_path: Path, sig: signal.Signals) -> None:
-    """A closed terminal (SIGHUP) or a service manager (SIGTERM) stops `comptoir serve` as
-    Ctrl-C does: it exits, its audit writer is flushed (the refused enrolment attempts, which
-    are counted in memory and written when their minute ends, are on disk with their count,
-    and the chain verifies), and nothing it started is left running."""
-    import ssl
-
-    import httpx
-
-    from provisioning.ca import initialize
-
-    state = tmp_path / "state"
-    initialize(state, ["localhost", "127.0.0.1"]).close()
-    cfg = tmp_path / "comptoir.toml"
-    cfg.write_text(f'state_dir = "{state}"\n[server]\nlisten = "127.0.0.1"\nport = 0\n'
-                   "enrol_port = 0\n[disk]\njournal_dir = \"" + str(tmp_path) + "\"\n")
-    comptoir = [sys.executable, "-m", "hostd.cli"]
-    proc = subprocess.Popen([*comptoir, "serve", "--config", str(cfg)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, cwd=REPO, env=_env())
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "(enrolment)" in line, line + proc.stdout.read()
-        enrol = line.split(" and :", 1)[1].split(" ", 1)[0]
-        ctx = ssl.create_default_context(cafile=str(state / "tls" / "ca.pem"))
-        with httpx.Client(verify=ctx, timeout=10) as http:
-            for _ in range(3):
-                r = http.post(f"https://127.0.0.1:{enrol}/v1/enrol",
-                              json={"code": "000000", "csr_pem": "x"})
-                assert r.status_code in (400, 403, 422), r.text
-        proc.send_signal(sig)
-        assert proc.wait(30) == 0  # not killed by the signal: stopped and closed
-        left = _gone(str(cfg), 10)
-        assert not left, left
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    export = subprocess.run([*comptoir, "audit", "export", "--state-dir", str(state)],
-                            capture_output=True, text=True, cwd=REPO, env=_env(), check=True)
-    import json
-
-    refused = [json.loads(line) for line in export.stdout.splitlines()
-               if '"client.enrol.refused"' in line]
-    assert sum(row["detail"]["count"] for row in refused) == 3, export.stdout[-2000:]
-    verify = subprocess.run([*comptoir, "audit", "verify", "--state-dir", str(state)],
-                            capture_output=True, text=True, cwd=REPO, env=_env(), check=False)
-    assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from drivers.cards.cps_model import CpsBackend, CpsHolder, KeyRole
 from drivers.errors import LastTryRefused, PinBlocked, SecurityNotSatisfied, WrongPin
@@ -32,6 +32,8 @@ from hostd.scheduler import CardWorker
 from hostd.services.jobs import Caller, audited, await_job
 from hostd.services.readers import CardKind, CardSession, NoCard, ReaderHub, UnknownReader
 from hostd.services.terminals import TerminalService
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -136,13 +138,13 @@ class CpsService:
             return None
         return known[1]
 
-    def _card_job(self, reader: str, work: Callable[[CpsBackend], Any]
-                  ) -> Callable[[CardSession], Any]:
+    def _card_job(self, reader: str, work: Callable[[CpsBackend], T]
+                  ) -> Callable[[CardSession], T]:
         """``work`` on the card's thread, with the card's PIN refusals told truthfully: a
         blocked PIN (6983, or 0 tries) is :class:`CpsPinBlocked`; "security status not
         satisfied" (6982) is blocked too when the try counter reads 0, else stays "locked"."""
 
-        def job(session: CardSession) -> Any:
+        def job(session: CardSession) -> T:
             card = _cps(session)
             try:
                 return work(card)
@@ -235,11 +237,11 @@ class CpsService:
         reader: str,
         caller: Caller,
         action: str,
-        run: Callable[[CpsBackend], Any],
-        detail: Callable[[Any], dict[str, Any]] | None = None,
+        run: Callable[[CpsBackend], T],
+        detail: Callable[[T], dict[str, Any]] | None = None,
         check: Callable[[], None] | None = None,
-    ) -> Any:
-        async def operation() -> Any:
+    ) -> T:
+        async def operation() -> T:
             # The card first: with no card the true answer is no-card, not "locked".
             worker = self._hub.card_worker(reader, CardKind.CPS)
             if check is not None:  # a refusal before the card (locked CPS) is audited too
